@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared macros for every public gale header: export marker and version. */
+#ifndef GALE_IO_COMMON_H
+#define GALE_IO_COMMON_H
+
+#define GALE_VERSION_MAJOR 0
+#define GALE_VERSION_MINOR 1
+#define GALE_VERSION_PATCH 0
+
+/* Marks a symbol as part of the public ABI; the library builds with -fvisibility=hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GALE_EXTERN __attribute__((visibility("default")))
+#else
+#define GALE_EXTERN
+#endif /* __GNUC__ || __clang__ */
+
+#ifdef __cplusplus
+#define GALE_BEGIN_DECLS extern "C" {
+#define GALE_END_DECLS }
+#else
+#define GALE_BEGIN_DECLS
+#define GALE_END_DECLS
+#endif /* __cplusplus */
+
+#endif /* GALE_IO_COMMON_H */

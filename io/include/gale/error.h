@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Poll results and error codes shared by every gale module.
+ *
+ * Conventions (see STYLE.md 3.7):
+ *   - actions return int: 0 on success or a negative code;
+ *   - byte counts return ssize_t: >= 0 or a negative code;
+ *   - poll functions return the tri-state: < 0 error, 0 ready, GALE_PENDING.
+ * Negative codes are either -errno (OS errors, e.g. -ECONNRESET) or one of gale's own
+ * codes below, which live in [-4095, -4000] so they never collide with errno values.
+ */
+#ifndef GALE_IO_ERROR_H
+#define GALE_IO_ERROR_H
+
+#include <stdbool.h>
+
+#include <gale/common.h>
+
+GALE_BEGIN_DECLS
+
+/*
+ * A poll function returns GALE_PENDING only after it arranged for the waker of the
+ * calling context to be called when progress is possible. Pending is never an error and
+ * a driver never returns it.
+ */
+#define GALE_PENDING 1
+
+/* gale's own codes: X(NAME, value, message). The single list that makes the enum and
+ * gale_strerror(). Append only: values are ABI. */
+#define GALE_ERROR_MAP(X)                                                                  \
+	X(UNEXPECTED_EOF, -4095, "unexpected end of stream")                               \
+	X(WRITE_ZERO, -4094, "write returned zero bytes")                                  \
+	X(CANCELED, -4093, "operation canceled")                                           \
+	X(CLOSED, -4092, "object is closed")                                               \
+	X(TIMED_OUT, -4091, "deadline elapsed")                                            \
+	X(LIMIT, -4090, "size limit exceeded")                                             \
+	X(STALL, -4089, "tasks are pending and nothing can wake them")                     \
+	X(MOCK, -4088, "scripted mock saw an unexpected call")
+
+enum gale_error {
+#define GALE_ERROR_ENUM(name, value, message) GALE_E_##name = (value),
+	GALE_ERROR_MAP(GALE_ERROR_ENUM)
+#undef GALE_ERROR_ENUM
+};
+
+/**
+ * Describes a result code.
+ *
+ * @param rc  0, GALE_PENDING, a gale code (GALE_E_*) or a negative errno value.
+ * @return    a static, NUL-terminated English message; never NULL. Unknown codes give
+ *            "unknown error". Thread-safe: it never uses strerror()'s shared buffer.
+ */
+GALE_EXTERN const char *gale_strerror(int rc);
+
+/**
+ * Names a result code as an identifier: "GALE_PENDING", "GALE_E_WRITE_ZERO", "ECONNRESET".
+ *
+ * @return  a static string; "UNKNOWN" for codes gale does not know.
+ */
+GALE_EXTERN const char *gale_error_name(int rc);
+
+/** True when a poll result means "not ready, waker stored". */
+static inline bool gale_is_pending(int rc)
+{
+	return rc == GALE_PENDING;
+}
+
+GALE_END_DECLS
+
+#endif /* GALE_IO_ERROR_H */

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver wrappers: the only place that dereferences driver->ops (SQLite os.c).
+ * Each asserts its arguments, supplies the fallback of optional ops, and forwards.
+ */
+#include <assert.h>
+#include <errno.h> /* E* constants only. */
+
+#include <gale/driver.h>
+
+#include "io_internal.h"
+
+static inline const struct gale_driver_ops *driver_ops(const struct gale_driver *driver)
+{
+	assert(driver != NULL);
+	assert(driver->ops != NULL);
+	assert(driver->ops->abi_version == GALE_DRIVER_ABI_VERSION);
+	return driver->ops;
+}
+
+int gale_driver_fd_register(struct gale_driver *driver, int fd, uint64_t token, uint32_t interest)
+{
+	return driver_ops(driver)->fd_register(driver, fd, token, interest);
+}
+
+int gale_driver_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
+			      uint32_t interest)
+{
+	return driver_ops(driver)->fd_reregister(driver, fd, token, interest);
+}
+
+int gale_driver_fd_deregister(struct gale_driver *driver, int fd)
+{
+	return driver_ops(driver)->fd_deregister(driver, fd);
+}
+
+int gale_driver_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
+		     int64_t timeout_ns)
+{
+	assert(events != NULL && events_cap > 0);
+	assert(timeout_ns >= -1);
+	int rc = driver_ops(driver)->wait(driver, events, events_cap, timeout_ns);
+	assert(rc <= events_cap);
+	return rc;
+}
+
+int gale_driver_wake(struct gale_driver *driver)
+{
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	return ops->wake != NULL ? ops->wake(driver) : -ENOTSUP;
+}
+
+ssize_t gale_driver_read(struct gale_driver *driver, int fd, void *buf, size_t len)
+{
+	assert(buf != NULL || len == 0);
+	ssize_t rc = driver_ops(driver)->read(driver, fd, buf, len);
+	assert(rc < 0 || (size_t)rc <= len);
+	return rc;
+}
+
+ssize_t gale_driver_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
+{
+	assert(buf != NULL || len == 0);
+	ssize_t rc = driver_ops(driver)->write(driver, fd, buf, len);
+	assert(rc < 0 || (size_t)rc <= len);
+	return rc;
+}
+
+/* Tokio's default poll_write_vectored: the first non-empty buffer, or an empty one. */
+static const struct iovec *iov_first_nonempty(const struct iovec *iov, int iov_count)
+{
+	for (int i = 0; i < iov_count; i++) {
+		if (iov[i].iov_len > 0)
+			return &iov[i];
+	}
+	return NULL;
+}
+
+ssize_t gale_driver_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
+			  int iov_count)
+{
+	assert(iov != NULL || iov_count == 0);
+	assert(iov_count >= 0);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (ops->readv != NULL)
+		return ops->readv(driver, fd, iov, iov_count);
+	const struct iovec *first = iov_first_nonempty(iov, iov_count);
+	if (first == NULL)
+		return ops->read(driver, fd, NULL, 0);
+	return ops->read(driver, fd, first->iov_base, first->iov_len);
+}
+
+ssize_t gale_driver_writev(struct gale_driver *driver, int fd, const struct iovec *iov,
+			   int iov_count)
+{
+	assert(iov != NULL || iov_count == 0);
+	assert(iov_count >= 0);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (ops->writev != NULL)
+		return ops->writev(driver, fd, iov, iov_count);
+	const struct iovec *first = iov_first_nonempty(iov, iov_count);
+	if (first == NULL)
+		return ops->write(driver, fd, NULL, 0);
+	return ops->write(driver, fd, first->iov_base, first->iov_len);
+}
+
+ssize_t gale_driver_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
+			 uint32_t flags)
+{
+	assert(buf != NULL || len == 0);
+	assert((flags & ~GALE_RECV_PEEK) == 0);
+	return driver_ops(driver)->recv(driver, fd, buf, len, flags);
+}
+
+ssize_t gale_driver_send(struct gale_driver *driver, int fd, const void *buf, size_t len,
+			 uint32_t flags)
+{
+	assert(buf != NULL || len == 0);
+	assert(flags == 0);
+	return driver_ops(driver)->send(driver, fd, buf, len, flags);
+}
+
+int gale_driver_socket(struct gale_driver *driver, int domain, int type, int protocol)
+{
+	return driver_ops(driver)->socket(driver, domain, type, protocol);
+}
+
+int gale_driver_bind(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+		     socklen_t addr_len)
+{
+	assert(addr != NULL);
+	return driver_ops(driver)->bind(driver, fd, addr, addr_len);
+}
+
+int gale_driver_listen(struct gale_driver *driver, int fd, int backlog)
+{
+	return driver_ops(driver)->listen(driver, fd, backlog);
+}
+
+int gale_driver_accept(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+		       socklen_t *addr_len_out)
+{
+	assert((addr_out == NULL) == (addr_len_out == NULL));
+	return driver_ops(driver)->accept(driver, fd, addr_out, addr_len_out);
+}
+
+int gale_driver_connect(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+			socklen_t addr_len)
+{
+	assert(addr != NULL);
+	return driver_ops(driver)->connect(driver, fd, addr, addr_len);
+}
+
+int gale_driver_socket_error_take(struct gale_driver *driver, int fd)
+{
+	return driver_ops(driver)->socket_error_take(driver, fd);
+}
+
+int gale_driver_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt,
+			    int value)
+{
+	return driver_ops(driver)->sockopt_set(driver, fd, opt, value);
+}
+
+int gale_driver_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt opt,
+			    int *value_out)
+{
+	assert(value_out != NULL);
+	return driver_ops(driver)->sockopt_get(driver, fd, opt, value_out);
+}
+
+int gale_driver_addr_local(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			   socklen_t *addr_len_out)
+{
+	assert(addr_out != NULL && addr_len_out != NULL);
+	return driver_ops(driver)->addr_local(driver, fd, addr_out, addr_len_out);
+}
+
+int gale_driver_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			  socklen_t *addr_len_out)
+{
+	assert(addr_out != NULL && addr_len_out != NULL);
+	return driver_ops(driver)->addr_peer(driver, fd, addr_out, addr_len_out);
+}
+
+int gale_driver_shutdown(struct gale_driver *driver, int fd, int how)
+{
+	assert(how >= GALE_SHUTDOWN_READ && how <= GALE_SHUTDOWN_BOTH);
+	return driver_ops(driver)->shutdown(driver, fd, how);
+}
+
+int gale_driver_close(struct gale_driver *driver, int fd)
+{
+	return driver_ops(driver)->close(driver, fd);
+}
+
+int gale_driver_socketpair(struct gale_driver *driver, int fds_out[2])
+{
+	assert(fds_out != NULL);
+	return driver_ops(driver)->socketpair(driver, fds_out);
+}
+
+int gale_driver_pipe(struct gale_driver *driver, int fds_out[2])
+{
+	assert(fds_out != NULL);
+	return driver_ops(driver)->pipe(driver, fds_out);
+}
+
+int64_t gale_driver_now_ns(struct gale_driver *driver)
+{
+	return driver_ops(driver)->now_ns(driver);
+}
+
+void gale_driver_deinit(struct gale_driver *driver)
+{
+	if (driver == NULL || driver->ops == NULL)
+		return;
+	driver->ops->deinit(driver);
+}
+
+const char *gale_driver_name(const struct gale_driver *driver)
+{
+	return driver_ops(driver)->name;
+}
