@@ -1,1 +1,39 @@
 # SPDX-License-Identifier: MIT
+# install(): libraries, public headers, a CMake package (find_package(gale)) and pkg-config.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS gale_io gale_net gale_sim gale EXPORT galeTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+foreach(module io net sim)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/${module}/include/gale)
+    install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/gale
+            DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+  endif()
+endforeach()
+
+install(EXPORT galeTargets NAMESPACE gale:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/galeConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/galeConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/galeConfig.cmake ${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
+
+# pkg-config: `pkg-config --cflags --libs gale` (io + net), `gale-sim` for the simulator.
+set(GALE_PC_LIBS "-lgale_io")
+get_target_property(gale_net_type gale_net TYPE)
+if(NOT gale_net_type STREQUAL "INTERFACE_LIBRARY")
+  set(GALE_PC_LIBS "-lgale_net ${GALE_PC_LIBS}")
+endif()
+set(GALE_PC_SIM_LIBS "")
+get_target_property(gale_sim_type gale_sim TYPE)
+if(NOT gale_sim_type STREQUAL "INTERFACE_LIBRARY")
+  set(GALE_PC_SIM_LIBS "-lgale_sim")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/gale.pc.in ${PROJECT_BINARY_DIR}/gale.pc @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/gale-sim.pc.in ${PROJECT_BINARY_DIR}/gale-sim.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/gale.pc ${PROJECT_BINARY_DIR}/gale-sim.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -206,6 +206,11 @@ int gale_driver_pipe(struct gale_driver *driver, int fds_out[2])
 	return driver_ops(driver)->pipe(driver, fds_out);
 }
 
+int gale_driver_fd_nonblocking_set(struct gale_driver *driver, int fd)
+{
+	return driver_ops(driver)->fd_nonblocking_set(driver, fd);
+}
+
 int64_t gale_driver_now_ns(struct gale_driver *driver)
 {
 	return driver_ops(driver)->now_ns(driver);

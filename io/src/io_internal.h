@@ -37,4 +37,26 @@ static inline void gale__free(const struct gale_allocator *allocator, void *ptr,
 #define GALE__POISON(object) ((void)0)
 #endif /* NDEBUG */
 
+/* ---- Timers (timer.c): the runtime's pairing heap of armed struct gale_timer nodes ---- */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gale/rt.h>
+#include <gale/task.h>
+
+/* Inserts timer (not armed) keyed by (deadline_ns, arm order); waker is woken when due. */
+void gale__timer_arm(struct gale_runtime *runtime, struct gale_timer *timer,
+		     struct gale_waker waker);
+
+/* Removes timer from the heap if armed; a disarmed timer is left alone. */
+void gale__timer_disarm(struct gale_runtime *runtime, struct gale_timer *timer);
+
+/* Disarms and wakes every timer whose deadline is <= now_ns, earliest first.
+ * Returns how many fired. */
+uint32_t gale__timer_fire_due(struct gale_runtime *runtime, int64_t now_ns);
+
+/* The earliest armed deadline: true with *deadline_out set, or false when none is armed. */
+bool gale__timer_next_deadline(const struct gale_runtime *runtime, int64_t *deadline_out);
+
 #endif /* GALE_IO_SRC_IO_INTERNAL_H */

@@ -49,14 +49,23 @@ struct gale_test_wake_log {
 struct gale_waker gale_test_waker(struct gale_test_wake_log *log, uint64_t id);
 
 /*
- * The scripted driver (support/script_driver.c): every op pops the next scripted result,
- * so a test sets exact return values and checks exact calls. Scripted with cmocka's
- * will_return()/expect_*() on the op's function name:
- *   fd_register/fd_reregister/fd_deregister: expect_value(op, fd, ...), will_return(op, rc)
- *   wait: will_return(gale_script_driver_wait, count) then, count times,
- *         will_return(gale_script_driver_wait, token), will_return(..., ready bits).
- *   now_ns: returns driver->now_ns (a field the test sets), never scripted.
- * Other ops are not scripted and fail the test if called.
+ * The scripted driver (support/script_driver.c): a struct gale_driver whose ops return what
+ * the test queued with cmocka, so a test fixes exact results and checks exact calls without
+ * a kernel. Queue per op, keyed by these function names (cmocka stringifies them):
+ *   gale_script_driver_fd_register:   expect_value(..., fd, x), expect_value(..., token, x),
+ *                                     expect_value(..., interest, x), will_return(..., rc)
+ *   gale_script_driver_fd_reregister: the same three expectations and will_return(..., rc)
+ *   gale_script_driver_fd_deregister: expect_value(..., fd, x), will_return(..., rc)
+ *   gale_script_driver_wait:          will_return(..., count); when count > 0, then count
+ *                                     pairs will_return(..., token), will_return(..., ready).
+ *                                     A negative count is returned as the wait error.
+ * expect_any() works in place of expect_value() for an argument the test does not pin.
+ * The gale_script_driver_expect_*() helpers below queue exactly those values.
+ * wait() also counts calls (waits_count), keeps last_timeout_ns and fails the test when
+ * the scripted count exceeds its events_cap. now_ns() returns the now_ns field (the test
+ * sets it; never scripted). wake is NULL (the wrapper returns -ENOTSUP); deinit does
+ * nothing. Every other op (read, write, socket, close...) fails the test when called.
+ * cmocka fails a test that ends with queued values left over, so a script is exact.
  */
 struct gale_script_driver {
 	struct gale_driver base; /* Always first. */
@@ -65,5 +74,15 @@ struct gale_script_driver {
 	int64_t last_timeout_ns; /* timeout_ns of the last wait(). */
 };
 void gale_script_driver_init(struct gale_script_driver *driver);
+/* Queues one fd_register call with these exact arguments, returning rc. */
+void gale_script_driver_expect_fd_register(int fd, uint64_t token, uint32_t interest, int rc);
+/* Queues one fd_reregister call with these exact arguments, returning rc. */
+void gale_script_driver_expect_fd_reregister(int fd, uint64_t token, uint32_t interest,
+					     int rc);
+/* Queues one fd_deregister call for fd, returning rc. */
+void gale_script_driver_expect_fd_deregister(int fd, int rc);
+/* Queues one wait() returning count events copied from events (NULL when count <= 0), or
+ * the error count when it is negative. */
+void gale_script_driver_expect_wait(const struct gale_event *events, int count);
 
 #endif /* GALE_TESTS_TEST_SUPPORT_H */

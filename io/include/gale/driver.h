@@ -169,6 +169,10 @@ struct gale_driver_ops {
 	 * -ENFILE. */
 	int (*pipe)(struct gale_driver *driver, int fds_out[2]);
 
+	/* REQUIRED. Puts an fd the caller created elsewhere into non-blocking mode (fds the
+	 * driver made are non-blocking already). 0 or -EBADF. */
+	int (*fd_nonblocking_set)(struct gale_driver *driver, int fd);
+
 	/* REQUIRED. Monotonic time in ns: virtual under sim, CLOCK_MONOTONIC under epoll. */
 	int64_t (*now_ns)(struct gale_driver *driver);
 
@@ -229,6 +233,7 @@ GALE_EXTERN int gale_driver_shutdown(struct gale_driver *driver, int fd, int how
 GALE_EXTERN int gale_driver_close(struct gale_driver *driver, int fd);
 GALE_EXTERN int gale_driver_socketpair(struct gale_driver *driver, int fds_out[2]);
 GALE_EXTERN int gale_driver_pipe(struct gale_driver *driver, int fds_out[2]);
+GALE_EXTERN int gale_driver_fd_nonblocking_set(struct gale_driver *driver, int fd);
 GALE_EXTERN int64_t gale_driver_now_ns(struct gale_driver *driver);
 /** Calls the driver's deinit. Safe on a driver whose ops is NULL (failed init): no-op. */
 GALE_EXTERN void gale_driver_deinit(struct gale_driver *driver);

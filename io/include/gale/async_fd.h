@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AsyncFd: readiness for any pollable fd (socket, pipe, eventfd...), Tokio style.
+ *
+ * Edge-triggered rules, in one place: try the operation first; only when it reports
+ * -EAGAIN wait for readiness; readiness stays set until an operation reports -EAGAIN and
+ * the guard clears it. A short read or write does NOT clear readiness (no new edge would
+ * come: that is how Tokio issue #5866 hung). The ready guard makes this explicit: every
+ * guard must be consumed exactly once by clear_ready, clear_ready_matching, retain_ready
+ * or try_io. Consuming one twice asserts; guards never consumed are counted
+ * (gale_async_fd_guards_live) and asserted at close/into_inner in debug builds.
+ *
+ * gale puts the fd into non-blocking mode itself (through the driver), so any fd the
+ * driver can poll is accepted. All I/O goes through the runtime's driver: the same code
+ * runs on epoll, on the fault driver and on the simulator.
+ * Thread affinity: the runtime's thread.
+ */
+#ifndef GALE_IO_ASYNC_FD_H
+#define GALE_IO_ASYNC_FD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <gale/common.h>
+#include <gale/driver.h>
+#include <gale/reactor.h>
+#include <gale/rt.h>
+#include <gale/task.h>
+
+GALE_BEGIN_DECLS
+
+struct gale_async_fd {
+	/* Private: do not touch. */
+	struct gale_runtime *priv_runtime; /* Borrowed until close/into_inner. */
+	int priv_fd;                       /* The fd; owned (closed by close). */
+	uint64_t priv_token;               /* Reactor registration. */
+	uint32_t priv_interest;            /* READ and/or WRITE. */
+	uint32_t priv_guards_live;         /* Guards handed out and not yet consumed. */
+	bool priv_is_open;                 /* Registered and owning the fd. */
+};
+
+/*
+ * A ready guard: proof that readiness was observed, and the duty to say what happened.
+ * A plain value filled by the readiness polls; consume it exactly once.
+ */
+struct gale_async_fd_guard {
+	struct gale_async_fd *async_fd; /* The fd it was observed on (borrowed). */
+	struct gale_ready_event event;  /* The readiness observed and its tick. */
+	/* Private: do not touch. */
+	bool priv_is_consumed;          /* Set by the consuming call. */
+};
+
+/**
+ * Registers fd (taking ownership) for READ and WRITE readiness and makes it non-blocking.
+ *
+ * @param async_fd  caller-allocated; filled in place.
+ * @param runtime   borrowed until gale_async_fd_close() / gale_async_fd_into_inner().
+ * @return 0; -EBADF (fd not open), -EPERM (fd cannot be polled, e.g. a regular file),
+ *         -EEXIST (fd already registered, by another AsyncFd or anything else), -ENOSPC
+ *         (reactor full), -ENOMEM. On failure the fd is NOT closed: it stays the caller's.
+ */
+GALE_EXTERN int gale_async_fd_init(struct gale_async_fd *async_fd, struct gale_runtime *runtime,
+				   int fd);
+
+/** Like gale_async_fd_init() for a chosen interest (READ and/or WRITE; else -EINVAL). */
+GALE_EXTERN int gale_async_fd_init_with_interest(struct gale_async_fd *async_fd,
+						 struct gale_runtime *runtime, int fd,
+						 uint32_t interest);
+
+/** The fd (still owned by the AsyncFd), or -1 after close/into_inner. */
+GALE_EXTERN int gale_async_fd_fd(const struct gale_async_fd *async_fd);
+
+/** The runtime it is registered with. */
+GALE_EXTERN struct gale_runtime *gale_async_fd_runtime(const struct gale_async_fd *async_fd);
+
+/**
+ * Deregisters (waking every waiter: they see GALE_E_CLOSED) and hands the fd back.
+ * @param fd_out  set to the fd, which the caller now owns.
+ * @return 0 or GALE_E_CLOSED (already closed / taken).
+ */
+GALE_EXTERN int gale_async_fd_into_inner(struct gale_async_fd *async_fd, int *fd_out);
+
+/**
+ * Deregisters, then closes the fd through the driver (the fd is released even if close
+ * reports an error, which is returned). @return 0, the driver's close error, or
+ * GALE_E_CLOSED if already closed. Idempotent in effect.
+ */
+GALE_EXTERN int gale_async_fd_close(struct gale_async_fd *async_fd);
+
+/** Guards handed out and not consumed (should be 0 whenever no guard is in hand). */
+GALE_EXTERN uint32_t gale_async_fd_guards_live(const struct gale_async_fd *async_fd);
+
+/**
+ * Poll-style read readiness: one waker slot for reads; the most recent caller wins, so
+ * only one task may use it at a time (use the futures below for more).
+ * @return 0 (guard_out filled: READ, RDHUP, HUP and/or ERROR), GALE_PENDING, or
+ *         GALE_E_CLOSED.
+ */
+GALE_EXTERN int gale_async_fd_poll_read_ready(struct gale_async_fd *async_fd, struct gale_cx *cx,
+					      struct gale_async_fd_guard *guard_out);
+
+/** Poll-style write readiness (WRITE, HUP, ERROR); as gale_async_fd_poll_read_ready(). */
+GALE_EXTERN int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd,
+					       struct gale_cx *cx,
+					       struct gale_async_fd_guard *guard_out);
+
+/** The readiness bits the guard observed. */
+GALE_EXTERN uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard);
+
+/** Consumes: the operation reported -EAGAIN; clears the observed READ/WRITE readiness
+ * (unless a newer event arrived since: the tick rule). */
+GALE_EXTERN void gale_async_fd_guard_clear_ready(struct gale_async_fd_guard *guard);
+
+/** Consumes: clears only the directions in ready_bits (those that reported -EAGAIN). */
+GALE_EXTERN void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_guard *guard,
+							  uint32_t ready_bits);
+
+/** Consumes: the fd is still ready (no -EAGAIN seen); readiness stays set. */
+GALE_EXTERN void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard);
+
+/* An I/O attempt for try_io / async_io: a byte count or -errno (-EAGAIN: would block). */
+typedef ssize_t gale_async_fd_io_fn(void *data, struct gale_driver *driver, int fd);
+
+/**
+ * Consumes: runs io(data, driver, fd) once. If it returns -EAGAIN the guard's readiness is
+ * cleared and -EAGAIN is returned (wait again); otherwise readiness is retained and the
+ * result returned unchanged (a short count included).
+ */
+GALE_EXTERN ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard,
+					       gale_async_fd_io_fn *io, void *data);
+
+/*
+ * The readable()/writable()/ready(interest) future: any number may wait on one fd.
+ * Caller-allocated; must not move while pending.
+ */
+struct gale_async_fd_ready {
+	struct gale_async_fd *async_fd;  /* Borrowed until completion or deinit. */
+	struct gale_ready_waiter waiter; /* Linked while pending. */
+};
+
+/** ready(interest): interest is READ and/or WRITE. readable()/writable() are shorthands. */
+GALE_EXTERN void gale_async_fd_ready_init(struct gale_async_fd_ready *future,
+					  struct gale_async_fd *async_fd, uint32_t interest);
+GALE_EXTERN void gale_async_fd_readable_init(struct gale_async_fd_ready *future,
+					     struct gale_async_fd *async_fd);
+GALE_EXTERN void gale_async_fd_writable_init(struct gale_async_fd_ready *future,
+					     struct gale_async_fd *async_fd);
+
+/**
+ * @return 0 (guard_out filled with the ready bits within the interest, plus RDHUP/HUP/
+ *         ERROR), GALE_PENDING, or GALE_E_CLOSED.
+ * Cancel safety: yes; gale_async_fd_ready_deinit() unlinks, nothing is consumed.
+ */
+GALE_EXTERN int gale_async_fd_ready_poll(struct gale_async_fd_ready *future, struct gale_cx *cx,
+					 struct gale_async_fd_guard *guard_out);
+
+/** Unlinks the waiter if pending. Safe after completion. */
+GALE_EXTERN void gale_async_fd_ready_deinit(struct gale_async_fd_ready *future);
+
+/*
+ * async_io(interest, io): waits for readiness and runs io until it stops reporting
+ * -EAGAIN; completes with io's result. Caller-allocated; must not move while pending.
+ */
+struct gale_async_fd_io {
+	struct gale_async_fd_ready ready; /* Readiness wait. */
+	gale_async_fd_io_fn *io;          /* The attempt. */
+	void *data;                       /* For io; borrowed until completion or deinit. */
+	ssize_t result;                   /* io's result once the poll returned 0. */
+};
+
+GALE_EXTERN void gale_async_fd_io_init(struct gale_async_fd_io *future,
+				       struct gale_async_fd *async_fd, uint32_t interest,
+				       gale_async_fd_io_fn *io, void *data);
+
+/**
+ * @return 0 (future->result holds io's non-EAGAIN result, which may be negative),
+ *         GALE_PENDING, or GALE_E_CLOSED.
+ * Cancel safety: yes if io is (no attempt is in flight between polls).
+ */
+GALE_EXTERN int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx);
+
+/** Unlinks the waiter if pending. */
+GALE_EXTERN void gale_async_fd_io_deinit(struct gale_async_fd_io *future);
+
+GALE_END_DECLS
+
+#endif /* GALE_IO_ASYNC_FD_H */

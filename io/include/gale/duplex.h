@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-memory duplex pipe (seed 003, Tokio's DuplexStream): two ends, 0 and 1, each a
+ * reader and a writer. Bytes written at one end are read at the other, in both
+ * directions, through one bounded ring per direction. No driver, no syscalls: it is the
+ * default transport of unit tests.
+ *
+ *   struct gale_duplex duplex;
+ *   gale_duplex_init(&duplex, 64, NULL);
+ *   struct gale_async_stream client = gale_duplex_end_stream(&duplex, 0);
+ *   struct gale_async_stream server = gale_duplex_end_stream(&duplex, 1);
+ *   ... client.writer writes "ping", server.reader reads it; server answers "pong" ...
+ *   gale_duplex_deinit(&duplex);
+ *
+ * Behaviour, per direction (end e writes, end 1 - e reads):
+ *   - Bounded: at most buf_size_max bytes are buffered. A write takes what fits (a
+ *     partial write when space is short) and returns GALE_PENDING only when the ring is
+ *     full, after storing the writer's waker. A read takes what is buffered (up to the
+ *     space offered) and returns GALE_PENDING only when the ring is empty and the writer
+ *     is still open, after storing the reader's waker.
+ *   - Each direction keeps one reader waker and one writer waker (so a split read half and
+ *     write half never overwrite each other's waker). A write that adds bytes wakes the
+ *     stored reader waker; a read that frees space wakes the stored writer waker. A waker
+ *     is woken only if one is stored, and is then cleared: no redundant wakes.
+ *   - Zero-length reads and writes complete at once (never GALE_PENDING).
+ *   - Shutdown of end e's write side (poll_shutdown): end 1 - e reads what is buffered,
+ *     then EOF (0 bytes); end e's later writes fail with -EPIPE; the other direction keeps
+ *     working. Flush always completes at once (nothing is buffered on the way).
+ *   - Closing end e (gale_duplex_close_end, Tokio's drop): end 1 - e reads what is
+ *     buffered, then EOF; its writes, including pending ones (their wakers are woken at
+ *     once), fail with -EPIPE; bytes end e had not read yet are discarded. Any poll on a
+ *     closed end returns GALE_E_CLOSED.
+ *   - Memory: one allocation at init (both rings); polling never allocates. A read or a
+ *     write copies with at most two memcpy calls (the ring's wrap-around).
+ * Thread affinity: one thread at a time for the whole duplex (no locks).
+ */
+#ifndef GALE_IO_DUPLEX_H
+#define GALE_IO_DUPLEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gale/alloc.h>
+#include <gale/async_io.h>
+#include <gale/common.h>
+#include <gale/task.h>
+
+GALE_BEGIN_DECLS
+
+struct gale_duplex;
+
+/* One direction: a ring written by one end and read by the other. */
+struct gale_duplex_pipe {
+	/* Private: do not touch. */
+	uint8_t *priv_buf;                   /* Ring storage, priv_cap bytes (in priv_memory). */
+	size_t priv_head;                    /* Index of the first buffered byte. */
+	size_t priv_len;                     /* Buffered bytes. */
+	struct gale_waker priv_reader_waker; /* Reader waiting for bytes or EOF. */
+	struct gale_waker priv_writer_waker; /* Writer waiting for space. */
+	bool priv_write_closed;              /* Writer shut down or closed: EOF after drain. */
+	bool priv_read_closed;               /* Reader's end closed: writes fail -EPIPE. */
+};
+
+/* One end: the self of its reader and writer fat pointers. */
+struct gale_duplex_end {
+	/* Private: do not touch. */
+	struct gale_duplex_pipe *priv_read_pipe;  /* The pipe this end reads. */
+	struct gale_duplex_pipe *priv_write_pipe; /* The pipe this end writes. */
+	size_t priv_cap;                          /* Ring size of both pipes. */
+	bool priv_closed;                         /* gale_duplex_close_end() was called. */
+};
+
+/* Caller-allocated shared state of both ends. Must not move between init and deinit. */
+struct gale_duplex {
+	/* Private: do not touch. */
+	struct gale_duplex_pipe priv_pipes[2];       /* [e]: written by end e, read by 1 - e. */
+	struct gale_duplex_end priv_ends[2];         /* The two ends. */
+	uint8_t *priv_memory;                        /* Both rings: 2 * priv_cap bytes. */
+	size_t priv_cap;                             /* buf_size_max. */
+	const struct gale_allocator *priv_allocator; /* Borrowed until deinit. */
+};
+
+/**
+ * Creates both ends, each direction a ring of buf_size_max bytes, allocated now (once).
+ *
+ * @param duplex        caller-allocated; must not move until deinit.
+ * @param allocator     borrowed until deinit; NULL means gale_allocator_default().
+ * @return 0; -EINVAL when buf_size_max == 0; -ENOMEM when the allocation failed or
+ *         2 * buf_size_max overflows. On failure duplex is zeroed (deinit is a no-op).
+ */
+GALE_EXTERN int gale_duplex_init(struct gale_duplex *duplex, size_t buf_size_max,
+				 const struct gale_allocator *allocator);
+
+/**
+ * Frees both rings. Order: stop polling both ends (or close them) first; deinit does not
+ * wake anyone, and a waker still stored is simply forgotten. Closing before deinit is
+ * optional. Every reader/writer obtained from the duplex is invalid afterwards (debug
+ * builds poison the object so such use fails loudly). A no-op on a zeroed duplex (and on
+ * one whose init failed).
+ */
+GALE_EXTERN void gale_duplex_deinit(struct gale_duplex *duplex);
+
+/** The reader of end (0 or 1): reads what the other end writes. Borrows duplex. */
+GALE_EXTERN struct gale_async_read gale_duplex_end_reader(struct gale_duplex *duplex,
+							  unsigned end);
+
+/**
+ * The writer of end (0 or 1): writes what the other end reads. Borrows duplex.
+ * Vectored writes are efficient (gale_async_write_is_vectored() is true). Errors:
+ * -EPIPE after the other end closed or after this end's shutdown; GALE_E_CLOSED after
+ * this end was closed.
+ */
+GALE_EXTERN struct gale_async_write gale_duplex_end_writer(struct gale_duplex *duplex,
+							   unsigned end);
+
+/** Both of the above (one self). */
+GALE_EXTERN struct gale_async_stream gale_duplex_end_stream(struct gale_duplex *duplex,
+							    unsigned end);
+
+/**
+ * Closes end (Tokio's drop of one DuplexStream): see the file comment. Wakes the other
+ * end's stored reader and writer wakers. Closing an end twice is a programmer error
+ * (asserted). Closing both ends in either order is fine; deinit is still required.
+ */
+GALE_EXTERN void gale_duplex_close_end(struct gale_duplex *duplex, unsigned end);
+
+/** Bytes written by end that the other end has not read yet. */
+GALE_EXTERN size_t gale_duplex_end_buffered_len(const struct gale_duplex *duplex, unsigned end);
+
+GALE_END_DECLS
+
+#endif /* GALE_IO_DUPLEX_H */

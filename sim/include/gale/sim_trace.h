@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace of a simulated run: every choice and every driver result, in order.
+ *
+ * A trace always keeps a running 64-bit hash (so campaigns compare runs cheaply) and, when
+ * asked, the records themselves (for replay dumps and for finding the first event where
+ * two runs of one seed differ — the determinism self-check). Records hold numbers only:
+ * no pointers, no wall-clock times, so equal runs give equal traces bit for bit.
+ */
+#ifndef GALE_SIM_SIM_TRACE_H
+#define GALE_SIM_SIM_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gale/alloc.h>
+#include <gale/common.h>
+
+GALE_BEGIN_DECLS
+
+/* What a record is about. Append only (values are part of the trace hash). */
+enum gale_trace_kind {
+	GALE_TRACE_CHOICE = 1,   /* An entropy draw: a = what was drawn for, result = value. */
+	GALE_TRACE_OP = 2,       /* A driver op: op = enum gale_trace_op, fd, result. */
+	GALE_TRACE_EVENT = 3,    /* A readiness event handed out: a = token, result = bits. */
+	GALE_TRACE_FAULT = 4,    /* A fault injected: op = enum gale_fault_kind, fd. */
+	GALE_TRACE_SCHEDULE = 5, /* The scheduler picked a task: a = index, result = count. */
+	GALE_TRACE_NOTE = 6,     /* Scenario-defined: op = user code, a, result. */
+};
+
+/* Driver ops, as recorded (the order of struct gale_driver_ops). */
+enum gale_trace_op {
+	GALE_TRACE_OP_FD_REGISTER = 1,
+	GALE_TRACE_OP_FD_REREGISTER,
+	GALE_TRACE_OP_FD_DEREGISTER,
+	GALE_TRACE_OP_WAIT,
+	GALE_TRACE_OP_WAKE,
+	GALE_TRACE_OP_READ,
+	GALE_TRACE_OP_WRITE,
+	GALE_TRACE_OP_READV,
+	GALE_TRACE_OP_WRITEV,
+	GALE_TRACE_OP_RECV,
+	GALE_TRACE_OP_SEND,
+	GALE_TRACE_OP_SOCKET,
+	GALE_TRACE_OP_BIND,
+	GALE_TRACE_OP_LISTEN,
+	GALE_TRACE_OP_ACCEPT,
+	GALE_TRACE_OP_CONNECT,
+	GALE_TRACE_OP_SOCKET_ERROR_TAKE,
+	GALE_TRACE_OP_SOCKOPT_SET,
+	GALE_TRACE_OP_SOCKOPT_GET,
+	GALE_TRACE_OP_ADDR_LOCAL,
+	GALE_TRACE_OP_ADDR_PEER,
+	GALE_TRACE_OP_SHUTDOWN,
+	GALE_TRACE_OP_CLOSE,
+	GALE_TRACE_OP_SOCKETPAIR,
+	GALE_TRACE_OP_PIPE,
+	GALE_TRACE_OP_FD_NONBLOCKING_SET,
+	GALE_TRACE_OP_COUNT_,
+};
+
+struct gale_trace_record {
+	uint64_t step;    /* Sequence number in the run (0, 1, 2...). */
+	int64_t time_ns;  /* Virtual time when recorded. */
+	uint16_t kind;    /* enum gale_trace_kind. */
+	uint16_t op;      /* enum gale_trace_op, gale_fault_kind or user code. */
+	int32_t fd;       /* Virtual fd involved, or -1. */
+	uint64_t a;       /* Kind-specific argument (length, token, index...). */
+	int64_t result;   /* The op's result, the drawn value, the ready bits... */
+};
+
+struct gale_trace {
+	/* Private: do not touch. */
+	const struct gale_allocator *priv_allocator; /* For the records array. */
+	struct gale_trace_record *priv_records;      /* NULL unless keeping records. */
+	size_t priv_records_len;                     /* Records kept. */
+	size_t priv_records_cap;                     /* Capacity. */
+	size_t priv_records_max;                     /* Keep at most this many (0 = none). */
+	uint64_t priv_count;                         /* Records seen (kept or not). */
+	uint64_t priv_hash;                          /* Running hash of all records. */
+};
+
+/**
+ * @param allocator     NULL: default. Used only when records_max > 0.
+ * @param records_max   how many records to keep for dumps/divergence (0: hash only). When
+ *                      more arrive, later ones are hashed but not kept.
+ */
+GALE_EXTERN void gale_trace_init(struct gale_trace *trace, const struct gale_allocator *allocator,
+				 size_t records_max);
+
+/** Frees kept records. Idempotent on a zeroed trace. */
+GALE_EXTERN void gale_trace_deinit(struct gale_trace *trace);
+
+/**
+ * Appends a record (its step is overwritten with the next sequence number). Never fails:
+ * if keeping a record cannot allocate, the record is still hashed and counted, and
+ * gale_trace_is_truncated() becomes true.
+ */
+GALE_EXTERN void gale_trace_append(struct gale_trace *trace, struct gale_trace_record record);
+
+/** The running hash over every record appended so far (FNV-1a over the record fields). */
+GALE_EXTERN uint64_t gale_trace_hash(const struct gale_trace *trace);
+
+/** Records appended (kept or not). */
+GALE_EXTERN uint64_t gale_trace_count(const struct gale_trace *trace);
+
+/** Kept records (index < gale_trace_kept_count()); borrowed until the next append. */
+GALE_EXTERN const struct gale_trace_record *gale_trace_records(const struct gale_trace *trace);
+GALE_EXTERN size_t gale_trace_kept_count(const struct gale_trace *trace);
+
+/** True when some records were hashed but not kept. */
+GALE_EXTERN bool gale_trace_is_truncated(const struct gale_trace *trace);
+
+/**
+ * Index of the first kept record where a and b differ, or the shorter length if one is a
+ * prefix of the other, or SIZE_MAX when both kept sequences are identical.
+ */
+GALE_EXTERN size_t gale_trace_first_divergence(const struct gale_trace *a,
+					       const struct gale_trace *b);
+
+/**
+ * Formats one record as a line of text (no newline), e.g.
+ * "#42 t=1.000250ms op read fd=1048579 a=4096 -> 17" (a negative result is followed by
+ * its name: "-> -11 EAGAIN"). buf may be NULL when buf_len is 0. @return the length that
+ * would have been written (snprintf semantics).
+ */
+GALE_EXTERN int gale_trace_record_format(const struct gale_trace_record *record, char *buf,
+					 size_t buf_len);
+
+/** Name of a driver op as recorded ("read", "wait"...). */
+GALE_EXTERN const char *gale_trace_op_name(enum gale_trace_op op);
+
+GALE_END_DECLS
+
+#endif /* GALE_SIM_SIM_TRACE_H */

@@ -1,0 +1,799 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fault driver (sim/): a decorator that forwards every driver op to an inner driver
+ * and injects legal faults by ratio or by plan (SQLite test_vfs / test_syscall pattern).
+ * The header (gale/sim_fault.h) lists each fault and why it is legal.
+ *
+ * Sections: 1. bookkeeping (fd table, plan, recording), 2. readiness ops and wait(),
+ * 3. byte ops, 4. socket ops, 5. pass-through ops, 6. the ops table and public API.
+ */
+#include <assert.h>
+#include <errno.h> /* E* constants only. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gale/sim_fault.h>
+
+/* Debug builds poison a deinit'd decorator so a use after deinit fails loudly (libuv). */
+#ifndef NDEBUG
+#define FAULT_POISON(object) memset((object), 0xA5, sizeof(*(object)))
+#else
+#define FAULT_POISON(object) ((void)0)
+#endif /* NDEBUG */
+
+static_assert(offsetof(struct gale_fault_driver, base) == 0, "base must be first");
+
+static struct gale_fault_driver *fault_from(struct gale_driver *driver)
+{
+	assert(driver != NULL);
+	struct gale_fault_driver *fault = (struct gale_fault_driver *)driver;
+	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->priv_inner != NULL);
+	return fault;
+}
+
+/* ---- 1. Bookkeeping --------------------------------------------------------------------- */
+
+static struct gale_fault_fd *fd_find(struct gale_fault_driver *fault, int fd)
+{
+	assert(fault->priv_fds_count <= GALE_FAULT_DRIVER_FDS_MAX);
+	for (uint32_t i = 0; i < fault->priv_fds_count; i++) {
+		if (fault->priv_fds[i].fd == fd)
+			return &fault->priv_fds[i];
+	}
+	return NULL;
+}
+
+/* The entry for fd, created if needed; NULL when the table is full (fd goes untracked). */
+static struct gale_fault_fd *fd_get(struct gale_fault_driver *fault, int fd)
+{
+	assert(fd >= 0);
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL)
+		return entry;
+	if (fault->priv_fds_count == GALE_FAULT_DRIVER_FDS_MAX)
+		return NULL;
+	entry = &fault->priv_fds[fault->priv_fds_count++];
+	*entry = (struct gale_fault_fd){.fd = fd};
+	return entry;
+}
+
+static void fd_forget(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	assert(fault->priv_fds_count > 0);
+	assert(entry >= fault->priv_fds && entry < fault->priv_fds + fault->priv_fds_count);
+	*entry = fault->priv_fds[--fault->priv_fds_count];
+}
+
+/* Drops an entry that no longer carries state worth remembering. */
+static void fd_forget_if_idle(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	if (!entry->registered && !entry->reset)
+		fd_forget(fault, entry);
+}
+
+/* The kernel just handed out fd: any state kept under that number is from a closed fd. */
+static void fd_fresh(struct gale_fault_driver *fault, int fd)
+{
+	assert(fd >= 0);
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL)
+		fd_forget(fault, entry);
+}
+
+/* Owes fd's registration an event carrying bits (nothing to owe when unregistered). */
+static void ready_owe(struct gale_fault_driver *fault, int fd, uint32_t bits)
+{
+	assert(bits != 0);
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL && entry->registered)
+		entry->ready_owed |= bits;
+}
+
+static void trace_append(struct gale_fault_driver *fault, uint16_t kind, uint16_t op, int fd,
+			 uint64_t a, int64_t result)
+{
+	if (fault->priv_trace == NULL)
+		return;
+	struct gale_trace_record record = {
+		.time_ns = gale_driver_now_ns(fault->priv_inner),
+		.kind = kind,
+		.op = op,
+		.fd = fd,
+		.a = a,
+		.result = result,
+	};
+	gale_trace_append(fault->priv_trace, record);
+}
+
+/* Rolls for one opportunity of kind; counting happens only once the fault is injected. */
+static bool fault_roll(struct gale_fault_driver *fault, enum gale_fault_kind kind)
+{
+	if (fault->priv_profile == NULL)
+		return false;
+	return gale_fault_roll(fault->priv_profile, fault->priv_entropy, NULL, kind);
+}
+
+static void fault_record(struct gale_fault_driver *fault, enum gale_fault_kind kind, int fd,
+			 uint64_t a, int64_t result)
+{
+	assert((int)kind >= 0 && kind < GALE_FAULT_COUNT);
+	fault->priv_stats.injected[kind]++;
+	trace_append(fault, GALE_TRACE_FAULT, (uint16_t)kind, fd, a, result);
+}
+
+/* Counts a call of op; true with *error_out set when the plan fails this call. */
+static bool plan_take(struct gale_fault_driver *fault, enum gale_trace_op op, int fd,
+		      int *error_out)
+{
+	assert(op > 0 && op < GALE_TRACE_OP_COUNT_);
+	struct gale_fault_plan *plan = &fault->priv_plan;
+	uint64_t call_number = ++plan->calls_count[op];
+	for (uint32_t i = 0; i < plan->entries_count; i++) {
+		const struct gale_fault_plan_entry *entry = &plan->entries[i];
+		bool hit = call_number == entry->nth ||
+			   (entry->persistent && call_number > entry->nth);
+		if (entry->op != op || !hit)
+			continue;
+		fault->priv_planned_count++;
+		trace_append(fault, GALE_TRACE_OP, (uint16_t)op, fd, call_number, entry->error);
+		*error_out = entry->error;
+		return true;
+	}
+	return false;
+}
+
+/* ---- 2. Readiness ops and wait() --------------------------------------------------------- */
+
+static int fault_fd_register(struct gale_driver *driver, int fd, uint64_t token,
+			     uint32_t interest)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_FD_REGISTER, fd, &error))
+		return error;
+	int rc = gale_driver_fd_register(fault->priv_inner, fd, token, interest);
+	if (rc != 0)
+		return rc;
+	/* A full table leaves fd untracked: it then gets no readiness faults, which is safe. */
+	struct gale_fault_fd *entry = fd_get(fault, fd);
+	if (entry != NULL) {
+		entry->registered = true;
+		entry->token = token;
+		entry->interest = interest;
+		entry->ready_owed = 0;
+	}
+	return 0;
+}
+
+static int fault_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
+			       uint32_t interest)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_FD_REREGISTER, fd, &error))
+		return error;
+	int rc = gale_driver_fd_reregister(fault->priv_inner, fd, token, interest);
+	if (rc != 0)
+		return rc;
+	struct gale_fault_fd *entry = fd_get(fault, fd);
+	if (entry != NULL) {
+		/* Owed readiness stays owed: it is reported under the new token. */
+		entry->registered = true;
+		entry->token = token;
+		entry->interest = interest;
+	}
+	return 0;
+}
+
+static int fault_fd_deregister(struct gale_driver *driver, int fd)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_FD_DEREGISTER, fd, &error))
+		return error;
+	int rc = gale_driver_fd_deregister(fault->priv_inner, fd);
+	/* The registration is gone whatever the inner driver said (the reactor drops it too). */
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry == NULL || !entry->registered)
+		return rc;
+	uint64_t token = entry->token;
+	entry->registered = false;
+	entry->ready_owed = 0;
+	fd_forget_if_idle(fault, entry);
+	if (fault->priv_stale_count < GALE_FAULT_DRIVER_STALE_MAX &&
+	    fault_roll(fault, GALE_FAULT_READY_STALE))
+		fault->priv_stale_tokens[fault->priv_stale_count++] = token;
+	return rc;
+}
+
+/* Moves owed readiness, then stale tokens, into events. @return the count stored. */
+static int owed_collect(struct gale_fault_driver *fault, struct gale_event *events,
+			int events_cap)
+{
+	assert(events_cap > 0);
+	int count = 0;
+	for (uint32_t i = 0; i < fault->priv_fds_count && count < events_cap; i++) {
+		struct gale_fault_fd *entry = &fault->priv_fds[i];
+		if (!entry->registered || entry->ready_owed == 0)
+			continue;
+		events[count++] = (struct gale_event){entry->token, entry->ready_owed};
+		entry->ready_owed = 0;
+	}
+	uint32_t stale_taken = 0;
+	while (stale_taken < fault->priv_stale_count && count < events_cap) {
+		uint64_t token = fault->priv_stale_tokens[stale_taken++];
+		events[count++] = (struct gale_event){token, GALE_READY_INTEREST_ALL};
+		fault_record(fault, GALE_FAULT_READY_STALE, -1, token, GALE_READY_INTEREST_ALL);
+	}
+	fault->priv_stale_count -= stale_taken;
+	memmove(fault->priv_stale_tokens, fault->priv_stale_tokens + stale_taken,
+		fault->priv_stale_count * sizeof(fault->priv_stale_tokens[0]));
+	return count;
+}
+
+static struct gale_fault_fd *fd_find_by_token(struct gale_fault_driver *fault, uint64_t token)
+{
+	for (uint32_t i = 0; i < fault->priv_fds_count; i++) {
+		struct gale_fault_fd *entry = &fault->priv_fds[i];
+		if (entry->registered && entry->token == token)
+			return entry;
+	}
+	return NULL;
+}
+
+/*
+ * READY_DELAY: holds some of the inner events back until the next wait() (which will not
+ * block while anything is owed). @return how many events remain in place.
+ */
+static int events_delay(struct gale_fault_driver *fault, struct gale_event *events, int count)
+{
+	assert(count >= 0);
+	int kept = 0;
+	for (int i = 0; i < count; i++) {
+		struct gale_fault_fd *entry = fd_find_by_token(fault, events[i].token);
+		if (entry != NULL && events[i].ready != 0 &&
+		    fault_roll(fault, GALE_FAULT_READY_DELAY)) {
+			entry->ready_owed |= events[i].ready;
+			fault_record(fault, GALE_FAULT_READY_DELAY, entry->fd, entry->token,
+				     events[i].ready);
+			continue;
+		}
+		events[kept++] = events[i];
+	}
+	return kept;
+}
+
+/* READY_SPURIOUS: one extra event for a live registration. @return 0 or 1 events added. */
+static int spurious_add(struct gale_fault_driver *fault, struct gale_event *events,
+			int events_room)
+{
+	if (events_room <= 0 || fault->priv_fds_count == 0)
+		return 0;
+	if (!fault_roll(fault, GALE_FAULT_READY_SPURIOUS))
+		return 0;
+	uint64_t index = gale_entropy_range(fault->priv_entropy, 0, fault->priv_fds_count - 1);
+	const struct gale_fault_fd *entry = &fault->priv_fds[index];
+	if (!entry->registered)
+		return 0;
+	uint32_t ready = entry->interest & GALE_READY_INTEREST_ALL;
+	if (ready == 0)
+		ready = GALE_READY_INTEREST_ALL;
+	events[0] = (struct gale_event){entry->token, ready};
+	fault_record(fault, GALE_FAULT_READY_SPURIOUS, entry->fd, entry->token, ready);
+	return 1;
+}
+
+/*
+ * Owed events go first and make the inner wait a poll (timeout 0): blocking while an
+ * event is owed would hang a task whose readiness the decorator itself swallowed.
+ */
+static int fault_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
+		      int64_t timeout_ns)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	assert(events != NULL && events_cap > 0);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_WAIT, -1, &error))
+		return error;
+	int count = owed_collect(fault, events, events_cap);
+	if (count < events_cap) {
+		int rc = gale_driver_wait(fault->priv_inner, events + count, events_cap - count,
+					  count > 0 ? 0 : timeout_ns);
+		if (rc < 0)
+			return count > 0 ? count : rc;
+		count += events_delay(fault, events + count, rc);
+	}
+	count += spurious_add(fault, events + count, events_cap - count);
+	assert(count <= events_cap);
+	return count;
+}
+
+/* ---- 3. Byte ops ------------------------------------------------------------------------ */
+
+/*
+ * RESET: shuts the fd down both ways first, so that every later op agrees with the
+ * -ECONNRESET (reads see 0, writes -EPIPE, the peer sees EOF, readiness fires). Where the
+ * inner shutdown fails (a pipe, an unconnected socket) the fault is not injected.
+ */
+static bool io_reset_try(struct gale_fault_driver *fault, int fd, size_t len, ssize_t *rc_out)
+{
+	if (!fault_roll(fault, GALE_FAULT_RESET))
+		return false;
+	struct gale_fault_fd *entry = fd_get(fault, fd);
+	if (entry == NULL)
+		return false;
+	if (gale_driver_shutdown(fault->priv_inner, fd, GALE_SHUTDOWN_BOTH) != 0) {
+		fd_forget_if_idle(fault, entry);
+		return false;
+	}
+	entry->reset = true;
+	entry->ready_owed |= GALE_READY_INTEREST_ALL;
+	fault_record(fault, GALE_FAULT_RESET, fd, len, -ECONNRESET);
+	*rc_out = -ECONNRESET;
+	return true;
+}
+
+/*
+ * Faults that answer a byte op without the inner op: the plan, the aftermath of a RESET,
+ * RESET itself and WouldBlock. @return true with *rc_out set when answered here.
+ */
+static bool io_answer(struct gale_fault_driver *fault, enum gale_trace_op op, int fd,
+		      size_t len, bool is_write, ssize_t *rc_out)
+{
+	uint32_t direction = is_write ? GALE_READY_WRITE : GALE_READY_READ;
+	int error;
+	if (plan_take(fault, op, fd, &error)) {
+		ready_owe(fault, fd, direction);
+		*rc_out = error;
+		return true;
+	}
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL && entry->reset) {
+		*rc_out = is_write ? -EPIPE : 0;
+		return true;
+	}
+	if (len == 0)
+		return false;
+	if (io_reset_try(fault, fd, len, rc_out))
+		return true;
+	enum gale_fault_kind kind = is_write ? GALE_FAULT_WRITE_WOULD_BLOCK
+					     : GALE_FAULT_READ_WOULD_BLOCK;
+	if (entry == NULL || !entry->registered || !fault_roll(fault, kind))
+		return false;
+	entry->ready_owed |= direction;
+	fault_record(fault, kind, fd, len, -EAGAIN);
+	*rc_out = -EAGAIN;
+	return true;
+}
+
+/* READ_SHORT / WRITE_PARTIAL: the length to hand the inner op (1..len-1 when injected). */
+static size_t io_len_shorten(struct gale_fault_driver *fault, enum gale_fault_kind kind, int fd,
+			     size_t len)
+{
+	if (len < 2 || !fault_roll(fault, kind))
+		return len;
+	size_t len_short = (size_t)gale_entropy_range(fault->priv_entropy, 1, len - 1);
+	assert(len_short >= 1 && len_short < len);
+	fault_record(fault, kind, fd, len, (int64_t)len_short);
+	return len_short;
+}
+
+static size_t iov_len_total(const struct iovec *iov, int iov_count)
+{
+	assert(iov != NULL || iov_count == 0);
+	size_t total = 0;
+	for (int i = 0; i < iov_count; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+/* The first non-empty buffer: a shortened vectored op moves bytes from it alone. */
+static const struct iovec *iov_first_nonempty(const struct iovec *iov, int iov_count)
+{
+	for (int i = 0; i < iov_count; i++) {
+		if (iov[i].iov_len > 0)
+			return &iov[i];
+	}
+	assert(!"iov_first_nonempty: no bytes");
+	return NULL;
+}
+
+static ssize_t fault_read(struct gale_driver *driver, int fd, void *buf, size_t len)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_READ, fd, len, false, &rc))
+		return rc;
+	len = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
+	return gale_driver_read(fault->priv_inner, fd, buf, len);
+}
+
+static ssize_t fault_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_WRITE, fd, len, true, &rc))
+		return rc;
+	len = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
+	return gale_driver_write(fault->priv_inner, fd, buf, len);
+}
+
+static ssize_t fault_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
+			   int iov_count)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	size_t len = iov_len_total(iov, iov_count);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_READV, fd, len, false, &rc))
+		return rc;
+	size_t len_short = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
+	if (len_short == len)
+		return gale_driver_readv(fault->priv_inner, fd, iov, iov_count);
+	const struct iovec *first = iov_first_nonempty(iov, iov_count);
+	size_t len_first = first->iov_len < len_short ? first->iov_len : len_short;
+	return gale_driver_read(fault->priv_inner, fd, first->iov_base, len_first);
+}
+
+static ssize_t fault_writev(struct gale_driver *driver, int fd, const struct iovec *iov,
+			    int iov_count)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	size_t len = iov_len_total(iov, iov_count);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_WRITEV, fd, len, true, &rc))
+		return rc;
+	size_t len_short = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
+	if (len_short == len)
+		return gale_driver_writev(fault->priv_inner, fd, iov, iov_count);
+	const struct iovec *first = iov_first_nonempty(iov, iov_count);
+	size_t len_first = first->iov_len < len_short ? first->iov_len : len_short;
+	return gale_driver_write(fault->priv_inner, fd, first->iov_base, len_first);
+}
+
+static ssize_t fault_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
+			  uint32_t flags)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_RECV, fd, len, false, &rc))
+		return rc;
+	len = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
+	return gale_driver_recv(fault->priv_inner, fd, buf, len, flags);
+}
+
+static ssize_t fault_send(struct gale_driver *driver, int fd, const void *buf, size_t len,
+			  uint32_t flags)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	ssize_t rc;
+	if (io_answer(fault, GALE_TRACE_OP_SEND, fd, len, true, &rc))
+		return rc;
+	len = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
+	return gale_driver_send(fault->priv_inner, fd, buf, len, flags);
+}
+
+/* ---- 4. Socket ops with faults ------------------------------------------------------------ */
+
+/* EMFILE and WouldBlock leave the pending connection queued; the owed event retries it. */
+static int fault_accept(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			socklen_t *addr_len_out)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error = 0;
+	if (plan_take(fault, GALE_TRACE_OP_ACCEPT, fd, &error)) {
+		ready_owe(fault, fd, GALE_READY_READ);
+		return error;
+	}
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL && entry->registered) {
+		if (fault_roll(fault, GALE_FAULT_ACCEPT_EMFILE))
+			error = -EMFILE;
+		else if (fault_roll(fault, GALE_FAULT_READ_WOULD_BLOCK))
+			error = -EAGAIN;
+		if (error != 0) {
+			entry->ready_owed |= GALE_READY_READ;
+			fault_record(fault, error == -EMFILE ? GALE_FAULT_ACCEPT_EMFILE
+							     : GALE_FAULT_READ_WOULD_BLOCK,
+				     fd, 0, error);
+			return error;
+		}
+	}
+	int accepted = gale_driver_accept(fault->priv_inner, fd, addr_out, addr_len_out);
+	if (accepted >= 0)
+		fd_fresh(fault, accepted);
+	return accepted;
+}
+
+static int fault_connect(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+			 socklen_t addr_len)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_CONNECT, fd, &error))
+		return error;
+	int rc = gale_driver_connect(fault->priv_inner, fd, addr, addr_len);
+	if (rc != 0 || !fault_roll(fault, GALE_FAULT_CONNECT_SLOW))
+		return rc;
+	/* Connected already, so writability is real; an unregistered fd gets it from
+	 * fd_register, which reports current readiness like EPOLL_CTL_ADD. */
+	ready_owe(fault, fd, GALE_READY_WRITE);
+	fault_record(fault, GALE_FAULT_CONNECT_SLOW, fd, 0, -EINPROGRESS);
+	return -EINPROGRESS;
+}
+
+static int fault_close(struct gale_driver *driver, int fd)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error = 0;
+	bool planned = plan_take(fault, GALE_TRACE_OP_CLOSE, fd, &error);
+	/* close releases the fd even when it reports an error (driver.h), so a planned
+	 * failure still closes; the fd number may be reused at once, so forget it now. */
+	int rc = gale_driver_close(fault->priv_inner, fd);
+	struct gale_fault_fd *entry = fd_find(fault, fd);
+	if (entry != NULL)
+		fd_forget(fault, entry);
+	return planned ? error : rc;
+}
+
+/* ---- 5. Pass-through ops (only the plan applies) ---------------------------------------- */
+
+/* wake() may come from another thread, so it touches no decorator state: no plan, no faults. */
+static int fault_wake(struct gale_driver *driver)
+{
+	assert(driver != NULL);
+	const struct gale_fault_driver *fault = (const struct gale_fault_driver *)driver;
+	assert(fault->priv_inner != NULL);
+	return gale_driver_wake(fault->priv_inner);
+}
+
+static int fault_socket(struct gale_driver *driver, int domain, int type, int protocol)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SOCKET, -1, &error))
+		return error;
+	int fd = gale_driver_socket(fault->priv_inner, domain, type, protocol);
+	if (fd >= 0)
+		fd_fresh(fault, fd);
+	return fd;
+}
+
+static int fault_bind(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+		      socklen_t addr_len)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_BIND, fd, &error))
+		return error;
+	return gale_driver_bind(fault->priv_inner, fd, addr, addr_len);
+}
+
+static int fault_listen(struct gale_driver *driver, int fd, int backlog)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_LISTEN, fd, &error))
+		return error;
+	return gale_driver_listen(fault->priv_inner, fd, backlog);
+}
+
+static int fault_socket_error_take(struct gale_driver *driver, int fd)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SOCKET_ERROR_TAKE, fd, &error))
+		return error;
+	return gale_driver_socket_error_take(fault->priv_inner, fd);
+}
+
+static int fault_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt,
+			     int value)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SOCKOPT_SET, fd, &error))
+		return error;
+	return gale_driver_sockopt_set(fault->priv_inner, fd, opt, value);
+}
+
+static int fault_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt opt,
+			     int *value_out)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SOCKOPT_GET, fd, &error))
+		return error;
+	return gale_driver_sockopt_get(fault->priv_inner, fd, opt, value_out);
+}
+
+static int fault_addr_local(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			    socklen_t *addr_len_out)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_ADDR_LOCAL, fd, &error))
+		return error;
+	return gale_driver_addr_local(fault->priv_inner, fd, addr_out, addr_len_out);
+}
+
+static int fault_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			   socklen_t *addr_len_out)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_ADDR_PEER, fd, &error))
+		return error;
+	return gale_driver_addr_peer(fault->priv_inner, fd, addr_out, addr_len_out);
+}
+
+static int fault_shutdown(struct gale_driver *driver, int fd, int how)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SHUTDOWN, fd, &error))
+		return error;
+	return gale_driver_shutdown(fault->priv_inner, fd, how);
+}
+
+static int fault_socketpair(struct gale_driver *driver, int fds_out[2])
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_SOCKETPAIR, -1, &error))
+		return error;
+	int rc = gale_driver_socketpair(fault->priv_inner, fds_out);
+	if (rc == 0) {
+		fd_fresh(fault, fds_out[0]);
+		fd_fresh(fault, fds_out[1]);
+	}
+	return rc;
+}
+
+static int fault_pipe(struct gale_driver *driver, int fds_out[2])
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_PIPE, -1, &error))
+		return error;
+	int rc = gale_driver_pipe(fault->priv_inner, fds_out);
+	if (rc == 0) {
+		fd_fresh(fault, fds_out[0]);
+		fd_fresh(fault, fds_out[1]);
+	}
+	return rc;
+}
+
+static int fault_fd_nonblocking_set(struct gale_driver *driver, int fd)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	int error;
+	if (plan_take(fault, GALE_TRACE_OP_FD_NONBLOCKING_SET, fd, &error))
+		return error;
+	return gale_driver_fd_nonblocking_set(fault->priv_inner, fd);
+}
+
+static int64_t fault_now_ns(struct gale_driver *driver)
+{
+	return gale_driver_now_ns(fault_from(driver)->priv_inner);
+}
+
+static void fault_deinit(struct gale_driver *driver)
+{
+	gale_fault_driver_deinit(fault_from(driver));
+}
+
+/* ---- 6. The ops table and the public API ------------------------------------------------- */
+
+/* The template each instance copies: only the name differs per instance ("fault(epoll)"). */
+static const struct gale_driver_ops fault_ops_template = {
+	.abi_version = GALE_DRIVER_ABI_VERSION,
+	.name = "fault",
+	.fd_register = fault_fd_register,
+	.fd_reregister = fault_fd_reregister,
+	.fd_deregister = fault_fd_deregister,
+	.wait = fault_wait,
+	.wake = fault_wake,
+	.read = fault_read,
+	.write = fault_write,
+	.readv = fault_readv,
+	.writev = fault_writev,
+	.recv = fault_recv,
+	.send = fault_send,
+	.socket = fault_socket,
+	.bind = fault_bind,
+	.listen = fault_listen,
+	.accept = fault_accept,
+	.connect = fault_connect,
+	.socket_error_take = fault_socket_error_take,
+	.sockopt_set = fault_sockopt_set,
+	.sockopt_get = fault_sockopt_get,
+	.addr_local = fault_addr_local,
+	.addr_peer = fault_addr_peer,
+	.shutdown = fault_shutdown,
+	.close = fault_close,
+	.socketpair = fault_socketpair,
+	.pipe = fault_pipe,
+	.fd_nonblocking_set = fault_fd_nonblocking_set,
+	.now_ns = fault_now_ns,
+	.deinit = fault_deinit,
+};
+
+int gale_fault_driver_init(struct gale_fault_driver *fault, struct gale_driver *inner,
+			   const struct gale_fault_profile *profile, struct gale_entropy *entropy,
+			   struct gale_trace *trace)
+{
+	assert(fault != NULL);
+	assert(inner != NULL && inner->ops != NULL);
+	assert(profile == NULL || entropy != NULL);
+	memset(fault, 0, sizeof(*fault));
+	fault->priv_inner = inner;
+	fault->priv_profile = profile;
+	fault->priv_entropy = entropy;
+	fault->priv_trace = trace;
+	snprintf(fault->priv_name, sizeof(fault->priv_name), "fault(%s)", gale_driver_name(inner));
+	fault->priv_ops = fault_ops_template;
+	fault->priv_ops.name = fault->priv_name;
+	fault->base.ops = &fault->priv_ops;
+	return 0;
+}
+
+void gale_fault_driver_deinit(struct gale_fault_driver *fault)
+{
+	assert(fault != NULL);
+	if (fault->base.ops == NULL)
+		return;
+	assert(fault->base.ops == &fault->priv_ops);
+	FAULT_POISON(fault);
+	fault->base.ops = NULL; /* Still NULL-checked, so a second deinit is a no-op. */
+}
+
+int gale_fault_driver_plan_add(struct gale_fault_driver *fault, enum gale_trace_op op,
+			       uint64_t nth, int error, bool persistent)
+{
+	assert(fault != NULL);
+	assert(fault->base.ops == &fault->priv_ops);
+	if ((int)op <= 0 || op >= GALE_TRACE_OP_COUNT_ || op == GALE_TRACE_OP_WAKE || nth == 0 ||
+	    error >= 0 || error == -EINTR)
+		return -EINVAL;
+	struct gale_fault_plan *plan = &fault->priv_plan;
+	if (plan->entries_count == GALE_FAULT_DRIVER_PLAN_MAX)
+		return -ENOSPC;
+	plan->entries[plan->entries_count++] = (struct gale_fault_plan_entry){
+		.nth = nth,
+		.error = error,
+		.op = (uint16_t)op,
+		.persistent = persistent,
+	};
+	return 0;
+}
+
+void gale_fault_driver_plan_clear(struct gale_fault_driver *fault)
+{
+	assert(fault != NULL);
+	assert(fault->base.ops == &fault->priv_ops);
+	fault->priv_plan.entries_count = 0;
+}
+
+uint64_t gale_fault_driver_calls_count(const struct gale_fault_driver *fault,
+				       enum gale_trace_op op)
+{
+	assert(fault != NULL);
+	assert((int)op > 0 && op < GALE_TRACE_OP_COUNT_);
+	return fault->priv_plan.calls_count[op];
+}
+
+struct gale_fault_stats gale_fault_driver_stats_get(const struct gale_fault_driver *fault)
+{
+	assert(fault != NULL);
+	assert(fault->base.ops == &fault->priv_ops);
+	return fault->priv_stats;
+}
+
+uint64_t gale_fault_driver_planned_count(const struct gale_fault_driver *fault)
+{
+	assert(fault != NULL);
+	assert(fault->base.ops == &fault->priv_ops);
+	return fault->priv_planned_count;
+}

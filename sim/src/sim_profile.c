@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fault profiles (sim/, shared by the sim driver and the fault driver): the named ratio
+ * tables, the swarm draw, and the roll that turns one opportunity into a fault or not.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <gale/sim_profile.h>
+
+#define NS_PER_MS INT64_C(1000000)
+
+/* No faults at all: every ratio is 0/0, which never fires and consumes no entropy. */
+static const struct gale_fault_profile profile_none = {
+	.name = "none",
+};
+
+/* Moderate: most faults once per 50 opportunities, the disruptive ones rarer. */
+static const struct gale_fault_profile profile_default = {
+	.name = "default",
+	.ratios = {
+		[GALE_FAULT_READY_SPURIOUS] = {1, 50},
+		[GALE_FAULT_READY_STALE] = {1, 50},
+		[GALE_FAULT_READY_DELAY] = {1, 50},
+		[GALE_FAULT_READ_WOULD_BLOCK] = {1, 50},
+		[GALE_FAULT_WRITE_WOULD_BLOCK] = {1, 50},
+		[GALE_FAULT_READ_SHORT] = {1, 50},
+		[GALE_FAULT_WRITE_PARTIAL] = {1, 50},
+		[GALE_FAULT_RESET] = {1, 200},
+		[GALE_FAULT_LATENCY_JITTER] = {1, 50},
+		[GALE_FAULT_CONNECT_REFUSED] = {1, 50},
+		[GALE_FAULT_CONNECT_SLOW] = {1, 50},
+		[GALE_FAULT_ACCEPT_EMFILE] = {1, 50},
+		[GALE_FAULT_PARTITION] = {1, 500},
+		[GALE_FAULT_ALLOC_FAIL] = {1, 1000},
+	},
+	.ready_delay_ns_max = 2 * NS_PER_MS,
+	.latency_jitter_ns_max = 5 * NS_PER_MS,
+	.connect_delay_ns_max = 50 * NS_PER_MS,
+	.partition_ns_max = 200 * NS_PER_MS,
+};
+
+/* Frequent: short I/O and readiness noise on a good share of calls. */
+static const struct gale_fault_profile profile_harsh = {
+	.name = "harsh",
+	.ratios = {
+		[GALE_FAULT_READY_SPURIOUS] = {1, 5},
+		[GALE_FAULT_READY_STALE] = {1, 5},
+		[GALE_FAULT_READY_DELAY] = {1, 5},
+		[GALE_FAULT_READ_WOULD_BLOCK] = {1, 5},
+		[GALE_FAULT_WRITE_WOULD_BLOCK] = {1, 5},
+		[GALE_FAULT_READ_SHORT] = {1, 5},
+		[GALE_FAULT_WRITE_PARTIAL] = {1, 5},
+		[GALE_FAULT_RESET] = {1, 50},
+		[GALE_FAULT_LATENCY_JITTER] = {1, 5},
+		[GALE_FAULT_CONNECT_REFUSED] = {1, 10},
+		[GALE_FAULT_CONNECT_SLOW] = {1, 5},
+		[GALE_FAULT_ACCEPT_EMFILE] = {1, 10},
+		[GALE_FAULT_PARTITION] = {1, 20},
+		[GALE_FAULT_ALLOC_FAIL] = {1, 20},
+	},
+	.ready_delay_ns_max = 10 * NS_PER_MS,
+	.latency_jitter_ns_max = 50 * NS_PER_MS,
+	.connect_delay_ns_max = 500 * NS_PER_MS,
+	.partition_ns_max = 1000 * NS_PER_MS,
+};
+
+static const struct gale_fault_profile *const profiles[] = {
+	&profile_none,
+	&profile_default,
+	&profile_harsh,
+};
+
+static const char *const profile_names[] = {"none", "default", "harsh", NULL};
+
+static const char *const fault_kind_names[GALE_FAULT_COUNT] = {
+#define GALE_FAULT_NAME(name, field, description) [GALE_FAULT_##name] = #field,
+	GALE_FAULT_MAP(GALE_FAULT_NAME)
+#undef GALE_FAULT_NAME
+};
+
+static const char *const fault_kind_descriptions[GALE_FAULT_COUNT] = {
+#define GALE_FAULT_DESCRIPTION(name, field, description) [GALE_FAULT_##name] = description,
+	GALE_FAULT_MAP(GALE_FAULT_DESCRIPTION)
+#undef GALE_FAULT_DESCRIPTION
+};
+
+const struct gale_fault_profile *gale_fault_profile_find(const char *name)
+{
+	assert(name != NULL);
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		if (strcmp(profiles[i]->name, name) == 0)
+			return profiles[i];
+	}
+	return NULL;
+}
+
+const char *const *gale_fault_profile_names(void)
+{
+	return profile_names;
+}
+
+/* A duration between the default and the harsh maximum, both included. */
+static int64_t swarm_duration(struct gale_entropy *entropy, int64_t low_ns, int64_t high_ns)
+{
+	assert(low_ns >= 0 && low_ns <= high_ns);
+	return (int64_t)gale_entropy_range(entropy, (uint64_t)low_ns, (uint64_t)high_ns);
+}
+
+/*
+ * Swarm testing (Groce et al.): a coin per kind switches it off, otherwise its frequency is
+ * drawn between the default (rarest) and the harsh (most frequent) denominators. Every
+ * profile ratio has numerator 1, which keeps the interpolation a plain integer range.
+ */
+void gale_fault_profile_swarm(struct gale_fault_profile *profile_out,
+			      struct gale_entropy *entropy)
+{
+	assert(profile_out != NULL);
+	assert(entropy != NULL);
+	const struct gale_fault_profile *low = &profile_default;
+	const struct gale_fault_profile *high = &profile_harsh;
+	*profile_out = (struct gale_fault_profile){.name = "swarm"};
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		assert(low->ratios[kind].numerator == 1 && high->ratios[kind].numerator == 1);
+		assert(high->ratios[kind].denominator <= low->ratios[kind].denominator);
+		if (!gale_entropy_chance(entropy, (struct gale_ratio){1, 2}))
+			continue;
+		uint64_t denominator = gale_entropy_range(entropy, high->ratios[kind].denominator,
+							  low->ratios[kind].denominator);
+		profile_out->ratios[kind] = (struct gale_ratio){1, (uint32_t)denominator};
+	}
+	profile_out->ready_delay_ns_max =
+		swarm_duration(entropy, low->ready_delay_ns_max, high->ready_delay_ns_max);
+	profile_out->latency_jitter_ns_max =
+		swarm_duration(entropy, low->latency_jitter_ns_max, high->latency_jitter_ns_max);
+	profile_out->connect_delay_ns_max =
+		swarm_duration(entropy, low->connect_delay_ns_max, high->connect_delay_ns_max);
+	profile_out->partition_ns_max =
+		swarm_duration(entropy, low->partition_ns_max, high->partition_ns_max);
+}
+
+const char *gale_fault_kind_name(enum gale_fault_kind kind)
+{
+	if ((int)kind < 0 || kind >= GALE_FAULT_COUNT)
+		return "unknown";
+	return fault_kind_names[kind];
+}
+
+const char *gale_fault_kind_description(enum gale_fault_kind kind)
+{
+	if ((int)kind < 0 || kind >= GALE_FAULT_COUNT)
+		return "unknown fault kind";
+	return fault_kind_descriptions[kind];
+}
+
+bool gale_fault_roll(const struct gale_fault_profile *profile, struct gale_entropy *entropy,
+		     struct gale_fault_stats *stats, enum gale_fault_kind kind)
+{
+	assert(profile != NULL && entropy != NULL);
+	assert((int)kind >= 0 && kind < GALE_FAULT_COUNT);
+	if (!gale_entropy_chance(entropy, profile->ratios[kind]))
+		return false;
+	if (stats != NULL)
+		stats->injected[kind]++;
+	return true;
+}
