@@ -6,6 +6,7 @@
 #   make test-asan the same suite under clang ASan + UBSan
 #   make test-clang the same suite built with clang (warnings as errors)
 #   make clean
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS ?=
 

@@ -33,6 +33,7 @@ get_target_property(gale_sim_type gale_sim TYPE)
 if(NOT gale_sim_type STREQUAL "INTERFACE_LIBRARY")
   set(GALE_PC_SIM_LIBS "-lgale_sim")
 endif()
+# The .pc files compute their prefix from ${pcfiledir}, so they assume the default layout.
 configure_file(${PROJECT_SOURCE_DIR}/cmake/gale.pc.in ${PROJECT_BINARY_DIR}/gale.pc @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/gale-sim.pc.in ${PROJECT_BINARY_DIR}/gale-sim.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gale.pc ${PROJECT_BINARY_DIR}/gale-sim.pc
