@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # A thin wrapper over CMake presets (CMakePresets.json). Every target first installs
 # missing Debian packages (scripts/deps.sh: quiet when present, apt-get as root).
-#   make run       build (default preset) and run the main job
+#   make run       build (default preset) and run the main job: `gale run` over the catalog
 #   make test      build and run the cmocka suite through CTest (gcc, asserts on)
 #   make test-asan the same suite under clang ASan + UBSan
 #   make test-clang the same suite built with clang (warnings as errors)
@@ -21,8 +21,13 @@ build: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 
+# The main job: the whole scenario catalog over RUN_SEEDS seeds per scenario, every oracle on,
+# the "default" fault profile, one worker per CPU (about half a minute on 2 cores).
+RUN_SEEDS ?= 1000
+RUN_FLAGS ?= --profile default
 run: build
-	@./build/default/examples/gale_demo
+	@./build/default/gale run --scenario all --count $(RUN_SEEDS) $(RUN_FLAGS) \
+		--json build/default/gale-run.json --junit build/default/gale-run.xml
 
 test: build
 	@ctest --preset default -j $(JOBS) $(CTEST_FLAGS)
@@ -39,3 +44,18 @@ test-clang: deps
 
 clean:
 	rm -rf build
+
+# Fuzzing (fuzz/README.md): libFuzzer campaigns on the clang fuzz preset.
+#   make fuzz        every target for FUZZ_SECONDS (60) with FUZZ_JOBS (1) processes each;
+#                    prints exec/s per target, minimizes crashes into fuzz/regressions/
+#   make fuzz-smoke  every target for 15 s (CI); fails on any crash
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+
+.PHONY: fuzz fuzz-smoke
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz.sh
+
+fuzz-smoke: deps
+	@FUZZ_SECONDS=15 FUZZ_JOBS=1 scripts/fuzz.sh

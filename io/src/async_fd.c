@@ -139,20 +139,33 @@ uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard)
 	return guard->event.ready;
 }
 
-/* Marks the guard used; using one twice is the bug "operation on consumed readiness". */
-static void async_fd_guard_consume(struct gale_async_fd_guard *guard)
+/*
+ * Marks the guard used and returns true. Using one twice is the bug "operation on consumed
+ * readiness": it goes to the reactor observer's misuse callback when one is installed (the
+ * simulator's readiness oracle names it), is asserted otherwise, and returns false: the
+ * caller then does nothing further (release builds without an observer included).
+ */
+static bool async_fd_guard_consume(struct gale_async_fd_guard *guard)
 {
 	assert(guard != NULL && guard->async_fd != NULL);
-	assert(!guard->priv_is_consumed && "AsyncFd guard consumed twice");
+	if (guard->priv_is_consumed) {
+		bool reported = gale__reactor_misuse(async_fd_reactor(guard->async_fd),
+						     "AsyncFd ready guard consumed twice");
+		assert(reported && "AsyncFd guard consumed twice");
+		(void)reported;
+		return false;
+	}
 	assert(guard->async_fd->priv_guards_live > 0);
 	guard->priv_is_consumed = true;
 	guard->async_fd->priv_guards_live--;
+	return true;
 }
 
 void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_guard *guard,
 					      uint32_t ready_bits)
 {
-	async_fd_guard_consume(guard);
+	if (!async_fd_guard_consume(guard))
+		return;
 	struct gale_async_fd *async_fd = guard->async_fd;
 	if (!async_fd->priv_is_open)
 		return;
@@ -169,7 +182,7 @@ void gale_async_fd_guard_clear_ready(struct gale_async_fd_guard *guard)
 
 void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard)
 {
-	async_fd_guard_consume(guard);
+	(void)async_fd_guard_consume(guard);
 }
 
 ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard, gale_async_fd_io_fn *io,
@@ -178,8 +191,13 @@ ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard, gale_async
 	assert(guard != NULL && guard->async_fd != NULL);
 	assert(io != NULL);
 	struct gale_async_fd *async_fd = guard->async_fd;
+	/* A consumed guard proves nothing: report it and leave the fd alone. */
+	if (guard->priv_is_consumed) {
+		(void)async_fd_guard_consume(guard);
+		return -EINVAL;
+	}
 	if (!async_fd->priv_is_open) {
-		async_fd_guard_consume(guard);
+		(void)async_fd_guard_consume(guard);
 		return GALE_E_CLOSED;
 	}
 	ssize_t result = io(data, gale_runtime_driver(async_fd->priv_runtime), async_fd->priv_fd);
@@ -245,7 +263,13 @@ void gale_async_fd_io_init(struct gale_async_fd_io *future, struct gale_async_fd
 int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx)
 {
 	assert(future != NULL && cx != NULL);
-	for (;;) {
+	/*
+	 * Readiness cleared after -EAGAIN normally makes the next ready poll wait for a new
+	 * edge. But HUP/ERROR are final and keep the fd "ready", so an attempt that keeps
+	 * reporting -EAGAIN (a fault-injecting driver may) would spin here: after two
+	 * attempts, yield to the executor instead (wake ourselves, return pending).
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
 		struct gale_async_fd_guard guard;
 		int rc = gale_async_fd_ready_poll(&future->ready, cx, &guard);
 		if (rc != 0)
@@ -255,8 +279,9 @@ int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx)
 			future->result = result;
 			return 0;
 		}
-		/* Readiness cleared: the next ready poll waits for a new edge. */
 	}
+	gale_waker_wake(&cx->waker);
+	return GALE_PENDING;
 }
 
 void gale_async_fd_io_deinit(struct gale_async_fd_io *future)

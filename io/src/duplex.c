@@ -66,14 +66,21 @@ static int duplex_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf
 	size_t want = rb->cap - rb->len_filled;
 	if (want == 0)
 		return 0;
+	const struct gale_stream_observer *observer = end->priv_observer;
 	if (pipe->priv_len == 0) {
-		if (pipe->priv_write_closed)
-			return 0; /* EOF: the writer is gone and everything was read. */
-		pipe->priv_reader_waker = cx->waker;
-		return GALE_PENDING;
+		if (!pipe->priv_write_closed) {
+			pipe->priv_reader_waker = cx->waker;
+			return GALE_PENDING;
+		}
+		/* EOF: the writer is gone and everything was read. */
+		if (observer != NULL)
+			observer->on_read(observer->data, end->priv_index, NULL, 0);
+		return 0;
 	}
 	size_t n = want < pipe->priv_len ? want : pipe->priv_len;
 	ring_take(pipe, end->priv_cap, rb->buf + rb->len_filled, n);
+	if (observer != NULL)
+		observer->on_read(observer->data, end->priv_index, rb->buf + rb->len_filled, n);
 	rb->len_filled += n;
 	waker_slot_wake(&pipe->priv_writer_waker);
 	return 0;
@@ -113,6 +120,9 @@ static int duplex_poll_write(void *self, struct gale_cx *cx, const void *buf, si
 	size_t n = len < space ? len : space;
 	ring_put(pipe, end->priv_cap, buf, n);
 	*len_written_out = n;
+	const struct gale_stream_observer *observer = end->priv_observer;
+	if (observer != NULL)
+		observer->on_write(observer->data, end->priv_index, buf, n);
 	waker_slot_wake(&pipe->priv_reader_waker);
 	return 0;
 }
@@ -139,6 +149,9 @@ static int duplex_poll_writev(void *self, struct gale_cx *cx, const struct iovec
 			continue; /* An empty entry may have a NULL base: no memcpy for it. */
 		ring_put(pipe, end->priv_cap, iov[i].iov_base, n);
 		n_total += n;
+		if (end->priv_observer != NULL)
+			end->priv_observer->on_write(end->priv_observer->data, end->priv_index,
+						     iov[i].iov_base, n);
 	}
 	*len_written_out = n_total;
 	waker_slot_wake(&pipe->priv_reader_waker);
@@ -206,6 +219,7 @@ int gale_duplex_init(struct gale_duplex *duplex, size_t buf_size_max,
 		duplex->priv_ends[e].priv_write_pipe = &duplex->priv_pipes[e];
 		duplex->priv_ends[e].priv_read_pipe = &duplex->priv_pipes[1 - e];
 		duplex->priv_ends[e].priv_cap = buf_size_max;
+		duplex->priv_ends[e].priv_index = e;
 	}
 	return 0;
 }
@@ -216,6 +230,9 @@ void gale_duplex_deinit(struct gale_duplex *duplex)
 	if (duplex->priv_memory == NULL)
 		return;
 	assert(duplex->priv_allocator != NULL);
+	const struct gale_stream_observer *observer = duplex->priv_ends[0].priv_observer;
+	if (observer != NULL && observer->on_deinit != NULL)
+		observer->on_deinit(observer->data);
 	gale__free(duplex->priv_allocator, duplex->priv_memory, 2 * duplex->priv_cap);
 	/* Release builds make a second deinit a no-op; debug builds poison to catch reuse. */
 	duplex->priv_memory = NULL;
@@ -272,4 +289,35 @@ size_t gale_duplex_end_buffered_len(const struct gale_duplex *duplex, unsigned e
 	assert(duplex != NULL && duplex->priv_memory != NULL);
 	assert(end < 2);
 	return duplex->priv_pipes[end].priv_len;
+}
+
+void gale_duplex_observer_set(struct gale_duplex *duplex,
+			      const struct gale_stream_observer *observer)
+{
+	assert(duplex != NULL && duplex->priv_memory != NULL);
+	assert(observer == NULL || (observer->on_write != NULL && observer->on_read != NULL));
+	duplex->priv_ends[0].priv_observer = observer;
+	duplex->priv_ends[1].priv_observer = observer;
+}
+
+bool gale_duplex_waker_find(const struct gale_duplex *duplex, const struct gale_waker *waker,
+			    unsigned *end_out, bool *writing_out)
+{
+	assert(duplex != NULL && duplex->priv_memory != NULL);
+	assert(waker != NULL);
+	if (!gale_waker_is_set(waker))
+		return false;
+	/* Pipe e is written by end e and read by end 1 - e. */
+	for (unsigned e = 0; e < 2; e++) {
+		const struct gale_duplex_pipe *pipe = &duplex->priv_pipes[e];
+		bool writing = gale_waker_will_wake(&pipe->priv_writer_waker, waker);
+		if (!writing && !gale_waker_will_wake(&pipe->priv_reader_waker, waker))
+			continue;
+		if (end_out != NULL)
+			*end_out = writing ? e : 1 - e;
+		if (writing_out != NULL)
+			*writing_out = writing;
+		return true;
+	}
+	return false;
 }

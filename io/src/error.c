@@ -32,7 +32,7 @@ struct error_entry {
 	X(EPIPE, "broken pipe")                                                            \
 	X(ERANGE, "result out of range")                                                   \
 	X(EDEADLK, "deadlock avoided")                                                     \
-	X(ENOSYS, "function not implemented")                                              \
+	X(ENOSYS, "no such system call or operation")                                              \
 	X(ENOTSOCK, "not a socket")                                                        \
 	X(EDESTADDRREQ, "destination address required")                                    \
 	X(EPROTO, "protocol error")                                                        \

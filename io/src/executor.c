@@ -491,3 +491,67 @@ struct gale_executor_stats gale_executor_stats_get(const struct gale_executor *e
 	assert(executor != NULL);
 	return executor->priv_stats;
 }
+
+/* ---- Introspection ---- */
+
+static bool slot_is_unfinished(const struct gale_task_slot *slot)
+{
+	return slot->state == TASK_STATE_IDLE || slot->state == TASK_STATE_QUEUED ||
+	       slot->state == TASK_STATE_RUNNING;
+}
+
+uint32_t gale_executor_task_for_each_pending(const struct gale_executor *executor,
+					     gale_executor_task_fn *fn, void *data)
+{
+	assert(executor != NULL);
+	assert(fn != NULL);
+	uint32_t visited = 0;
+	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+		const struct gale_task_slot *slot = &executor->priv_slots[index];
+		if (!slot_is_unfinished(slot))
+			continue;
+		struct gale_task_handle handle = {slot_id(slot->generation, index)};
+		fn(data, handle, slot->state != TASK_STATE_IDLE);
+		visited++;
+	}
+	return visited;
+}
+
+bool gale_executor_joiner_find(const struct gale_executor *executor,
+			       const struct gale_waker *waker, struct gale_task_handle *joined_out)
+{
+	assert(executor != NULL);
+	assert(waker != NULL);
+	if (!gale_waker_is_set(waker))
+		return false;
+	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+		const struct gale_task_slot *slot = &executor->priv_slots[index];
+		if (!slot_is_unfinished(slot) || !gale_waker_will_wake(&slot->joiner, waker))
+			continue;
+		if (joined_out != NULL)
+			joined_out->id = slot_id(slot->generation, index);
+		return true;
+	}
+	return false;
+}
+
+uint32_t gale_executor_abort_all(struct gale_executor *executor)
+{
+	assert(executor != NULL);
+	assert(!executor_is_polling(executor));
+	uint32_t aborted = 0;
+	/* Finishing a task wakes its joiner, which at most queues a slot: the slab never
+	 * moves here (only spawn grows it), so one pass over it sees every task. */
+	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+		struct gale_task_slot *slot = &executor->priv_slots[index];
+		if (!slot_is_unfinished(slot))
+			continue;
+		assert(slot->state != TASK_STATE_RUNNING);
+		if (slot->state == TASK_STATE_QUEUED)
+			queue_remove_index(executor, index);
+		slot_finish(executor, index, GALE_E_CANCELED);
+		aborted++;
+	}
+	assert(executor->priv_live_count == 0);
+	return aborted;
+}

@@ -59,4 +59,11 @@ uint32_t gale__timer_fire_due(struct gale_runtime *runtime, int64_t now_ns);
 /* The earliest armed deadline: true with *deadline_out set, or false when none is armed. */
 bool gale__timer_next_deadline(const struct gale_runtime *runtime, int64_t *deadline_out);
 
+/* ---- Reactor (reactor.c) ---- */
+
+/* Reports a readiness misuse (e.g. an AsyncFd guard consumed twice) to the reactor's
+ * observer. Returns false when no observer with a misuse callback is installed: the caller
+ * then treats the misuse as the programmer error it is (assert). */
+bool gale__reactor_misuse(struct gale_reactor *reactor, const char *message);
+
 #endif /* GALE_IO_SRC_IO_INTERNAL_H */

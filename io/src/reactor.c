@@ -448,7 +448,79 @@ void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
 	if (slot->tick != event.tick)
 		return;
 	/* RDHUP, HUP and ERROR are final: only the READ/WRITE hints are ever cleared. */
-	slot->ready &= ~(event.ready & (uint32_t)GALE_READY_INTEREST_ALL);
+	uint32_t cleared = slot->ready & event.ready & (uint32_t)GALE_READY_INTEREST_ALL;
+	slot->ready &= ~cleared;
+	const struct gale_reactor_observer *observer = reactor->priv_observer;
+	if (observer != NULL && cleared != 0 && observer->ready_cleared != NULL)
+		observer->ready_cleared(observer->data, token, slot->fd, cleared);
+}
+
+/* ---- Observer and introspection -------------------------------------------------------- */
+
+void gale_reactor_observer_set(struct gale_reactor *reactor,
+			       const struct gale_reactor_observer *observer)
+{
+	assert(reactor != NULL);
+	assert(reactor->priv_slots != NULL);
+	reactor->priv_observer = observer;
+}
+
+bool gale__reactor_misuse(struct gale_reactor *reactor, const char *message)
+{
+	assert(reactor != NULL);
+	assert(message != NULL);
+	const struct gale_reactor_observer *observer = reactor->priv_observer;
+	if (observer == NULL || observer->misuse == NULL)
+		return false;
+	observer->misuse(observer->data, message);
+	return true;
+}
+
+/* The interest of the first thing in slot holding a waker like waker, or 0. */
+static uint32_t slot_waker_find(const struct gale_reactor_slot *slot,
+				const struct gale_waker *waker)
+{
+	assert(slot->live);
+	assert(waker != NULL);
+	if (gale_waker_will_wake(&slot->read_waker, waker))
+		return GALE_READY_READ;
+	if (gale_waker_will_wake(&slot->write_waker, waker))
+		return GALE_READY_WRITE;
+	for (const struct gale_ready_waiter *w = slot->waiters; w != NULL; w = w->priv_next) {
+		if (gale_waker_will_wake(&w->priv_waker, waker))
+			return w->interest;
+	}
+	return 0;
+}
+
+bool gale_reactor_waker_find(const struct gale_reactor *reactor, const struct gale_waker *waker,
+			     uint64_t *token_out, uint32_t *interest_out)
+{
+	assert(reactor != NULL && reactor->priv_slots != NULL);
+	assert(waker != NULL);
+	/* An empty waker names no one: finding an empty slot "holding" it would mislead. */
+	if (!gale_waker_is_set(waker))
+		return false;
+	for (uint32_t i = 0; i < reactor->priv_slots_cap; i++) {
+		const struct gale_reactor_slot *slot = &reactor->priv_slots[i];
+		if (!slot->live)
+			continue;
+		uint32_t interest = slot_waker_find(slot, waker);
+		if (interest == 0)
+			continue;
+		if (token_out != NULL)
+			*token_out = token_make(i, slot->generation);
+		if (interest_out != NULL)
+			*interest_out = interest;
+		return true;
+	}
+	return false;
+}
+
+int gale_reactor_fd(const struct gale_reactor *reactor, uint64_t token)
+{
+	const struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	return slot != NULL ? slot->fd : -1;
 }
 
 /* ---- Queries --------------------------------------------------------------------------- */

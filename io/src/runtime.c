@@ -145,12 +145,16 @@ static void runtime_timers_fire(struct gale_runtime *runtime)
 		gale__timer_fire_due(runtime, gale_runtime_now_ns(runtime));
 }
 
-int gale_runtime_turn(struct gale_runtime *runtime, int64_t timeout_ns)
+/* The first half of a turn: poll runnable tasks, then fire due timers. */
+static void runtime_turn_run(struct gale_runtime *runtime)
 {
-	assert(runtime != NULL && runtime->priv_driver != NULL);
-	assert(timeout_ns >= -1);
 	gale_executor_run_ready(&runtime->executor, runtime->priv_polls_per_turn);
 	runtime_timers_fire(runtime);
+}
+
+/* The second half: wait for I/O (as planned by runtime_wait_plan), then fire timers. */
+static int runtime_turn_wait(struct gale_runtime *runtime, int64_t timeout_ns)
+{
 	int64_t wait_ns = 0;
 	int rc = runtime_wait_plan(runtime, timeout_ns, &wait_ns);
 	if (rc == RUNTIME_WAIT_SKIP)
@@ -162,6 +166,14 @@ int gale_runtime_turn(struct gale_runtime *runtime, int64_t timeout_ns)
 		return rc;
 	runtime_timers_fire(runtime);
 	return 0;
+}
+
+int gale_runtime_turn(struct gale_runtime *runtime, int64_t timeout_ns)
+{
+	assert(runtime != NULL && runtime->priv_driver != NULL);
+	assert(timeout_ns >= -1);
+	runtime_turn_run(runtime);
+	return runtime_turn_wait(runtime, timeout_ns);
 }
 
 int gale_runtime_run(struct gale_runtime *runtime)
@@ -186,7 +198,12 @@ int gale_runtime_block_on(struct gale_runtime *runtime, struct gale_task_handle 
 		int rc = gale_executor_try_join(&runtime->executor, handle, result_out);
 		if (rc != -EAGAIN)
 			return rc;
-		rc = gale_runtime_turn(runtime, -1);
+		runtime_turn_run(runtime);
+		/* The task may have finished in this run: never block on I/O for nothing. */
+		rc = gale_executor_try_join(&runtime->executor, handle, result_out);
+		if (rc != -EAGAIN)
+			return rc;
+		rc = runtime_turn_wait(runtime, -1);
 		if (rc < 0)
 			return rc;
 	}

@@ -168,6 +168,56 @@ bool gale__timer_next_deadline(const struct gale_runtime *runtime, int64_t *dead
 	return true;
 }
 
+/* ---- Introspection ---- */
+
+/* The node after timer in a preorder walk of the heap (child first, then sibling, then the
+ * nearest ancestor's sibling), or NULL at the end. Iterative: heaps can be deep. */
+static const struct gale_timer *timer_walk_next(const struct gale_timer *timer)
+{
+	assert(timer != NULL);
+	if (timer->priv_child != NULL)
+		return timer->priv_child;
+	while (timer != NULL) {
+		if (timer->priv_sibling != NULL)
+			return timer->priv_sibling;
+		/* Back to the first sibling, whose priv_prev is the parent. */
+		while (timer->priv_prev != NULL && timer->priv_prev->priv_child != timer)
+			timer = timer->priv_prev;
+		timer = timer->priv_prev;
+	}
+	return NULL;
+}
+
+bool gale_runtime_timer_holds_waker(const struct gale_runtime *runtime,
+				    const struct gale_waker *waker, int64_t *deadline_out)
+{
+	assert(runtime != NULL);
+	assert(waker != NULL);
+	if (!gale_waker_is_set(waker))
+		return false;
+	const struct gale_timer *timer = runtime->priv_timer_root;
+	for (; timer != NULL; timer = timer_walk_next(timer)) {
+		if (!gale_waker_will_wake(&timer->priv_waker, waker))
+			continue;
+		if (deadline_out != NULL)
+			*deadline_out = timer->deadline_ns;
+		return true;
+	}
+	return false;
+}
+
+uint32_t gale_runtime_timers_cancel_all(struct gale_runtime *runtime)
+{
+	assert(runtime != NULL);
+	uint32_t count = 0;
+	while (runtime->priv_timer_root != NULL) {
+		gale__timer_disarm(runtime, runtime->priv_timer_root);
+		count++;
+	}
+	assert(runtime->priv_timers_count == 0);
+	return count;
+}
+
 /* ---- Sleep ---- */
 
 /* now + duration, with negative durations as 0 and saturation instead of overflow. */

@@ -180,6 +180,47 @@ static void pending_task_nobody_can_wake_is_a_stall_not_a_hang(void **state)
 	assert_int_equal(result, GALE_E_CANCELED);
 }
 
+static int quick_poll(void *data, struct gale_cx *cx)
+{
+	(void)cx;
+	int *polls = data;
+	(*polls)++;
+	return 0;
+}
+
+/*
+ * Regression: block_on used to run the target to completion and then, in the same turn,
+ * wait on epoll forever because another task was still waiting for I/O that never came.
+ */
+static void block_on_returns_while_others_wait_on_io(void **state)
+{
+	struct fixture *f = *state;
+	int fds[2];
+	assert_int_equal(gale_driver_socketpair(&f->epoll.base, fds), 0);
+	struct ping waiter = {.runtime = &f->runtime, .fd = fds[0]};
+	assert_int_equal(gale_reactor_register(&f->runtime.reactor, fds[0], GALE_READY_READ,
+					       &waiter.token),
+			 0);
+	struct gale_task_handle waiter_task, quick_task;
+	int polls = 0;
+	assert_int_equal(gale_executor_spawn(&f->runtime.executor, ping_poll, &waiter, &waiter_task),
+			 0);
+	/* Let the waiter store its waker first: from now on the reactor has a waiter. */
+	assert_int_equal(gale_runtime_turn(&f->runtime, 0), 0);
+	assert_int_equal(gale_executor_spawn(&f->runtime.executor, quick_poll, &polls, &quick_task),
+			 0);
+	int result = -1;
+	assert_int_equal(gale_runtime_block_on(&f->runtime, quick_task, &result), 0);
+	assert_int_equal(result, 0);
+	assert_int_equal(polls, 1);
+	assert_false(gale_executor_is_finished(&f->runtime.executor, waiter_task));
+	assert_int_equal(gale_executor_abort(&f->runtime.executor, waiter_task), 0);
+	assert_int_equal(gale_executor_try_join(&f->runtime.executor, waiter_task, &result), 0);
+	assert_int_equal(gale_reactor_deregister(&f->runtime.reactor, waiter.token), 0);
+	assert_int_equal(gale_driver_close(&f->epoll.base, fds[0]), 0);
+	assert_int_equal(gale_driver_close(&f->epoll.base, fds[1]), 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +230,8 @@ int gale_test_group(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(pending_task_nobody_can_wake_is_a_stall_not_a_hang,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(block_on_returns_while_others_wait_on_io, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,11 @@
  * the guard clears it. A short read or write does NOT clear readiness (no new edge would
  * come: that is how Tokio issue #5866 hung). The ready guard makes this explicit: every
  * guard must be consumed exactly once by clear_ready, clear_ready_matching, retain_ready
- * or try_io. Consuming one twice asserts; guards never consumed are counted
- * (gale_async_fd_guards_live) and asserted at close/into_inner in debug builds.
+ * or try_io. Consuming one twice asserts, unless the reactor has an observer with a misuse
+ * callback (gale_reactor_observer_set; the simulator's readiness oracle installs one): then
+ * the misuse is reported there and the second consumption does nothing further. Guards
+ * never consumed are counted (gale_async_fd_guards_live) and asserted at close/into_inner
+ * in debug builds.
  *
  * gale puts the fd into non-blocking mode itself (through the driver), so any fd the
  * driver can poll is accepted. All I/O goes through the runtime's driver: the same code
@@ -126,7 +129,8 @@ typedef ssize_t gale_async_fd_io_fn(void *data, struct gale_driver *driver, int 
 /**
  * Consumes: runs io(data, driver, fd) once. If it returns -EAGAIN the guard's readiness is
  * cleared and -EAGAIN is returned (wait again); otherwise readiness is retained and the
- * result returned unchanged (a short count included).
+ * result returned unchanged (a short count included). On a guard consumed already it
+ * reports the misuse (see the file comment) and returns -EINVAL without running io.
  */
 GALE_EXTERN ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard,
 					       gale_async_fd_io_fn *io, void *data);

@@ -14,6 +14,14 @@
 #define GALE_EXTERN
 #endif /* __GNUC__ || __clang__ */
 
+/* printf-style format checking for functions taking (format, ...). */
+#if defined(__GNUC__) || defined(__clang__)
+#define GALE_PRINTF(format_index, args_index)                                              \
+	__attribute__((format(printf, format_index, args_index)))
+#else
+#define GALE_PRINTF(format_index, args_index)
+#endif /* __GNUC__ || __clang__ */
+
 #ifdef __cplusplus
 #define GALE_BEGIN_DECLS extern "C" {
 #define GALE_END_DECLS }

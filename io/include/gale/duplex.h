@@ -50,6 +50,24 @@ GALE_BEGIN_DECLS
 
 struct gale_duplex;
 
+/*
+ * An optional observer of the bytes a duplex moves (gale_duplex_observer_set), for test
+ * oracles: the simulator's stream oracle compares what each end wrote with what the other
+ * end read. Callbacks run inside the poll that moved the bytes and must not poll the
+ * duplex. Without an observer the cost is one NULL check per read or write.
+ */
+struct gale_stream_observer {
+	/* REQUIRED. end accepted len > 0 bytes (a partial write reports what was taken; a
+	 * vectored write reports each iovec's part in order). bytes is borrowed for the call. */
+	void (*on_write)(void *data, unsigned end, const void *bytes, size_t len);
+	/* REQUIRED. end read len > 0 bytes, or len == 0 (bytes NULL): end read the end of
+	 * stream (the other end shut down or closed and everything was read). */
+	void (*on_read)(void *data, unsigned end, const void *bytes, size_t len);
+	/* Optional. gale_duplex_deinit() is running: forget this duplex. */
+	void (*on_deinit)(void *data);
+	void *data; /* Passed back to the callbacks. Borrowed. */
+};
+
 /* One direction: a ring written by one end and read by the other. */
 struct gale_duplex_pipe {
 	/* Private: do not touch. */
@@ -69,6 +87,8 @@ struct gale_duplex_end {
 	struct gale_duplex_pipe *priv_write_pipe; /* The pipe this end writes. */
 	size_t priv_cap;                          /* Ring size of both pipes. */
 	bool priv_closed;                         /* gale_duplex_close_end() was called. */
+	unsigned priv_index;                      /* 0 or 1: which end this is. */
+	const struct gale_stream_observer *priv_observer; /* Optional; borrowed. */
 };
 
 /* Caller-allocated shared state of both ends. Must not move between init and deinit. */
@@ -127,6 +147,27 @@ GALE_EXTERN void gale_duplex_close_end(struct gale_duplex *duplex, unsigned end)
 
 /** Bytes written by end that the other end has not read yet. */
 GALE_EXTERN size_t gale_duplex_end_buffered_len(const struct gale_duplex *duplex, unsigned end);
+
+/**
+ * Installs a stream observer on both ends (replacing any previous one; NULL removes it).
+ * Install it before any byte moves, so the observer sees the whole stream.
+ * @param observer  borrowed until replaced, removed or deinit (its on_deinit is called).
+ */
+GALE_EXTERN void gale_duplex_observer_set(struct gale_duplex *duplex,
+					  const struct gale_stream_observer *observer);
+
+/**
+ * Introspection for oracles (the lost-wakeup check after a stall): is a waker that wakes
+ * the same target as waker (gale_waker_will_wake) stored in one of the duplex's reader or
+ * writer slots?
+ *
+ * @param end_out      set to the end that waits (may be NULL).
+ * @param writing_out  set to true when that end waits to write (for space), false when it
+ *                     waits to read (may be NULL).
+ */
+GALE_EXTERN bool gale_duplex_waker_find(const struct gale_duplex *duplex,
+					const struct gale_waker *waker, unsigned *end_out,
+					bool *writing_out);
 
 GALE_END_DECLS
 

@@ -58,6 +58,24 @@ struct gale_ready_waiter {
 
 struct gale_reactor_slot; /* Private, defined in reactor.c. */
 
+/*
+ * An optional observer, for test harnesses and oracles (the simulator's scenario runner
+ * installs one to check the readiness rules). Either callback may be NULL. Callbacks run
+ * inside the reactor call that triggered them: they may record, but must not call back
+ * into the reactor. Without an observer the cost is one NULL check in
+ * gale_reactor_clear_ready().
+ */
+struct gale_reactor_observer {
+	/* gale_reactor_clear_ready() cleared bits: ready_bits are the READ/WRITE bits that
+	 * were set and are clear now (never 0; nothing is reported when the tick check kept
+	 * the readiness or the bits were clear already). fd is the registration's fd. */
+	void (*ready_cleared)(void *data, uint64_t token, int fd, uint32_t ready_bits);
+	/* Code above the reactor found a readiness misuse it would otherwise assert on (an
+	 * AsyncFd guard consumed twice). message is a static sentence. */
+	void (*misuse)(void *data, const char *message);
+	void *data; /* Passed back to both callbacks. Borrowed. */
+};
+
 struct gale_reactor_stats {
 	uint64_t events_count;       /* Events taken from the driver. */
 	uint64_t events_stale_count; /* Events dropped: token not (or no longer) registered. */
@@ -75,6 +93,7 @@ struct gale_reactor {
 	struct gale_event *priv_events;             /* Buffer for one wait(). */
 	int priv_events_cap;                        /* Its capacity. */
 	struct gale_reactor_stats priv_stats;       /* Counters. */
+	const struct gale_reactor_observer *priv_observer; /* Optional; borrowed. */
 };
 
 /**
@@ -168,7 +187,8 @@ GALE_EXTERN void gale_reactor_waiter_cancel(struct gale_reactor *reactor,
 /**
  * Clears the READ/WRITE bits of event, but only if no event arrived since it was observed
  * (the tick still matches). Call it only after an operation reported -EAGAIN. RDHUP, HUP
- * and ERROR are final and never cleared. A stale token is ignored.
+ * and ERROR are final and never cleared. A stale token is ignored. Bits actually cleared
+ * are reported to the observer's ready_cleared, if one is installed.
  */
 GALE_EXTERN void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
 					  struct gale_ready_event event);
@@ -184,6 +204,31 @@ GALE_EXTERN uint32_t gale_reactor_registrations_count(const struct gale_reactor 
 
 /** True when some registration holds a waker or a waiter (an event could wake a task). */
 GALE_EXTERN bool gale_reactor_has_waiters(const struct gale_reactor *reactor);
+
+/**
+ * Installs an observer (see struct gale_reactor_observer), replacing any previous one.
+ * @param observer  borrowed until replaced, removed (NULL) or the reactor's deinit.
+ */
+GALE_EXTERN void gale_reactor_observer_set(struct gale_reactor *reactor,
+					   const struct gale_reactor_observer *observer);
+
+/**
+ * Introspection for oracles (the lost-wakeup check runs it after a stall): is a waker that
+ * wakes the same target as waker (same wake, data and id: gale_waker_will_wake) stored in
+ * some registration's read or write slot or in one of its waiters? O(registrations +
+ * waiters); not for hot paths.
+ *
+ * @param token_out     set to the registration holding it (may be NULL).
+ * @param interest_out  set to what it waits for: GALE_READY_READ (read slot),
+ *                      GALE_READY_WRITE (write slot) or the waiter's interest (may be NULL).
+ * @return true when found (the first registration in slot order).
+ */
+GALE_EXTERN bool gale_reactor_waker_find(const struct gale_reactor *reactor,
+					 const struct gale_waker *waker, uint64_t *token_out,
+					 uint32_t *interest_out);
+
+/** The fd of a live registration, or -1 for a stale token. For messages and oracles. */
+GALE_EXTERN int gale_reactor_fd(const struct gale_reactor *reactor, uint64_t token);
 
 /** The driver this reactor runs on (borrowed). */
 GALE_EXTERN struct gale_driver *gale_reactor_driver(const struct gale_reactor *reactor);

@@ -161,6 +161,36 @@ GALE_EXTERN uint32_t gale_executor_live_count(const struct gale_executor *execut
 GALE_EXTERN struct gale_executor_stats
 gale_executor_stats_get(const struct gale_executor *executor);
 
+/* ---- Introspection for harnesses and oracles (the simulator's scenario runner) ---- */
+
+/* Called per unfinished task: runnable is true when it is queued (or being polled). */
+typedef void gale_executor_task_fn(void *data, struct gale_task_handle handle, bool runnable);
+
+/**
+ * Calls fn for every unfinished task (queued, waiting for a wake, or being polled),
+ * detached ones included, in slot order. fn must not spawn, abort, join or detach.
+ * O(slots). @return the number of tasks visited.
+ */
+GALE_EXTERN uint32_t gale_executor_task_for_each_pending(const struct gale_executor *executor,
+							 gale_executor_task_fn *fn, void *data);
+
+/**
+ * Is a waker that wakes the same target as waker (gale_waker_will_wake) stored as the
+ * joiner of an unfinished task (gale_executor_poll_join)? O(slots).
+ * @param joined_out  set to the task being joined (may be NULL).
+ */
+GALE_EXTERN bool gale_executor_joiner_find(const struct gale_executor *executor,
+					   const struct gale_waker *waker,
+					   struct gale_task_handle *joined_out);
+
+/**
+ * Aborts every unfinished task, detached ones included (teardown after a failed run: a
+ * detached task has no handle to abort it by). Each finishes with GALE_E_CANCELED as with
+ * gale_executor_abort(); their data is the caller's to clean up. Not from inside a poll
+ * (asserted). @return how many were aborted.
+ */
+GALE_EXTERN uint32_t gale_executor_abort_all(struct gale_executor *executor);
+
 /* ---- Timers (the heap lives in the runtime; futures in <gale/time.h>) ---- */
 
 /* An intrusive timer node, embedded in sleep futures. Must not move while armed. */
@@ -241,6 +271,22 @@ GALE_EXTERN struct gale_driver *gale_runtime_driver(const struct gale_runtime *r
 
 /** Armed timers. */
 GALE_EXTERN uint32_t gale_runtime_timers_count(const struct gale_runtime *runtime);
+
+/**
+ * Introspection for oracles: is a waker that wakes the same target as waker
+ * (gale_waker_will_wake) held by an armed timer? O(armed timers).
+ * @param deadline_out  set to that timer's deadline (may be NULL).
+ */
+GALE_EXTERN bool gale_runtime_timer_holds_waker(const struct gale_runtime *runtime,
+						const struct gale_waker *waker,
+						int64_t *deadline_out);
+
+/**
+ * Disarms every armed timer without waking anyone (teardown after a failed run, before
+ * the memory holding the timers goes away). The sleeps that owned them read as not armed
+ * afterwards. @return how many were disarmed.
+ */
+GALE_EXTERN uint32_t gale_runtime_timers_cancel_all(struct gale_runtime *runtime);
 
 GALE_END_DECLS
 

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loopback TCP: gale's TcpStream on the epoll driver against a hand-written edge-triggered
+ * epoll loop doing the same work, measured in the same run.
+ *
+ * Two workloads, both single-threaded with both ends of one connection in one loop (so
+ * the figures measure per-operation overhead, not scheduler wake-ups between threads):
+ *   throughput  one connection, 64 KiB writes, BYTES total (default 1 GiB), then EOF;
+ *   pingpong    ROUND_TRIPS round trips of a 64-byte message (default 100000).
+ * gale (A) uses the public API only: a runtime over the epoll driver, the stream's reader
+ * and writer fat pointers, tasks. The reference (B) is the canonical edge-triggered loop
+ * of epoll(7): a readiness flag per direction, set by an event and cleared only when a
+ * read or write returns EAGAIN (so it reads until EAGAIN, like gale; neither uses the
+ * "short read means drained" shortcut, which gale's design forbids). Both register both
+ * sockets for IN|OUT|RDHUP edge-triggered, set TCP_NODELAY, and wait with epoll_wait(-1).
+ * A and B alternate (A B A B ...) for ROUNDS rounds; medians, the median of per-round
+ * ratios gale/raw, and the best run of each (least disturbed by other load) are printed
+ * (goal >= 0.97). The write policy (bytes and writes per writer
+ * turn before the reader runs) is measured and printed for both.
+ *
+ *   cmake -S . -B build/tcp-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build/tcp-bench
+ *   ./build/tcp-bench/bench/bench_tcp [--test throughput|pingpong] [--only gale|raw]
+ *       [--bytes N] [--round-trips N] [--rounds N] [--registrations N]
+ *   strace -c -f ./build/tcp-bench/bench/bench_tcp --test pingpong --only gale --rounds 1
+ */
+#define _GNU_SOURCE /* accept4. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gale/driver_epoll.h>
+#include <gale/error.h>
+#include <gale/rt.h>
+#include <gale/socket_addr.h>
+#include <gale/tcp.h>
+
+enum {
+	CHUNK_SIZE = 64 * 1024, /* Bytes per write and per read (throughput). */
+	MESSAGE_SIZE = 64,      /* Bytes per ping and per pong. */
+	ROUNDS_MAX = 64,        /* Upper bound of --rounds. */
+};
+
+struct bench_options {
+	const char *test;           /* "throughput", "pingpong" or NULL for both. */
+	const char *only;           /* "gale", "raw" or NULL for both. */
+	uint64_t bytes;             /* Throughput bytes per run. */
+	uint64_t round_trips;       /* Ping-pong round trips per run. */
+	int rounds;                 /* A B pairs. */
+	uint32_t registrations_max; /* gale runtime's reactor capacity (0: default). */
+};
+
+/* What one writer (or reader) turn did: from being run until it had to wait. */
+struct bench_policy {
+	uint64_t turns; /* Activations. */
+	uint64_t calls; /* Successful write (read) calls. */
+	uint64_t bytes; /* Bytes moved. */
+};
+
+struct bench_result {
+	double seconds;             /* Wall time of the timed loop. */
+	struct bench_policy writer; /* Throughput: writer turns. */
+	struct bench_policy reader; /* Throughput: reader turns. */
+};
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench_tcp: %s: %s\n", what, gale_strerror(rc));
+	exit(1);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ==== A: gale ============================================================================ */
+
+struct gale_bench {
+	struct gale_driver_epoll driver; /* The production driver. */
+	struct gale_runtime runtime;     /* Over it. */
+	struct gale_tcp_stream a;        /* Client end. */
+	struct gale_tcp_stream b;        /* Server end. */
+};
+
+struct gale_setup_task {
+	struct gale_tcp_listener *listener; /* Borrowed. */
+	struct gale_tcp_connect connect;    /* Client side. */
+	struct gale_bench *bench;           /* Streams land here. */
+	bool connected;                     /* a is filled. */
+	bool accepted;                      /* b is filled. */
+};
+
+static int gale_setup_poll(void *data, struct gale_cx *cx)
+{
+	struct gale_setup_task *task = data;
+	if (!task->connected) {
+		int rc = gale_tcp_connect_poll(&task->connect, cx, &task->bench->a);
+		if (rc != 0)
+			return rc;
+		task->connected = true;
+	}
+	if (!task->accepted) {
+		int rc = gale_tcp_listener_poll_accept(task->listener, cx, &task->bench->b, NULL);
+		if (rc != 0)
+			return rc;
+		task->accepted = true;
+	}
+	return 0;
+}
+
+/* Runs until the task finished (ready tasks first, so a finished task never waits). */
+static int gale_join(struct gale_runtime *runtime, struct gale_task_handle handle)
+{
+	for (;;) {
+		gale_executor_run_ready(&runtime->executor, 0);
+		if (gale_executor_is_finished(&runtime->executor, handle))
+			break;
+		int rc = gale_runtime_turn(runtime, -1);
+		if (rc < 0)
+			die("runtime turn", rc);
+	}
+	int result = 0;
+	int rc = gale_executor_try_join(&runtime->executor, handle, &result);
+	if (rc < 0)
+		die("join", rc);
+	return result;
+}
+
+/* Runs every task to completion (gale_runtime_run), then takes the two results. */
+static void gale_run_both(struct gale_runtime *runtime, struct gale_task_handle first,
+			  struct gale_task_handle second, const char *what)
+{
+	int rc = gale_runtime_run(runtime);
+	if (rc < 0)
+		die(what, rc);
+	int results[2] = {0, 0};
+	if (gale_executor_try_join(&runtime->executor, first, &results[0]) < 0 ||
+	    gale_executor_try_join(&runtime->executor, second, &results[1]) < 0)
+		die(what, -ESRCH);
+	if (results[0] < 0 || results[1] < 0)
+		die(what, results[0] < 0 ? results[0] : results[1]);
+}
+
+static struct gale_task_handle gale_spawn(struct gale_runtime *runtime, gale_poll_fn *poll,
+					  void *data)
+{
+	struct gale_task_handle handle;
+	int rc = gale_executor_spawn(&runtime->executor, poll, data, &handle);
+	if (rc < 0)
+		die("spawn", rc);
+	return handle;
+}
+
+static void gale_bench_open(struct gale_bench *bench, const struct bench_options *options)
+{
+	int rc = gale_driver_epoll_init(&bench->driver);
+	if (rc < 0)
+		die("epoll init", rc);
+	struct gale_runtime_options runtime_options = gale_runtime_options_default();
+	if (options->registrations_max != 0)
+		runtime_options.registrations_max = options->registrations_max;
+	rc = gale_runtime_init(&bench->runtime, &bench->driver.base, &runtime_options);
+	if (rc < 0)
+		die("runtime init", rc);
+	struct gale_tcp_listener listener;
+	rc = gale_tcp_listener_bind_text(&listener, &bench->runtime, "127.0.0.1:0", 0);
+	struct gale_socket_addr addr;
+	if (rc == 0)
+		rc = gale_tcp_listener_local_addr(&listener, &addr);
+	if (rc < 0)
+		die("listen", rc);
+	struct gale_setup_task task = {.listener = &listener, .bench = bench};
+	gale_tcp_connect_init(&task.connect, &bench->runtime, &addr, 1);
+	rc = gale_join(&bench->runtime, gale_spawn(&bench->runtime, gale_setup_poll, &task));
+	if (rc < 0)
+		die("connect/accept", rc);
+	gale_tcp_connect_deinit(&task.connect);
+	(void)gale_tcp_listener_close(&listener);
+	if (gale_tcp_stream_nodelay_set(&bench->a, true) < 0 ||
+	    gale_tcp_stream_nodelay_set(&bench->b, true) < 0)
+		die("nodelay", -EINVAL);
+}
+
+static void gale_bench_close(struct gale_bench *bench)
+{
+	(void)gale_tcp_stream_close(&bench->a);
+	(void)gale_tcp_stream_close(&bench->b);
+	int rc = gale_runtime_deinit(&bench->runtime);
+	if (rc < 0)
+		die("runtime deinit", rc);
+	gale_driver_epoll_deinit(&bench->driver);
+}
+
+/* Throughput writer: 64 KiB writes until the total, then shutdown (EOF at the reader). */
+struct gale_writer_task {
+	struct gale_async_write writer; /* The client's writer. */
+	const uint8_t *chunk;           /* CHUNK_SIZE bytes of source. */
+	uint64_t left;                  /* Bytes still to write. */
+	size_t offset;                  /* Cursor within the chunk (after short writes). */
+	struct bench_policy policy;     /* Turns, writes, bytes. */
+};
+
+static int gale_writer_poll(void *data, struct gale_cx *cx)
+{
+	struct gale_writer_task *task = data;
+	task->policy.turns++;
+	while (task->left > 0) {
+		size_t len = CHUNK_SIZE - task->offset;
+		if (len > task->left)
+			len = (size_t)task->left;
+		size_t n = 0;
+		int rc = gale_async_write_poll(task->writer, cx, task->chunk + task->offset, len,
+					       &n);
+		if (rc != 0)
+			return rc;
+		task->policy.calls++;
+		task->policy.bytes += n;
+		task->left -= n;
+		task->offset = (task->offset + n) % CHUNK_SIZE;
+	}
+	return gale_async_write_poll_shutdown(task->writer, cx);
+}
+
+/* Throughput reader: 64 KiB reads until EOF. */
+struct gale_reader_task {
+	struct gale_async_read reader; /* The server's reader. */
+	uint8_t *buf;                  /* CHUNK_SIZE bytes. */
+	uint64_t sink;                 /* Folds a byte per read so nothing is optimised away. */
+	struct bench_policy policy;    /* Turns, reads, bytes. */
+};
+
+static int gale_reader_poll(void *data, struct gale_cx *cx)
+{
+	struct gale_reader_task *task = data;
+	task->policy.turns++;
+	for (;;) {
+		struct gale_read_buf rb;
+		gale_read_buf_init(&rb, task->buf, CHUNK_SIZE);
+		int rc = gale_async_read_poll(task->reader, cx, &rb);
+		if (rc != 0)
+			return rc;
+		if (rb.len_filled == 0)
+			return 0;
+		task->sink += task->buf[rb.len_filled - 1];
+		task->policy.calls++;
+		task->policy.bytes += rb.len_filled;
+	}
+}
+
+static struct bench_result gale_throughput(const struct bench_options *options,
+					   const uint8_t *chunk, uint8_t *buf)
+{
+	struct gale_bench bench;
+	gale_bench_open(&bench, options);
+	struct gale_writer_task writer = {.writer = gale_tcp_stream_writer(&bench.a),
+					  .chunk = chunk, .left = options->bytes};
+	struct gale_reader_task reader = {.reader = gale_tcp_stream_reader(&bench.b), .buf = buf};
+	double start = now_seconds();
+	struct gale_task_handle writing = gale_spawn(&bench.runtime, gale_writer_poll, &writer);
+	struct gale_task_handle reading = gale_spawn(&bench.runtime, gale_reader_poll, &reader);
+	gale_run_both(&bench.runtime, writing, reading, "gale throughput");
+	struct bench_result result = {.seconds = now_seconds() - start};
+	if (reader.policy.bytes != options->bytes)
+		die("gale throughput", -EIO);
+	result.writer = writer.policy;
+	result.reader = reader.policy;
+	gale_bench_close(&bench);
+	return result;
+}
+
+/* Ping-pong: one side sends first (client), the other answers (server). */
+struct gale_pingpong_task {
+	struct gale_async_read reader;  /* This end's reader. */
+	struct gale_async_write writer; /* This end's writer. */
+	bool sends_first;               /* The client. */
+	uint64_t total;                 /* Messages each way. */
+	uint64_t sent;                  /* Messages sent. */
+	uint64_t received;              /* Messages received. */
+	size_t offset;                  /* Cursor within the current message. */
+	uint8_t message[MESSAGE_SIZE];  /* Outgoing, and incoming. */
+};
+
+/* The client sends when it has all its answers; the server when it owes one. */
+static bool pingpong_is_sending(bool sends_first, uint64_t sent, uint64_t received)
+{
+	return sends_first ? sent == received : sent < received;
+}
+
+static int gale_pingpong_step(struct gale_pingpong_task *task, struct gale_cx *cx, bool sending)
+{
+	size_t n = 0;
+	if (sending) {
+		int rc = gale_async_write_poll(task->writer, cx, task->message + task->offset,
+					       MESSAGE_SIZE - task->offset, &n);
+		if (rc != 0)
+			return rc;
+	} else {
+		struct gale_read_buf rb;
+		gale_read_buf_init(&rb, task->message + task->offset, MESSAGE_SIZE - task->offset);
+		int rc = gale_async_read_poll(task->reader, cx, &rb);
+		if (rc != 0)
+			return rc;
+		if (rb.len_filled == 0)
+			return GALE_E_UNEXPECTED_EOF;
+		n = rb.len_filled;
+	}
+	task->offset += n;
+	return 0;
+}
+
+static int gale_pingpong_poll(void *data, struct gale_cx *cx)
+{
+	struct gale_pingpong_task *task = data;
+	while (task->sent < task->total || task->received < task->total) {
+		bool sending = pingpong_is_sending(task->sends_first, task->sent, task->received);
+		int rc = gale_pingpong_step(task, cx, sending);
+		if (rc != 0)
+			return rc;
+		if (task->offset < MESSAGE_SIZE)
+			continue;
+		task->offset = 0;
+		if (sending)
+			task->sent++;
+		else
+			task->received++;
+	}
+	return 0;
+}
+
+static struct bench_result gale_pingpong(const struct bench_options *options)
+{
+	struct gale_bench bench;
+	gale_bench_open(&bench, options);
+	struct gale_pingpong_task client = {.reader = gale_tcp_stream_reader(&bench.a),
+					    .writer = gale_tcp_stream_writer(&bench.a),
+					    .sends_first = true, .total = options->round_trips};
+	struct gale_pingpong_task server = {.reader = gale_tcp_stream_reader(&bench.b),
+					    .writer = gale_tcp_stream_writer(&bench.b),
+					    .total = options->round_trips};
+	double start = now_seconds();
+	struct gale_task_handle pinging = gale_spawn(&bench.runtime, gale_pingpong_poll, &client);
+	struct gale_task_handle ponging = gale_spawn(&bench.runtime, gale_pingpong_poll, &server);
+	gale_run_both(&bench.runtime, pinging, ponging, "gale pingpong");
+	struct bench_result result = {.seconds = now_seconds() - start};
+	gale_bench_close(&bench);
+	return result;
+}
+
+/* ==== B: raw edge-triggered epoll ======================================================== */
+
+struct raw_end {
+	int fd;        /* Non-blocking socket. */
+	bool readable; /* Set by EPOLLIN (and hang-up/error); cleared by EAGAIN. */
+	bool writable; /* Set by EPOLLOUT (and hang-up/error); cleared by EAGAIN. */
+};
+
+struct raw_bench {
+	int epoll_fd;     /* The epoll instance. */
+	struct raw_end a; /* Client end. */
+	struct raw_end b; /* Server end. */
+};
+
+static void raw_check(bool ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "bench_tcp: raw %s: %s\n", what, strerror(errno));
+		exit(1);
+	}
+}
+
+static void raw_register(struct raw_bench *bench, struct raw_end *end, uint32_t id)
+{
+	int one = 1;
+	raw_check(setsockopt(end->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0,
+		  "nodelay");
+	struct epoll_event event = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
+	event.data.u32 = id;
+	raw_check(epoll_ctl(bench->epoll_fd, EPOLL_CTL_ADD, end->fd, &event) == 0, "epoll_ctl");
+	end->readable = false;
+	end->writable = false;
+}
+
+static void raw_bench_open(struct raw_bench *bench)
+{
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	raw_check(listener >= 0, "socket");
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	raw_check(bind(listener, (struct sockaddr *)&addr, len) == 0, "bind");
+	raw_check(listen(listener, 1) == 0, "listen");
+	raw_check(getsockname(listener, (struct sockaddr *)&addr, &len) == 0, "getsockname");
+	bench->a.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	raw_check(bench->a.fd >= 0, "socket");
+	raw_check(connect(bench->a.fd, (struct sockaddr *)&addr, len) == 0, "connect");
+	bench->b.fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	raw_check(bench->b.fd >= 0, "accept");
+	close(listener);
+	raw_check(fcntl(bench->a.fd, F_SETFL, O_NONBLOCK) == 0, "fcntl");
+	bench->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	raw_check(bench->epoll_fd >= 0, "epoll_create1");
+	raw_register(bench, &bench->a, 0);
+	raw_register(bench, &bench->b, 1);
+}
+
+static void raw_bench_close(struct raw_bench *bench)
+{
+	close(bench->a.fd);
+	close(bench->b.fd);
+	close(bench->epoll_fd);
+}
+
+/* One epoll_wait(-1): sets the flags of the ends that reported readiness. */
+static void raw_wait(struct raw_bench *bench)
+{
+	struct epoll_event events[8];
+	int count;
+	do {
+		count = epoll_wait(bench->epoll_fd, events, 8, -1);
+	} while (count < 0 && errno == EINTR);
+	raw_check(count >= 0, "epoll_wait");
+	for (int i = 0; i < count; i++) {
+		struct raw_end *end = events[i].data.u32 == 0 ? &bench->a : &bench->b;
+		uint32_t bits = events[i].events;
+		if (bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			end->readable = true;
+		if (bits & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+			end->writable = true;
+	}
+}
+
+/* Writes 64 KiB chunks until EAGAIN (flag cleared) or the total; then shuts down. */
+static void raw_writer_turn(struct raw_end *end, const uint8_t *chunk, uint64_t *left,
+			    size_t *offset, struct bench_policy *policy)
+{
+	policy->turns++;
+	while (*left > 0) {
+		size_t len = CHUNK_SIZE - *offset;
+		if (len > *left)
+			len = (size_t)*left;
+		ssize_t n = send(end->fd, chunk + *offset, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			end->writable = false;
+			return;
+		}
+		raw_check(n > 0, "send");
+		policy->calls++;
+		policy->bytes += (uint64_t)n;
+		*left -= (uint64_t)n;
+		*offset = (*offset + (size_t)n) % CHUNK_SIZE;
+	}
+	raw_check(shutdown(end->fd, SHUT_WR) == 0, "shutdown");
+}
+
+/* Reads 64 KiB chunks while readable; true at EOF. */
+static bool raw_reader_turn(struct raw_end *end, uint8_t *buf, uint64_t *sink,
+			    struct bench_policy *policy)
+{
+	policy->turns++;
+	for (;;) {
+		ssize_t n = read(end->fd, buf, CHUNK_SIZE);
+		if (n < 0 && errno == EAGAIN) {
+			end->readable = false;
+			return false;
+		}
+		raw_check(n >= 0, "read");
+		if (n == 0)
+			return true;
+		*sink += buf[n - 1];
+		policy->calls++;
+		policy->bytes += (uint64_t)n;
+	}
+}
+
+static struct bench_result raw_throughput(const struct bench_options *options,
+					  const uint8_t *chunk, uint8_t *buf)
+{
+	struct raw_bench bench;
+	raw_bench_open(&bench);
+	struct bench_result result = {0};
+	uint64_t left = options->bytes;
+	size_t offset = 0;
+	uint64_t sink = 0;
+	bool writer_done = false;
+	bool eof = false;
+	double start = now_seconds();
+	/* Try first (as gale's tasks do on their first poll), wait only after EAGAIN. */
+	bench.a.writable = true;
+	bench.b.readable = true;
+	while (!eof) {
+		if (!writer_done && bench.a.writable) {
+			raw_writer_turn(&bench.a, chunk, &left, &offset, &result.writer);
+			writer_done = left == 0;
+		}
+		if (bench.b.readable)
+			eof = raw_reader_turn(&bench.b, buf, &sink, &result.reader);
+		if (!eof && !(bench.b.readable || (!writer_done && bench.a.writable)))
+			raw_wait(&bench);
+	}
+	result.seconds = now_seconds() - start;
+	if (result.reader.bytes != options->bytes || sink == 1)
+		die("raw throughput", -EIO);
+	raw_bench_close(&bench);
+	return result;
+}
+
+/* One ping-pong side: the same state machine as gale_pingpong_task, over raw calls. */
+struct raw_pingpong {
+	struct raw_end *end;           /* Its socket. */
+	bool sends_first;              /* The client. */
+	uint64_t total;                /* Messages each way. */
+	uint64_t sent;                 /* Messages sent. */
+	uint64_t received;             /* Messages received. */
+	size_t offset;                 /* Cursor within the message. */
+	uint8_t message[MESSAGE_SIZE]; /* Outgoing and incoming. */
+};
+
+static bool raw_pingpong_is_done(const struct raw_pingpong *side)
+{
+	return side->sent == side->total && side->received == side->total;
+}
+
+/* Runs the side until it must wait (its flag for the next step is clear) or is done. */
+static void raw_pingpong_turn(struct raw_pingpong *side)
+{
+	struct raw_end *end = side->end;
+	while (!raw_pingpong_is_done(side)) {
+		bool sending = pingpong_is_sending(side->sends_first, side->sent, side->received);
+		bool *flag = sending ? &end->writable : &end->readable;
+		if (!*flag)
+			return;
+		uint8_t *at = side->message + side->offset;
+		size_t len = MESSAGE_SIZE - side->offset;
+		ssize_t n = sending ? send(end->fd, at, len, MSG_NOSIGNAL) : read(end->fd, at, len);
+		if (n < 0 && errno == EAGAIN) {
+			*flag = false;
+			continue;
+		}
+		raw_check(n > 0, sending ? "send" : "read");
+		side->offset += (size_t)n;
+		if (side->offset < MESSAGE_SIZE)
+			continue;
+		side->offset = 0;
+		if (sending)
+			side->sent++;
+		else
+			side->received++;
+	}
+}
+
+static struct bench_result raw_pingpong(const struct bench_options *options)
+{
+	struct raw_bench bench;
+	raw_bench_open(&bench);
+	struct raw_pingpong client = {.end = &bench.a, .sends_first = true,
+				      .total = options->round_trips};
+	struct raw_pingpong server = {.end = &bench.b, .total = options->round_trips};
+	double start = now_seconds();
+	bench.a.writable = true;
+	bench.a.readable = true;
+	bench.b.writable = true;
+	bench.b.readable = true;
+	while (!raw_pingpong_is_done(&client) || !raw_pingpong_is_done(&server)) {
+		raw_pingpong_turn(&client);
+		raw_pingpong_turn(&server);
+		if (!raw_pingpong_is_done(&client) || !raw_pingpong_is_done(&server))
+			raw_wait(&bench);
+	}
+	struct bench_result result = {.seconds = now_seconds() - start};
+	raw_bench_close(&bench);
+	return result;
+}
+
+/* ==== Driver: alternate, take medians ==================================================== */
+
+static int double_compare(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *values, int count)
+{
+	qsort(values, (size_t)count, sizeof(values[0]), double_compare);
+	return count % 2 == 1 ? values[count / 2]
+			      : (values[count / 2 - 1] + values[count / 2]) / 2.0;
+}
+
+static double best(const double *values, int count)
+{
+	double top = values[0];
+	for (int i = 1; i < count; i++)
+		top = values[i] > top ? values[i] : top;
+	return top;
+}
+
+static void policy_print(const char *who, const char *role, const struct bench_policy *policy)
+{
+	if (policy->turns == 0)
+		return;
+	printf("  %-4s %s: %.1f KiB and %.2f calls per turn (%llu turns)\n", who, role,
+	       (double)policy->bytes / (double)policy->turns / 1024.0,
+	       (double)policy->calls / (double)policy->turns, (unsigned long long)policy->turns);
+}
+
+static bool bench_wants(const char *selected, const char *name)
+{
+	return selected == NULL || strcmp(selected, name) == 0;
+}
+
+/* Per-run figure: MiB/s for throughput, round trips/s for ping-pong (higher is better). */
+static double bench_figure(const struct bench_options *options, bool throughput,
+			   const struct bench_result *result)
+{
+	double units = throughput ? (double)options->bytes / (1024.0 * 1024.0)
+				  : (double)options->round_trips;
+	return units / result->seconds;
+}
+
+static void bench_run(const struct bench_options *options, bool throughput)
+{
+	uint8_t *chunk = malloc(CHUNK_SIZE);
+	uint8_t *buf = malloc(CHUNK_SIZE);
+	if (chunk == NULL || buf == NULL)
+		die("malloc", -ENOMEM);
+	for (size_t i = 0; i < CHUNK_SIZE; i++)
+		chunk[i] = (uint8_t)(i * 131u + 7u);
+	double gale_figures[ROUNDS_MAX];
+	double raw_figures[ROUNDS_MAX];
+	double ratios[ROUNDS_MAX];
+	struct bench_result last_gale = {0};
+	struct bench_result last_raw = {0};
+	bool gale_on = bench_wants(options->only, "gale");
+	bool raw_on = bench_wants(options->only, "raw");
+	for (int round = 0; round < options->rounds; round++) {
+		if (gale_on) {
+			last_gale = throughput ? gale_throughput(options, chunk, buf)
+					       : gale_pingpong(options);
+			gale_figures[round] = bench_figure(options, throughput, &last_gale);
+		}
+		if (raw_on) {
+			last_raw = throughput ? raw_throughput(options, chunk, buf)
+					      : raw_pingpong(options);
+			raw_figures[round] = bench_figure(options, throughput, &last_raw);
+		}
+		if (gale_on && raw_on)
+			ratios[round] = gale_figures[round] / raw_figures[round];
+		printf("  round %d:", round + 1);
+		if (gale_on)
+			printf(" gale %.0f", gale_figures[round]);
+		if (raw_on)
+			printf(" raw %.0f", raw_figures[round]);
+		printf(" %s\n", throughput ? "MiB/s" : "round trips/s");
+	}
+	const char *unit = throughput ? "MiB/s" : "round trips/s";
+	if (gale_on)
+		printf("  median gale: %.0f %s\n", median(gale_figures, options->rounds), unit);
+	if (raw_on)
+		printf("  median raw:  %.0f %s\n", median(raw_figures, options->rounds), unit);
+	if (gale_on && raw_on) {
+		printf("  median ratio gale/raw: %.3f\n", median(ratios, options->rounds));
+		/* The best run of each is the least disturbed by other load on the machine. */
+		printf("  best gale %.0f, best raw %.0f: ratio %.3f\n",
+		       best(gale_figures, options->rounds), best(raw_figures, options->rounds),
+		       best(gale_figures, options->rounds) / best(raw_figures, options->rounds));
+	}
+	if (throughput) {
+		policy_print("gale", "writer", &last_gale.writer);
+		policy_print("gale", "reader", &last_gale.reader);
+		policy_print("raw", "writer", &last_raw.writer);
+		policy_print("raw", "reader", &last_raw.reader);
+	}
+	free(buf);
+	free(chunk);
+}
+
+static uint64_t parse_count(const char *text)
+{
+	char *end = NULL;
+	unsigned long long value = strtoull(text, &end, 10);
+	if (end == text || *end != '\0' || value == 0) {
+		fprintf(stderr, "bench_tcp: bad count \"%s\"\n", text);
+		exit(2);
+	}
+	return value;
+}
+
+static struct bench_options bench_options_parse(int argc, char **argv)
+{
+	struct bench_options options = {.bytes = 1ull << 30, .round_trips = 100000, .rounds = 5};
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--test") == 0)
+			options.test = argv[i + 1];
+		else if (strcmp(argv[i], "--only") == 0)
+			options.only = argv[i + 1];
+		else if (strcmp(argv[i], "--bytes") == 0)
+			options.bytes = parse_count(argv[i + 1]);
+		else if (strcmp(argv[i], "--round-trips") == 0)
+			options.round_trips = parse_count(argv[i + 1]);
+		else if (strcmp(argv[i], "--rounds") == 0)
+			options.rounds = (int)parse_count(argv[i + 1]);
+		else if (strcmp(argv[i], "--registrations") == 0)
+			options.registrations_max = (uint32_t)parse_count(argv[i + 1]);
+		else
+			break;
+	}
+	if (argc % 2 == 0 || options.rounds > ROUNDS_MAX) {
+		fprintf(stderr,
+			"usage: %s [--test throughput|pingpong] [--only gale|raw] [--bytes N]\n"
+			"       [--round-trips N] [--rounds N<=64] [--registrations N]\n",
+			argv[0]);
+		exit(2);
+	}
+	return options;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_options options = bench_options_parse(argc, argv);
+	if (bench_wants(options.test, "throughput")) {
+		printf("throughput: 1 connection, 64 KiB writes, %llu bytes per run\n",
+		       (unsigned long long)options.bytes);
+		bench_run(&options, true);
+	}
+	if (bench_wants(options.test, "pingpong")) {
+		printf("pingpong: %llu round trips of %d bytes per run\n",
+		       (unsigned long long)options.round_trips, MESSAGE_SIZE);
+		bench_run(&options, false);
+	}
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `gale replay`: reruns one (scenario, seed, profile), prints the verdict and the trace
+ * hash, writes the trace as text (--trace FILE, or stdout with --verbose), and with
+ * --hash confirms that the run reproduced the hash a campaign reported.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gale/sim_trace.h>
+
+#include "catalog.h"
+#include "cli.h"
+
+/* Records kept for the dump: enough for every catalog scenario at default sizes. */
+#define REPLAY_RECORDS_MAX (4u * 1024 * 1024)
+
+static const char replay_usage[] =
+	"usage: gale replay --scenario NAME --seed N [--profile P | --swarm]\n"
+	"                   [--trace FILE] [--verbose] [--hash 0xHASH]\n"
+	"\n"
+	"Reruns one seed exactly and prints its verdict and trace hash.\n"
+	"  --trace FILE   write the whole trace as text to FILE\n"
+	"  --verbose      print the trace to stdout\n"
+	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n";
+
+struct replay_options {
+	const struct gale_scenario *scenario; /* --scenario. */
+	uint64_t seed;                        /* --seed. */
+	bool has_seed;                        /* --seed given. */
+	const char *profile_name;             /* --profile (default "default"). */
+	bool has_profile;                     /* --profile given. */
+	bool swarm;                           /* --swarm. */
+	const char *trace_path;               /* --trace or NULL. */
+	bool verbose;                         /* --verbose. */
+	uint64_t hash;                        /* --hash. */
+	bool has_hash;                        /* --hash given. */
+};
+
+static bool replay_apply(struct replay_options *options, const char *flag, const char *value)
+{
+	if (strcmp(flag, "--scenario") == 0) {
+		options->scenario = gale_catalog_find(value);
+		if (options->scenario == NULL)
+			cli_usage_error("unknown scenario '%s' (see gale list)", value);
+		return options->scenario != NULL;
+	}
+	if (strcmp(flag, "--seed") == 0)
+		return options->has_seed = cli_parse_u64(flag, value, &options->seed);
+	if (strcmp(flag, "--profile") == 0)
+		return options->has_profile = cli_parse_profile(value, &options->profile_name);
+	if (strcmp(flag, "--trace") == 0) {
+		options->trace_path = value;
+		return true;
+	}
+	if (strcmp(flag, "--hash") == 0)
+		return options->has_hash = cli_parse_u64(flag, value, &options->hash);
+	cli_usage_error("replay: unknown option '%s'", flag);
+	return false;
+}
+
+/* Returns -1 to continue, or an exit status (help, or a usage error). */
+static int replay_parse(struct replay_options *options, int argc, char **argv)
+{
+	*options = (struct replay_options){.profile_name = "default"};
+	for (int i = 1; i < argc; i++) {
+		const char *flag = argv[i];
+		if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+			fputs(replay_usage, stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0) {
+			*(flag[2] == 's' ? &options->swarm : &options->verbose) = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			cli_usage_error("%s needs a value", flag);
+			return CLI_EXIT_USAGE;
+		}
+		if (!replay_apply(options, flag, argv[++i]))
+			return CLI_EXIT_USAGE;
+	}
+	if (options->scenario == NULL || !options->has_seed) {
+		cli_usage_error("replay needs --scenario NAME and --seed N");
+		return CLI_EXIT_USAGE;
+	}
+	if (options->swarm && options->has_profile) {
+		cli_usage_error("--profile and --swarm exclude each other");
+		return CLI_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int replay_dump(const struct gale_trace *trace, FILE *out)
+{
+	const struct gale_trace_record *records = gale_trace_records(trace);
+	char line[256];
+	for (size_t i = 0; i < gale_trace_kept_count(trace); i++) {
+		gale_trace_record_format(&records[i], line, sizeof(line));
+		if (fprintf(out, "%s\n", line) < 0)
+			return -1;
+	}
+	if (gale_trace_is_truncated(trace))
+		fprintf(out, "... trace truncated after %zu records\n", gale_trace_kept_count(trace));
+	return 0;
+}
+
+static void replay_print(const struct replay_options *options, int status,
+			 const struct gale_run_result *result)
+{
+	printf("scenario %s seed %" PRIu64 " profile %s: %s\n", options->scenario->name,
+	       options->seed, options->swarm ? "swarm" : options->profile_name,
+	       status == 0 ? "passed" : status > 0 ? "FAILED" : "could not run");
+	if (status > 0)
+		printf("oracle %s: %s\n", gale_oracle_name(result->oracle), result->message);
+	printf("trace hash 0x%016" PRIx64 " (%" PRIu64 " records), simulated time %.6f s, "
+	       "%" PRIu64 " driver ops, %" PRIu64 " task polls\n",
+	       result->trace_hash, result->trace_count, (double)result->sim.time_ns / 1e9,
+	       result->sim.ops_count, result->polls_count);
+}
+
+int cli_command_replay(int argc, char **argv)
+{
+	struct replay_options options;
+	int exit_status = replay_parse(&options, argc, argv);
+	if (exit_status >= 0)
+		return exit_status;
+	bool keep = options.trace_path != NULL || options.verbose;
+	struct gale_run_options run = {
+		.seed = options.seed,
+		.profile = options.swarm ? NULL : gale_fault_profile_find(options.profile_name),
+		.swarm = options.swarm,
+		.trace_records_max = keep ? REPLAY_RECORDS_MAX : 0,
+	};
+	struct gale_trace trace = {0};
+	struct gale_run_result result;
+	int status = gale_scenario_run(options.scenario, &run, keep ? &trace : NULL, &result);
+	if (options.verbose)
+		replay_dump(&trace, stdout);
+	replay_print(&options, status, &result);
+	exit_status = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	if (options.trace_path != NULL) {
+		FILE *out = fopen(options.trace_path, "w");
+		if (out == NULL || replay_dump(&trace, out) != 0 || fclose(out) != 0) {
+			fprintf(stderr, "gale: cannot write %s\n", options.trace_path);
+			exit_status = CLI_EXIT_USAGE;
+		} else {
+			printf("trace written to %s\n", options.trace_path);
+		}
+	}
+	if (options.has_hash) {
+		bool same = options.hash == result.trace_hash;
+		printf("trace hash %s the reported 0x%016" PRIx64 "\n",
+		       same ? "matches" : "DIFFERS FROM", options.hash);
+		if (!same)
+			exit_status = CLI_EXIT_FAILED;
+	}
+	gale_trace_deinit(&trace);
+	return exit_status;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenarios: deterministic simulated runs of user code, checked by oracles.
+ *
+ * A scenario sets up simulated hosts and spawns tasks on a runtime whose driver is the
+ * simulator; gale_scenario_run() runs it under one seed (or one fuzz input) and one fault
+ * profile, then checks the oracles, which are on in every run:
+ *   LOST_WAKEUP  the runtime is idle, a task is pending and no waker the runtime can see
+ *                (reactor slot or waiter, timer, join, observed duplex) names it: nothing
+ *                can ever wake it. The message names the task and the fds it touched
+ *                last, and says that a waker kept where the runner cannot see (the
+ *                scenario's own object, a combinator that wraps wakers) would make it a
+ *                deadlock instead;
+ *   STALL        the runtime is idle, tasks are pending and each one's waker is held by
+ *                one of those (a deadlock between tasks, or waiting on a peer that will
+ *                never act): the message names each task and what it waits on (fd, end
+ *                of a duplex, join, timer);
+ *   STREAM       bytes read differ from bytes written (order, loss, duplication) on a
+ *                simulated connection, socketpair, pipe, or an observed duplex pipe
+ *                (gale_scenario_observe_duplex()); or bytes written differ from what the
+ *                scenario declared a stream must carry (gale_scenario_stream_expect_fd(),
+ *                gale_scenario_stream_expect_duplex()): how a writer's cursor bug that
+ *                sends some bytes twice is caught, since the transport itself carries
+ *                duplicated bytes faithfully;
+ *   READINESS    readiness cleared although the last operation in that direction did not
+ *                report it would block (-EAGAIN; for a connecting socket -EINPROGRESS,
+ *                -EALREADY or addr_peer's -ENOTCONN), or a ready guard consumed twice.
+ *                When one clear covers both directions (a READ|WRITE guard), one of the
+ *                two having blocked is enough;
+ *   CONTRACT     a read_exact / write_all contract broken (reported by scenario code
+ *                through gale_scenario_fail(run, GALE_ORACLE_CONTRACT, ...));
+ *   LEAK         at the end: open fds, live registrations, armed timers (a sleep dropped
+ *                without its deinit: once the last task finished the runner does not
+ *                wait for timers nobody can observe), unfreed allocations (through
+ *                run->allocator);
+ *   CHECK        the scenario's own end-of-run check failed;
+ *   TASK         a task finished with an error the scenario did not expect (tasks spawned
+ *                with gale_scenario_spawn() must finish with 0);
+ *   LIMIT        the run exceeded its step or virtual-time limit (a livelock).
+ * Every failure message names the task, the resource and the trace step: it ends with
+ * " (step N)", N being the number of trace records at the failure, preceded by
+ * ", in task 'NAME'" when it was found while a task was being polled (tasks not spawned
+ * with gale_scenario_spawn() are named "#slot.generation (unnamed)").
+ * A run is a pure function of (scenario, seed or fuzz bytes, profile): replaying it gives
+ * the same trace hash, bit for bit.
+ *
+ * What the runner watches, and so what scenario code must go through:
+ *   - I/O: gale_scenario_driver(run) (the same driver as gale_runtime_driver(&run->runtime)):
+ *     a pass-through over run->sim that records, per fd, the last result of each direction
+ *     (the readiness oracle) and the bytes written (stream expectations). Calling
+ *     &run->sim.base directly escapes those two oracles.
+ *   - Memory: run->allocator.base (the runtime uses it too). Its leftovers are the leak
+ *     oracle's; the runner reclaims them after reporting, so a leaky run leaks nothing real.
+ *   - ALLOC_FAIL faults are off while setup runs (so setup itself is not a coin toss) and
+ *     on from the first task poll.
+ *   - Observed duplexes (gale_scenario_observe_duplex()): their bytes and their wakers.
+ */
+#ifndef GALE_SIM_SCENARIO_H
+#define GALE_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gale/common.h>
+#include <gale/driver.h>
+#include <gale/entropy.h>
+#include <gale/rt.h>
+#include <gale/sim.h>
+#include <gale/sim_alloc.h>
+#include <gale/sim_profile.h>
+#include <gale/sim_trace.h>
+
+GALE_BEGIN_DECLS
+
+/* X(NAME, name, description): the oracles. Append only. */
+#define GALE_ORACLE_MAP(X)                                                                  \
+	X(NONE, none, "no failure")                                                        \
+	X(LOST_WAKEUP, lost_wakeup, "a pending task that nothing can wake")                \
+	X(STALL, stall, "pending tasks with nothing scheduled (deadlock)")                 \
+	X(STREAM, stream, "bytes read differ from bytes written")                          \
+	X(READINESS, readiness, "readiness cleared without WouldBlock, or a guard reused") \
+	X(CONTRACT, contract, "read_exact / write_all contract broken")                    \
+	X(LEAK, leak, "fds, registrations, tasks or allocations left at the end")          \
+	X(CHECK, check, "the scenario's own end-of-run check failed")                      \
+	X(TASK, task, "a task finished with an unexpected error")                          \
+	X(LIMIT, limit, "step or virtual-time limit exceeded (livelock)")                  \
+	X(SETUP, setup, "the scenario could not set up")
+
+enum gale_oracle {
+#define GALE_ORACLE_ENUM(name, field, description) GALE_ORACLE_##name,
+	GALE_ORACLE_MAP(GALE_ORACLE_ENUM)
+#undef GALE_ORACLE_ENUM
+	GALE_ORACLE_COUNT
+};
+
+struct gale_scenario_run;
+struct gale_scenario_state; /* Private, defined in sim/src/scenario_internal.h. */
+struct gale_duplex;
+
+struct gale_scenario {
+	const char *name;        /* Unique, [a-z0-9_-]; what `gale run --scenario` takes. */
+	const char *description; /* One line for `gale list`. */
+	size_t state_size;       /* Bytes of zeroed state the runner allocates per run. */
+	/*
+	 * REQUIRED. Adds hosts (gale_sim_host_add(&run->sim, ...)) and spawns tasks
+	 * (gale_scenario_spawn()). May draw from run's entropy (gale_sim_entropy(&run->sim))
+	 * to vary sizes and counts per seed. Returns 0 or a negative code (oracle SETUP).
+	 */
+	int (*setup)(struct gale_scenario_run *run, void *state);
+	/*
+	 * Optional. Called when every task finished and no oracle failed (every task spawned
+	 * with gale_scenario_spawn() is joined by then: gale_scenario_task_result() answers):
+	 * checks end results and reports a failure with gale_scenario_fail(run,
+	 * GALE_ORACLE_CHECK, ...). Returns 0 or a negative code (oracle CHECK as well).
+	 */
+	int (*check)(struct gale_scenario_run *run, void *state);
+	/*
+	 * Optional. Always called (also after failures, when unfinished tasks have been
+	 * aborted: they are never polled again), after check and before the leak oracle:
+	 * closes what setup opened that the tasks did not, so the leak oracle sees only real
+	 * leaks. Must not fail.
+	 */
+	void (*teardown)(struct gale_scenario_run *run, void *state);
+	/*
+	 * Optional: the simulated network's shape (socket_buf_size, latency, fds_max...).
+	 * NULL: gale_sim_options_default(). Its seed, profile, entropy and trace fields are
+	 * ignored: the runner sets them.
+	 */
+	const struct gale_sim_options *sim_options;
+};
+
+struct gale_run_options {
+	uint64_t seed;                             /* Seed mode (ignored with fuzz bytes). */
+	const uint8_t *fuzz_bytes;                 /* Bytes mode when non-NULL; borrowed. */
+	size_t fuzz_len;                           /* Their length. */
+	const struct gale_fault_profile *profile;  /* NULL: "none". */
+	bool swarm;                                /* Draw the profile per seed instead. */
+	size_t trace_records_max;                  /* Records kept for dumps (0: hash only). */
+	uint64_t steps_max;                        /* Task polls + driver ops; 0: 10 million. */
+	int64_t time_limit_ns;                     /* Virtual time limit; 0: 1 hour. */
+};
+
+struct gale_run_result {
+	enum gale_oracle oracle;       /* GALE_ORACLE_NONE when every check passed. */
+	char message[512];             /* The first failure, naming task, resource, step. */
+	uint64_t trace_hash;           /* Hash of the whole trace (replay must match). */
+	uint64_t trace_count;          /* Records in the trace. */
+	uint64_t failure_step;         /* Trace records at the failure (0 when none, or
+					* before the first record, e.g. in setup). */
+	struct gale_sim_stats sim;     /* Simulated time, ops, faults by kind..., as the
+					* scenario left the world (after teardown, before
+					* the runner closes what leaked). */
+	uint64_t polls_count;          /* Task polls. */
+	struct gale_fault_profile profile; /* The profile used (the drawn one with swarm). */
+};
+
+/*
+ * What scenario code sees. Fields are public for scenario code; the runner owns them.
+ */
+struct gale_scenario_run {
+	struct gale_sim sim;               /* The simulated driver. */
+	struct gale_runtime runtime;       /* Executor + reactor + timers over
+					    * gale_scenario_driver(run), which passes every op
+					    * on to sim.base. */
+	struct gale_sim_allocator allocator; /* Counts (and fails) allocations: the leak oracle. */
+	struct gale_trace trace;           /* The run's trace. */
+	struct gale_entropy entropy;       /* The run's single source of choices. */
+	struct gale_fault_profile profile; /* The profile in force. */
+	const struct gale_scenario *scenario; /* What runs. */
+	uint64_t seed;                     /* The seed (0 in bytes mode). */
+	/* Private: do not touch. */
+	struct gale_run_result *priv_result;   /* Where failures go (first one wins). */
+	struct gale_scenario_state *priv_state; /* Runner bookkeeping: tasks, fds, oracles. */
+};
+
+/**
+ * Runs one scenario once and checks every oracle.
+ *
+ * @param scenario     borrowed for the call.
+ * @param options      borrowed for the call; NULL: seed 0, no faults.
+ * @param trace_out    optional: receives the run's kept records (the caller deinits it);
+ *                     NULL to discard.
+ * @param result_out   filled always.
+ * @return 0 when the run passed, 1 when an oracle failed (see result_out), or a negative
+ *         code when the run could not happen at all (-ENOMEM, -EINVAL).
+ */
+GALE_EXTERN int gale_scenario_run(const struct gale_scenario *scenario,
+				  const struct gale_run_options *options,
+				  struct gale_trace *trace_out, struct gale_run_result *result_out);
+
+/**
+ * Spawns a named task on run's runtime. The runner joins it (after the runtime turn in
+ * which it finished, or at the end): a result other than 0 is oracle TASK (unless the task
+ * was spawned with expect_error = true, in which case any result is accepted). Either way
+ * the result is available through gale_scenario_task_result() once joined; do not join
+ * such a task yourself (spawn with gale_executor_spawn() the tasks you join).
+ *
+ * @param name  static or outliving the run (it appears in failure messages).
+ * @return 0 or -ENOMEM.
+ */
+GALE_EXTERN int gale_scenario_spawn(struct gale_scenario_run *run, const char *name,
+				    gale_poll_fn *poll, void *data, bool expect_error,
+				    struct gale_task_handle *handle_out);
+
+/**
+ * A task's result once the runner joined it (0 with *result_out set), or -ESRCH (not
+ * spawned with gale_scenario_spawn() on this run) / -EAGAIN (not finished, or finished in
+ * the current runtime turn: the runner joins after each turn; always joined in check).
+ */
+GALE_EXTERN int gale_scenario_task_result(const struct gale_scenario_run *run,
+					  struct gale_task_handle handle, int *result_out);
+
+/**
+ * Records a failure (the first one of a run wins; later ones are ignored). The message
+ * is printf-formatted; the runner appends the trace step and the current task's name.
+ */
+GALE_EXTERN void gale_scenario_fail(struct gale_scenario_run *run, enum gale_oracle oracle,
+				    const char *format, ...) GALE_PRINTF(3, 4);
+
+/** True once a failure was recorded (tasks may stop early). */
+GALE_EXTERN bool gale_scenario_has_failed(const struct gale_scenario_run *run);
+
+/** The driver scenario code does I/O through (see the file comment). Borrowed from run. */
+GALE_EXTERN struct gale_driver *gale_scenario_driver(struct gale_scenario_run *run);
+
+/**
+ * Puts an initialised duplex under the oracles: the STREAM oracle checks, byte for byte,
+ * that each end reads exactly what the other end wrote, in order, and that the end of
+ * stream is read only after every byte; the stall oracle sees the wakers it holds. Call it
+ * before any byte moves. The duplex may be deinit'd any time (the runner is told).
+ * @return 0, -EEXIST (observed already), -ENOMEM.
+ */
+GALE_EXTERN int gale_scenario_observe_duplex(struct gale_scenario_run *run,
+					     struct gale_duplex *duplex);
+
+/**
+ * Declares what the stream written to fd must carry: every byte written to fd through
+ * gale_scenario_driver(run) (write, writev, send) must equal bytes[offset] in order, and
+ * no more than len bytes may be written; else oracle STREAM, at the write. Fewer is fine
+ * (a connection may fail). The declaration ends when fd is closed.
+ * @param bytes  copied. @return 0, -EBADF (fd not open through the runner's driver),
+ *               -EEXIST (declared already), -ENOMEM.
+ */
+GALE_EXTERN int gale_scenario_stream_expect_fd(struct gale_scenario_run *run, int fd,
+					       const void *bytes, size_t len);
+
+/**
+ * The same for what end (0 or 1) of an observed duplex writes (it is observed first if it
+ * was not). @param bytes  copied. @return 0, -EEXIST (declared already), -ENOMEM.
+ */
+GALE_EXTERN int gale_scenario_stream_expect_duplex(struct gale_scenario_run *run,
+						   struct gale_duplex *duplex, unsigned end,
+						   const void *bytes, size_t len);
+
+/**
+ * The determinism self-check: runs the scenario twice with the same options, keeping the
+ * trace records (options->trace_records_max, or 1 Mi records when it is 0), and compares
+ * the trace hashes, the records and the outcomes.
+ *
+ * @param message  receives one line: the first differing record of each run, formatted
+ *                 with gale_trace_record_format(), or what else differed (may be NULL
+ *                 when len is 0).
+ * @return 0 when both runs were identical, 1 when they differed, or a negative code from
+ *         gale_scenario_run() (the run could not happen).
+ */
+GALE_EXTERN int gale_scenario_check_determinism(const struct gale_scenario *scenario,
+						const struct gale_run_options *options,
+						char *message, size_t len);
+
+/** "lost_wakeup", ... */
+GALE_EXTERN const char *gale_oracle_name(enum gale_oracle oracle);
+/** One-line description of an oracle. */
+GALE_EXTERN const char *gale_oracle_description(enum gale_oracle oracle);
+
+GALE_END_DECLS
+
+#endif /* GALE_SIM_SCENARIO_H */

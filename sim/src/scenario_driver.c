@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner's pass-through driver: the runtime (and scenario code, through
+ * gale_scenario_driver()) uses it instead of the sim directly. Every op goes to the sim
+ * unchanged, and on the way the runner keeps, per virtual fd, the last result of each
+ * direction (the readiness oracle needs it when the reactor reports a clear), who opened
+ * it, what was declared about its bytes, and which task touched it last (stall messages).
+ * It adds nothing to the trace: the sim records every op itself.
+ *
+ * Sections: fd records; the readiness oracle; stream declarations; the ops; lifecycle.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gale/error.h>
+#include <gale/scenario.h>
+#include <gale/sim.h>
+
+#include "scenario_internal.h"
+
+/* ---- Fd records ------------------------------------------------------------------------------ */
+
+static struct gale_scenario_state *driver_state(struct gale_driver *driver)
+{
+	struct scenario_driver *self = (struct scenario_driver *)driver;
+	assert(self != NULL && self->state != NULL);
+	return self->state;
+}
+
+static struct gale_driver *driver_inner(const struct gale_scenario_state *state)
+{
+	assert(state != NULL && state->run != NULL);
+	return &state->run->sim.base;
+}
+
+/* The record slot of a virtual fd (open or not), or NULL when fd is not virtual or beyond
+ * the table. */
+static struct scenario_fd *fd_slot(struct gale_scenario_state *state, int fd)
+{
+	assert(state != NULL);
+	if (fd < GALE_SIM_FD_BASE)
+		return NULL;
+	uint32_t index = (uint32_t)(fd - GALE_SIM_FD_BASE);
+	return index < state->fds_cap ? &state->fds[index] : NULL;
+}
+
+struct scenario_fd *gale__scenario_fd_get(struct gale_scenario_state *state, int fd)
+{
+	struct scenario_fd *record = fd_slot(state, fd);
+	return record != NULL && record->open ? record : NULL;
+}
+
+/* Remembers that the task being polled touched fd (for stall and leak messages). */
+static void fd_touched(struct gale_scenario_state *state, int fd)
+{
+	assert(state != NULL);
+	if (fd < 0 || !state->runtime_ready)
+		return;
+	struct scenario_task *task = gale__scenario_task_current(state);
+	if (task == NULL || task->fds[0] == fd)
+		return;
+	int carried = fd;
+	for (int i = 0; i < SCENARIO_TASK_FDS_MAX && carried != -1; i++) {
+		int held = task->fds[i];
+		task->fds[i] = carried;
+		carried = held == fd ? -1 : held;
+	}
+}
+
+static bool fds_reserve(struct gale_scenario_state *state, uint32_t index)
+{
+	assert(state != NULL);
+	if (index < state->fds_cap)
+		return true;
+	uint32_t cap = state->fds_cap == 0 ? 64 : state->fds_cap;
+	while (cap <= index)
+		cap *= 2;
+	struct scenario_fd *fds = realloc(state->fds, cap * sizeof(*fds));
+	if (fds == NULL)
+		return false;
+	memset(fds + state->fds_cap, 0, (cap - state->fds_cap) * sizeof(*fds));
+	state->fds = fds;
+	state->fds_cap = cap;
+	return true;
+}
+
+/* A new fd came out of socket, accept, socketpair or pipe. */
+static void fd_opened(struct gale_scenario_state *state, int fd)
+{
+	assert(state != NULL);
+	if (fd < GALE_SIM_FD_BASE)
+		return;
+	uint32_t index = (uint32_t)(fd - GALE_SIM_FD_BASE);
+	if (!fds_reserve(state, index)) {
+		gale__scenario_failf(state, GALE_ORACLE_SETUP, "the runner ran out of memory");
+		return;
+	}
+	struct scenario_fd *record = &state->fds[index];
+	gale__scenario_expect_free(record->expect);
+	*record = (struct scenario_fd){
+		.open = true,
+		.read_last = SCENARIO_RESULT_NONE,
+		.write_last = SCENARIO_RESULT_NONE,
+	};
+	struct scenario_task *task = state->runtime_ready ? gale__scenario_task_current(state)
+							  : NULL;
+	if (task != NULL)
+		record->opener = (uint32_t)(task - state->tasks) + 1;
+	fd_touched(state, fd);
+}
+
+static void fd_closed(struct gale_scenario_state *state, int fd)
+{
+	struct scenario_fd *record = fd_slot(state, fd);
+	if (record == NULL)
+		return;
+	gale__scenario_expect_free(record->expect);
+	*record = (struct scenario_fd){0};
+}
+
+/* A read-direction op (read, readv, recv, accept) returned result. */
+static void fd_read_done(struct gale_scenario_state *state, int fd, int64_t result)
+{
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record != NULL)
+		record->read_last = result;
+	fd_touched(state, fd);
+}
+
+/* A connecting socket's ways of saying "not yet": what may precede a WRITE clear. */
+static bool write_is_blocked(int64_t result)
+{
+	return result == -EAGAIN || result == -EINPROGRESS || result == -EALREADY ||
+	       result == -ENOTCONN;
+}
+
+/* ---- The readiness oracle -------------------------------------------------------------------- */
+
+/* "returned 3", "returned -11 EAGAIN" or "was never made". */
+static void result_text(int64_t result, char *buf, size_t len)
+{
+	assert(buf != NULL && len > 0);
+	if (result == SCENARIO_RESULT_NONE)
+		(void)snprintf(buf, len, "was never made");
+	else if (result < 0)
+		(void)snprintf(buf, len, "returned %lld %s", (long long)result,
+			       gale_error_name((int)result));
+	else
+		(void)snprintf(buf, len, "returned %lld", (long long)result);
+}
+
+void gale__scenario_ready_cleared(void *data, uint64_t token, int fd, uint32_t ready_bits)
+{
+	struct gale_scenario_state *state = data;
+	assert(state != NULL);
+	assert((ready_bits & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0 && ready_bits != 0);
+	(void)token;
+	const struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record == NULL)
+		return; /* Not opened through the runner's driver: nothing to judge by. */
+	bool read_ok = record->read_last == -EAGAIN;
+	bool write_ok = write_is_blocked(record->write_last);
+	bool reads = (ready_bits & GALE_READY_READ) != 0;
+	bool writes = (ready_bits & GALE_READY_WRITE) != 0;
+	/* One clear for both directions (a READ|WRITE guard): one of them blocking is the
+	 * operation the guard was for. */
+	if ((reads && writes) ? (read_ok || write_ok) : reads ? read_ok : write_ok)
+		return;
+	bool as_read = reads && !read_ok;
+	char described[128];
+	char last[64];
+	(void)gale_sim_fd_describe(&state->run->sim, fd, described, sizeof(described));
+	result_text(as_read ? record->read_last : record->write_last, last, sizeof(last));
+	gale__scenario_failf(state, GALE_ORACLE_READINESS,
+			     "%s readiness of %s cleared, but the last %s on it %s: readiness may "
+			     "be cleared only after the operation reported -EAGAIN (a short count "
+			     "leaves the fd ready, and no new edge will come)",
+			     as_read ? "READ" : "WRITE", described, as_read ? "read" : "write",
+			     last);
+}
+
+/* ---- Stream declarations --------------------------------------------------------------------- */
+
+struct scenario_expect *gale__scenario_expect_new(const void *bytes, size_t len)
+{
+	assert(bytes != NULL || len == 0);
+	struct scenario_expect *expect = calloc(1, sizeof(*expect));
+	if (expect == NULL)
+		return NULL;
+	expect->bytes = malloc(len > 0 ? len : 1);
+	if (expect->bytes == NULL) {
+		free(expect);
+		return NULL;
+	}
+	if (len > 0)
+		memcpy(expect->bytes, bytes, len);
+	expect->len = len;
+	return expect;
+}
+
+void gale__scenario_expect_free(struct scenario_expect *expect)
+{
+	if (expect == NULL)
+		return;
+	free(expect->bytes);
+	free(expect);
+}
+
+void gale__scenario_expect_check(struct gale_scenario_state *state, struct scenario_expect *expect,
+				 const char *what, const uint8_t *bytes, size_t len)
+{
+	assert(state != NULL && expect != NULL);
+	assert(what != NULL && (bytes != NULL || len == 0));
+	size_t offset = expect->offset;
+	if (len > expect->len - offset) {
+		gale__scenario_failf(state, GALE_ORACLE_STREAM,
+				     "%s: %zu bytes written, more than the %zu declared (bytes "
+				     "written twice?)", what, offset + len, expect->len);
+		expect->offset = expect->len;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (bytes[i] == expect->bytes[offset + i])
+			continue;
+		gale__scenario_failf(state, GALE_ORACLE_STREAM,
+				     "%s: byte %zu written is 0x%02x where the declared stream has "
+				     "0x%02x (bytes written twice or skipped: a write cursor bug?)",
+				     what, offset + i, bytes[i], expect->bytes[offset + i]);
+		break;
+	}
+	expect->offset = offset + len;
+}
+
+/* A write-direction op wrote result bytes (or failed) from iov. */
+static void fd_write_done(struct gale_scenario_state *state, int fd, const struct iovec *iov,
+			  int iov_count, int64_t result)
+{
+	assert(iov != NULL || iov_count == 0);
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	fd_touched(state, fd);
+	if (record == NULL)
+		return;
+	record->write_last = result;
+	if (record->expect == NULL || result <= 0)
+		return;
+	char what[32];
+	(void)snprintf(what, sizeof(what), "fd %d", fd);
+	size_t left = (size_t)result;
+	for (int i = 0; i < iov_count && left > 0; i++) {
+		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+		gale__scenario_expect_check(state, record->expect, what, iov[i].iov_base, n);
+		left -= n;
+	}
+}
+
+int gale_scenario_stream_expect_fd(struct gale_scenario_run *run, int fd, const void *bytes,
+				   size_t len)
+{
+	assert(run != NULL && run->priv_state != NULL);
+	assert(bytes != NULL || len == 0);
+	struct scenario_fd *record = gale__scenario_fd_get(run->priv_state, fd);
+	if (record == NULL)
+		return -EBADF;
+	if (record->expect != NULL)
+		return -EEXIST;
+	record->expect = gale__scenario_expect_new(bytes, len);
+	return record->expect != NULL ? 0 : -ENOMEM;
+}
+
+/* ---- Registrations seen (so a failed run can still release its runtime) ---------------------- */
+
+static void tokens_add(struct gale_scenario_state *state, int fd, uint64_t token)
+{
+	assert(state != NULL);
+	if (state->tokens_len == state->tokens_cap) {
+		uint32_t cap = state->tokens_cap == 0 ? 16 : state->tokens_cap * 2;
+		uint64_t *tokens = realloc(state->tokens, cap * 2 * sizeof(*tokens));
+		if (tokens == NULL) {
+			gale__scenario_failf(state, GALE_ORACLE_SETUP,
+					     "the runner ran out of memory");
+			return;
+		}
+		state->tokens = tokens;
+		state->tokens_cap = cap;
+	}
+	/* Pairs (token, fd) flattened: [2i] token, [2i + 1] fd. */
+	state->tokens[2 * state->tokens_len] = token;
+	state->tokens[2 * state->tokens_len + 1] = (uint64_t)(uint32_t)fd;
+	state->tokens_len++;
+}
+
+/* Forgets the newest registration of fd (the driver's deregister knows only the fd). */
+static void tokens_remove_fd(struct gale_scenario_state *state, int fd)
+{
+	assert(state != NULL);
+	for (uint32_t i = state->tokens_len; i-- > 0;) {
+		if (state->tokens[2 * i + 1] != (uint64_t)(uint32_t)fd)
+			continue;
+		state->tokens_len--;
+		state->tokens[2 * i] = state->tokens[2 * state->tokens_len];
+		state->tokens[2 * i + 1] = state->tokens[2 * state->tokens_len + 1];
+		return;
+	}
+}
+
+/* ---- The ops --------------------------------------------------------------------------------- */
+
+static int sd_fd_register(struct gale_driver *driver, int fd, uint64_t token, uint32_t interest)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int rc = gale_driver_fd_register(driver_inner(state), fd, token, interest);
+	if (rc == 0)
+		tokens_add(state, fd, token);
+	fd_touched(state, fd);
+	return rc;
+}
+
+static int sd_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
+			    uint32_t interest)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_fd_reregister(driver_inner(state), fd, token, interest);
+}
+
+static int sd_fd_deregister(struct gale_driver *driver, int fd)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	/* The reactor drops its registration whatever the driver says. */
+	tokens_remove_fd(state, fd);
+	fd_touched(state, fd);
+	return gale_driver_fd_deregister(driver_inner(state), fd);
+}
+
+/*
+ * The runtime waits with no task left only for timers that were dropped while armed (a
+ * sleep never deinit'd): no one can observe them, so the clock does not run for them and
+ * they stay armed for the leak oracle to report.
+ */
+static int sd_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
+		   int64_t timeout_ns)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	assert(events != NULL || events_cap == 0);
+	if (state->runtime_ready && gale_executor_live_count(&state->run->runtime.executor) == 0)
+		return 0;
+	return gale_driver_wait(driver_inner(state), events, events_cap, timeout_ns);
+}
+
+static int sd_wake(struct gale_driver *driver)
+{
+	return gale_driver_wake(driver_inner(driver_state(driver)));
+}
+
+static ssize_t sd_read(struct gale_driver *driver, int fd, void *buf, size_t len)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_read(driver_inner(state), fd, buf, len);
+	fd_read_done(state, fd, n);
+	return n;
+}
+
+static ssize_t sd_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_write(driver_inner(state), fd, buf, len);
+	struct iovec iov = {(void *)(uintptr_t)buf, len};
+	fd_write_done(state, fd, &iov, 1, n);
+	return n;
+}
+
+static ssize_t sd_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
+			int iov_count)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_readv(driver_inner(state), fd, iov, iov_count);
+	fd_read_done(state, fd, n);
+	return n;
+}
+
+static ssize_t sd_writev(struct gale_driver *driver, int fd, const struct iovec *iov,
+			 int iov_count)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_writev(driver_inner(state), fd, iov, iov_count);
+	fd_write_done(state, fd, iov, iov_count, n);
+	return n;
+}
+
+static ssize_t sd_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
+		       uint32_t flags)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_recv(driver_inner(state), fd, buf, len, flags);
+	fd_read_done(state, fd, n);
+	return n;
+}
+
+static ssize_t sd_send(struct gale_driver *driver, int fd, const void *buf, size_t len,
+		       uint32_t flags)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	ssize_t n = gale_driver_send(driver_inner(state), fd, buf, len, flags);
+	struct iovec iov = {(void *)(uintptr_t)buf, len};
+	fd_write_done(state, fd, &iov, 1, n);
+	return n;
+}
+
+static int sd_socket(struct gale_driver *driver, int domain, int type, int protocol)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int fd = gale_driver_socket(driver_inner(state), domain, type, protocol);
+	if (fd >= 0)
+		fd_opened(state, fd);
+	return fd;
+}
+
+static int sd_bind(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+		   socklen_t addr_len)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_bind(driver_inner(state), fd, addr, addr_len);
+}
+
+static int sd_listen(struct gale_driver *driver, int fd, int backlog)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_listen(driver_inner(state), fd, backlog);
+}
+
+static int sd_accept(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+		     socklen_t *addr_len_out)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int accepted = gale_driver_accept(driver_inner(state), fd, addr_out, addr_len_out);
+	fd_read_done(state, fd, accepted);
+	if (accepted >= 0)
+		fd_opened(state, accepted);
+	return accepted;
+}
+
+static int sd_connect(struct gale_driver *driver, int fd, const struct sockaddr *addr,
+		      socklen_t addr_len)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int rc = gale_driver_connect(driver_inner(state), fd, addr, addr_len);
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record != NULL)
+		record->write_last = rc;
+	fd_touched(state, fd);
+	return rc;
+}
+
+static int sd_socket_error_take(struct gale_driver *driver, int fd)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_socket_error_take(driver_inner(state), fd);
+}
+
+static int sd_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt, int value)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_sockopt_set(driver_inner(state), fd, opt, value);
+}
+
+static int sd_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt opt,
+			  int *value_out)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_sockopt_get(driver_inner(state), fd, opt, value_out);
+}
+
+static int sd_addr_local(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			 socklen_t *addr_len_out)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_addr_local(driver_inner(state), fd, addr_out, addr_len_out);
+}
+
+/* A connecting socket's -ENOTCONN says "not yet" (what may precede a WRITE clear); once it
+ * has a peer, "not yet" is over. */
+static int sd_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
+			socklen_t *addr_len_out)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int rc = gale_driver_addr_peer(driver_inner(state), fd, addr_out, addr_len_out);
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record != NULL && rc == -ENOTCONN)
+		record->write_last = rc;
+	else if (record != NULL && rc == 0 && write_is_blocked(record->write_last))
+		record->write_last = 0;
+	fd_touched(state, fd);
+	return rc;
+}
+
+static int sd_shutdown(struct gale_driver *driver, int fd, int how)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_shutdown(driver_inner(state), fd, how);
+}
+
+static int sd_close(struct gale_driver *driver, int fd)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	int rc = gale_driver_close(driver_inner(state), fd);
+	fd_closed(state, fd);
+	return rc;
+}
+
+static int sd_socketpair(struct gale_driver *driver, int fds_out[2])
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int rc = gale_driver_socketpair(driver_inner(state), fds_out);
+	if (rc == 0) {
+		fd_opened(state, fds_out[0]);
+		fd_opened(state, fds_out[1]);
+	}
+	return rc;
+}
+
+static int sd_pipe(struct gale_driver *driver, int fds_out[2])
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	int rc = gale_driver_pipe(driver_inner(state), fds_out);
+	if (rc == 0) {
+		fd_opened(state, fds_out[0]);
+		fd_opened(state, fds_out[1]);
+	}
+	return rc;
+}
+
+static int sd_fd_nonblocking_set(struct gale_driver *driver, int fd)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	fd_touched(state, fd);
+	return gale_driver_fd_nonblocking_set(driver_inner(state), fd);
+}
+
+static int64_t sd_now_ns(struct gale_driver *driver)
+{
+	return gale_driver_now_ns(driver_inner(driver_state(driver)));
+}
+
+/* The runner releases the sim itself (checked): the runtime must not. */
+static void sd_deinit(struct gale_driver *driver)
+{
+	(void)driver;
+}
+
+static const struct gale_driver_ops scenario_driver_ops = {
+	.abi_version = GALE_DRIVER_ABI_VERSION,
+	.name = "sim",
+	.fd_register = sd_fd_register,
+	.fd_reregister = sd_fd_reregister,
+	.fd_deregister = sd_fd_deregister,
+	.wait = sd_wait,
+	.wake = sd_wake,
+	.read = sd_read,
+	.write = sd_write,
+	.readv = sd_readv,
+	.writev = sd_writev,
+	.recv = sd_recv,
+	.send = sd_send,
+	.socket = sd_socket,
+	.bind = sd_bind,
+	.listen = sd_listen,
+	.accept = sd_accept,
+	.connect = sd_connect,
+	.socket_error_take = sd_socket_error_take,
+	.sockopt_set = sd_sockopt_set,
+	.sockopt_get = sd_sockopt_get,
+	.addr_local = sd_addr_local,
+	.addr_peer = sd_addr_peer,
+	.shutdown = sd_shutdown,
+	.close = sd_close,
+	.socketpair = sd_socketpair,
+	.pipe = sd_pipe,
+	.fd_nonblocking_set = sd_fd_nonblocking_set,
+	.now_ns = sd_now_ns,
+	.deinit = sd_deinit,
+};
+
+/* ---- Lifecycle ------------------------------------------------------------------------------- */
+
+void gale__scenario_driver_init(struct gale_scenario_state *state)
+{
+	assert(state != NULL);
+	assert(state->run->sim.base.ops != NULL);
+	state->driver.base.ops = &scenario_driver_ops;
+	state->driver.state = state;
+}
+
+void gale__scenario_driver_force_close(struct gale_scenario_state *state)
+{
+	assert(state != NULL && state->runtime_ready);
+	struct gale_scenario_run *run = state->run;
+	/* Newest first: each deregistration removes its own entry (the newest of its fd). */
+	while (state->tokens_len > 0) {
+		uint32_t before = state->tokens_len;
+		uint64_t token = state->tokens[2 * (before - 1)];
+		if (gale_reactor_is_registered(&run->runtime.reactor, token))
+			(void)gale_reactor_deregister(&run->runtime.reactor, token);
+		if (state->tokens_len == before)
+			state->tokens_len--; /* Stale, or its fd's entry went another way. */
+	}
+	for (uint32_t i = 0; i < state->fds_cap; i++) {
+		if (state->fds[i].open)
+			(void)gale_driver_close(&state->driver.base, GALE_SIM_FD_BASE + (int)i);
+	}
+	/* Fds opened on run->sim directly, behind the runner's back. */
+	struct gale_sim_leaks leaks;
+	while (gale_sim_leaks(&run->sim, &leaks) > 0 && leaks.fds_len > 0) {
+		for (uint32_t i = 0; i < leaks.fds_len; i++)
+			(void)gale_driver_close(driver_inner(state), leaks.fds[i]);
+	}
+}
+
+void gale__scenario_driver_deinit(struct gale_scenario_state *state)
+{
+	assert(state != NULL);
+	for (uint32_t i = 0; i < state->fds_cap; i++)
+		gale__scenario_expect_free(state->fds[i].expect);
+	free(state->fds);
+	free(state->tokens);
+	state->fds = NULL;
+	state->fds_cap = 0;
+	state->tokens = NULL;
+	state->tokens_len = 0;
+	state->tokens_cap = 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private state of the scenario runner (scenario.h), shared by scenario.c (the run), the
+ * pass-through driver that watches I/O (scenario_driver.c) and the oracles
+ * (scenario_oracles.c). The runner's own bookkeeping allocates with malloc: it is not the
+ * system under test, and run->allocator's counts must stay the scenario's alone.
+ */
+#ifndef GALE_SIM_SRC_SCENARIO_INTERNAL_H
+#define GALE_SIM_SRC_SCENARIO_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gale/alloc.h>
+#include <gale/driver.h>
+#include <gale/duplex.h>
+#include <gale/reactor.h>
+#include <gale/rt.h>
+#include <gale/scenario.h>
+
+/* Fds a task record remembers (the most recent first), for stall messages. */
+#define SCENARIO_TASK_FDS_MAX 3
+/* A direction on which no op was made since the fd was opened. */
+#define SCENARIO_RESULT_NONE INT64_MIN
+
+/* A task the runner knows: spawned through gale_scenario_spawn() (named), or seen doing
+ * I/O (unnamed: spawned with gale_executor_spawn(), e.g. a server's sessions). */
+struct scenario_task {
+	struct gale_task_handle handle;
+	const char *name;                  /* NULL for unnamed tasks. */
+	bool expect_error;                 /* Any result is accepted. */
+	bool joined;                       /* The runner joined it (result valid). */
+	int result;                        /* Its result once joined. */
+	int fds[SCENARIO_TASK_FDS_MAX];    /* Fds it touched last, most recent first; -1. */
+};
+
+/* What a stream is declared to carry (gale_scenario_stream_expect_*). */
+struct scenario_expect {
+	uint8_t *bytes; /* Owned copy. */
+	size_t len;     /* Bytes declared. */
+	size_t offset;  /* Bytes written so far (all matched). */
+};
+
+/* A virtual fd opened through the runner's driver, indexed by fd - GALE_SIM_FD_BASE. */
+struct scenario_fd {
+	bool open;                      /* Opened and not closed. */
+	int64_t read_last;              /* Last read/readv/recv/accept result, or NONE. */
+	int64_t write_last;             /* Last write/writev/send/connect result, or NONE. */
+	uint32_t opener;                /* Task record index + 1 that opened it; 0: none. */
+	struct scenario_expect *expect; /* Declared content of what is written, or NULL. */
+};
+
+/* Bytes one end of a duplex wrote that the other end has not read yet (a FIFO). */
+struct scenario_shadow {
+	uint8_t *buf;  /* cap bytes; the unread ones are [head, head + len). */
+	size_t cap;
+	size_t head;
+	size_t len;
+	uint64_t read_count; /* Bytes read from this direction so far. */
+};
+
+/* An observed duplex. Its observer's data is this record, so records never move. */
+struct scenario_duplex {
+	struct gale_scenario_state *state;
+	struct gale_duplex *duplex;        /* NULL once deinit'd. */
+	uint32_t number;                   /* 1, 2... in observation order, for messages. */
+	struct gale_stream_observer observer;
+	struct scenario_shadow shadows[2];  /* [e]: written by end e, read by end 1 - e. */
+	struct scenario_expect *expects[2]; /* [e]: what end e is declared to write. */
+};
+
+/* The driver the runtime uses: every op goes to the sim, with bookkeeping on the way. */
+struct scenario_driver {
+	struct gale_driver base; /* Always first. */
+	struct gale_scenario_state *state;
+};
+
+/* run->allocator's inner allocator: a list of live blocks, so leftovers can be freed. */
+struct scenario_arena {
+	struct gale_allocator base;
+	struct scenario_block *blocks; /* Live blocks (doubly linked). */
+};
+
+struct gale_scenario_state {
+	struct gale_scenario_run *run;
+	const struct gale_run_options *options; /* Borrowed for the run. */
+	struct scenario_driver driver;
+	struct scenario_arena arena;
+	struct gale_reactor_observer reactor_observer;
+	struct gale_fault_profile alloc_profile; /* run->profile, ALLOC_FAIL off in setup. */
+	bool runtime_ready;                      /* run->runtime is initialised. */
+	bool failed;                             /* A failure was recorded. */
+	struct scenario_task *tasks;             /* Task records (they move when it grows). */
+	uint32_t tasks_len;
+	uint32_t tasks_cap;
+	uint32_t *slot_map;                      /* Executor slot -> task index + 1; 0: none. */
+	uint32_t slot_map_cap;
+	uint64_t finished_seen;                  /* Finished tasks at the last join scan. */
+	struct scenario_fd *fds;                 /* By fd - GALE_SIM_FD_BASE. */
+	uint32_t fds_cap;
+	uint64_t *tokens;                        /* Live reactor registrations seen. */
+	uint32_t tokens_len;
+	uint32_t tokens_cap;
+	struct scenario_duplex **duplexes;       /* Observed duplexes (dead ones included). */
+	uint32_t duplexes_len;
+	uint32_t duplexes_cap;
+};
+
+/* ---- scenario.c ---- */
+
+/* Records a failure (first wins), adding the current task's name and the trace step. */
+void gale__scenario_failv(struct gale_scenario_state *state, enum gale_oracle oracle,
+			  const char *format, va_list args) GALE_PRINTF(3, 0);
+void gale__scenario_failf(struct gale_scenario_state *state, enum gale_oracle oracle,
+			  const char *format, ...) GALE_PRINTF(3, 4);
+
+/* The record of a task, created (unnamed) when create is set; NULL if unknown or out of
+ * memory. The pointer is valid until the next record is created. */
+struct scenario_task *gale__scenario_task_get(struct gale_scenario_state *state,
+					      struct gale_task_handle handle, bool create);
+
+/* The task being polled now (its record created if needed), or NULL outside a poll. */
+struct scenario_task *gale__scenario_task_current(struct gale_scenario_state *state);
+
+/* "'name'", or "#3.1 (unnamed)" (executor slot.generation), for messages. */
+void gale__scenario_task_label(struct gale_scenario_state *state, struct gale_task_handle handle,
+			       char *buf, size_t len);
+
+/* ---- scenario_driver.c ---- */
+
+/* Sets up the pass-through driver over run->sim. */
+void gale__scenario_driver_init(struct gale_scenario_state *state);
+
+/* The fd's record when fd was opened through the runner's driver and is open, else NULL. */
+struct scenario_fd *gale__scenario_fd_get(struct gale_scenario_state *state, int fd);
+
+/* The reactor observer's ready_cleared: the readiness oracle. */
+void gale__scenario_ready_cleared(void *data, uint64_t token, int fd, uint32_t ready_bits);
+
+/* Checks bytes written against a declared stream; reports STREAM on a mismatch. what names
+ * the stream for the message ("fd 1048576", "duplex #1 end 0"). */
+void gale__scenario_expect_check(struct gale_scenario_state *state, struct scenario_expect *expect,
+				 const char *what, const uint8_t *bytes, size_t len);
+
+/* Copies a declaration, or NULL when out of memory. */
+struct scenario_expect *gale__scenario_expect_new(const void *bytes, size_t len);
+void gale__scenario_expect_free(struct scenario_expect *expect);
+
+/* Forgets every fd record and registration (end of run; frees declarations). */
+void gale__scenario_driver_deinit(struct gale_scenario_state *state);
+
+/* Deregisters what the scenario left registered and closes what it left open, so the
+ * runtime and the sim can be released after a failed (or leaky) run. */
+void gale__scenario_driver_force_close(struct gale_scenario_state *state);
+
+/* ---- scenario_oracles.c ---- */
+
+/* GALE_E_STALL: tells LOST_WAKEUP (a pending task nothing visible can wake) from STALL. */
+void gale__scenario_oracle_stall(struct gale_scenario_state *state);
+
+/* A step or virtual-time limit was passed (what is the reason, e.g. "12 steps..."). */
+void gale__scenario_oracle_limit(struct gale_scenario_state *state, const char *what);
+
+/* The sim's stream-integrity record, checked after each turn and at the end. */
+void gale__scenario_oracle_streams(struct gale_scenario_state *state);
+
+/* Open fds, registrations and armed timers at the end (before the forced cleanup). */
+void gale__scenario_oracle_leaks(struct gale_scenario_state *state);
+
+/* The reactor observer's misuse callback (an AsyncFd guard consumed twice). */
+void gale__scenario_misuse(void *data, const char *message);
+
+/* Forgets every observed duplex (end of run). */
+void gale__scenario_duplexes_deinit(struct gale_scenario_state *state);
+
+#endif /* GALE_SIM_SRC_SCENARIO_INTERNAL_H */

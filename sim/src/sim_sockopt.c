@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a simulated socket reports about itself (beside sim_net.c): stored socket options
+ * with the epoll driver's value ranges, SO_ERROR, and local and peer addresses.
+ */
+#include <assert.h>
+#include <errno.h> /* E* constants only. */
+#include <limits.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+#define TTL_DEFAULT 64
+
+void gale__sim_sockopts_default(const struct gale_sim_state *state, struct sim_fd *fd)
+{
+	assert(state != NULL && fd != NULL);
+	size_t buf_size = state->options.socket_buf_size;
+	int buf_value = buf_size > INT_MAX ? INT_MAX : (int)buf_size;
+	fd->opts[GALE_SOCKOPT_NODELAY] = 0;
+	fd->opts[GALE_SOCKOPT_REUSEADDR] = 0;
+	fd->opts[GALE_SOCKOPT_KEEPALIVE] = 0;
+	fd->opts[GALE_SOCKOPT_SNDBUF] = buf_value;
+	fd->opts[GALE_SOCKOPT_RCVBUF] = buf_value;
+	fd->opts[GALE_SOCKOPT_LINGER] = -1;
+	fd->opts[GALE_SOCKOPT_TTL] = TTL_DEFAULT;
+	fd->opts[GALE_SOCKOPT_V6ONLY] = 0;
+}
+
+static bool sockopt_is_bool(enum gale_sockopt opt)
+{
+	return opt == GALE_SOCKOPT_NODELAY || opt == GALE_SOCKOPT_REUSEADDR ||
+	       opt == GALE_SOCKOPT_KEEPALIVE || opt == GALE_SOCKOPT_V6ONLY;
+}
+
+/* The ranges driver.h documents (the epoll driver checks the same ones). */
+static bool sockopt_value_is_valid(enum gale_sockopt opt, int value)
+{
+	if (sockopt_is_bool(opt))
+		return value == 0 || value == 1;
+	switch (opt) {
+	case GALE_SOCKOPT_SNDBUF:
+	case GALE_SOCKOPT_RCVBUF:
+		return value >= 0;
+	case GALE_SOCKOPT_LINGER:
+		return value >= -1;
+	case GALE_SOCKOPT_TTL:
+		return value >= 1 && value <= 255;
+	default:
+		return false;
+	}
+}
+
+/* 0 when fd is a socket that has opt, else -EBADF, -ENOTSOCK, -EINVAL or -ENOPROTOOPT. */
+static int sockopt_check(const struct sim_fd *entry, enum gale_sockopt opt)
+{
+	if (entry == NULL)
+		return -EBADF;
+	if (entry->kind == SIM_FD_PIPE_READ || entry->kind == SIM_FD_PIPE_WRITE)
+		return -ENOTSOCK;
+	if ((unsigned)opt >= GALE_SOCKOPT_COUNT_)
+		return -EINVAL;
+	bool ip_only = opt == GALE_SOCKOPT_NODELAY || opt == GALE_SOCKOPT_TTL ||
+		       opt == GALE_SOCKOPT_V6ONLY;
+	if (entry->kind == SIM_FD_UNIX && ip_only)
+		return -ENOPROTOOPT;
+	if (opt == GALE_SOCKOPT_V6ONLY && entry->family != SIM_FAMILY_V6)
+		return -ENOPROTOOPT;
+	return 0;
+}
+
+int gale__sim_op_sockopt_set(struct gale_sim_state *state, int fd, enum gale_sockopt opt,
+			     int value)
+{
+	struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	int rc = sockopt_check(entry, opt);
+	if (rc < 0)
+		return rc;
+	if (!sockopt_value_is_valid(opt, value))
+		return -EINVAL;
+	entry->opts[opt] = value;
+	return 0;
+}
+
+int gale__sim_op_sockopt_get(struct gale_sim_state *state, int fd, enum gale_sockopt opt,
+			     int *value_out)
+{
+	assert(value_out != NULL);
+	const struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	int rc = sockopt_check(entry, opt);
+	if (rc < 0)
+		return rc;
+	*value_out = entry->opts[opt];
+	return 0;
+}
+
+int gale__sim_op_socket_error_take(struct gale_sim_state *state, int fd)
+{
+	const struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	if (entry == NULL)
+		return -EBADF;
+	if (entry->kind == SIM_FD_PIPE_READ || entry->kind == SIM_FD_PIPE_WRITE)
+		return -ENOTSOCK;
+	struct sim_conn *conn = gale__sim_conn_get(state, entry->conn);
+	if (conn == NULL)
+		return 0;
+	int error = conn->ends[entry->side].error;
+	conn->ends[entry->side].error = 0;
+	return -error;
+}
+
+/* An unnamed AF_UNIX address: just the family (what getsockname says for a socketpair). */
+static void unix_addr_format(struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
+{
+	memset(addr_out, 0, sizeof(*addr_out));
+	addr_out->ss_family = AF_UNIX;
+	*addr_len_out = (socklen_t)sizeof(sa_family_t);
+}
+
+int gale__sim_op_addr_local(struct gale_sim_state *state, int fd,
+			    struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
+{
+	assert(addr_out != NULL && addr_len_out != NULL);
+	const struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	if (entry == NULL)
+		return -EBADF;
+	if (entry->kind == SIM_FD_PIPE_READ || entry->kind == SIM_FD_PIPE_WRITE)
+		return -ENOTSOCK;
+	if (entry->kind == SIM_FD_UNIX)
+		unix_addr_format(addr_out, addr_len_out);
+	else
+		gale__sim_addr_format(state, &entry->local, addr_out, addr_len_out);
+	return 0;
+}
+
+int gale__sim_op_addr_peer(struct gale_sim_state *state, int fd,
+			   struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
+{
+	assert(addr_out != NULL && addr_len_out != NULL);
+	const struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	if (entry == NULL)
+		return -EBADF;
+	if (entry->kind == SIM_FD_PIPE_READ || entry->kind == SIM_FD_PIPE_WRITE)
+		return -ENOTSOCK;
+	const struct sim_conn *conn = gale__sim_conn_get(state, entry->conn);
+	if (entry->kind == SIM_FD_UNIX) {
+		if (!conn->ends[1 - entry->side].is_open)
+			return -ENOTCONN;
+		unix_addr_format(addr_out, addr_len_out);
+		return 0;
+	}
+	/* Connecting, refused and reset sockets have no peer (Linux: TCP_SYN_SENT/CLOSE). */
+	if (entry->tcp_state != SIM_TCP_CONNECTED || conn->ends[entry->side].reset)
+		return -ENOTCONN;
+	gale__sim_addr_format(state, &conn->ends[1 - entry->side].addr, addr_out, addr_len_out);
+	return 0;
+}

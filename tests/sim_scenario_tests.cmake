@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: MIT
+# Tests of the scenario runner and its oracles (scenario.h): a correct workload passes every
+# oracle over seed sweeps, and each oracle catches a deliberately broken scenario.
+# Included from tests/CMakeLists.txt.
+gale_add_cmocka_test(test_sim_scenario LABEL sim SOURCES sim/test_sim_scenario.c LIBS gale_sim)
+gale_add_cmocka_test(test_sim_oracles LABEL sim SOURCES sim/test_sim_oracles.c LIBS gale_sim)
