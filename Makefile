@@ -22,8 +22,8 @@ build: deps
 	@cmake --build --preset default -j $(JOBS)
 
 # The main job: the whole scenario catalog over RUN_SEEDS seeds per scenario, every oracle on,
-# the "default" fault profile, one worker per CPU (about half a minute on 2 cores).
-RUN_SEEDS ?= 1000
+# the "default" fault profile, one worker per CPU (about 15 s on 2 cores).
+RUN_SEEDS ?= 10000
 RUN_FLAGS ?= --profile default
 run: build
 	@./build/default/gale run --scenario all --count $(RUN_SEEDS) $(RUN_FLAGS) \

@@ -10,3 +10,9 @@ gale_add_cmocka_test(test_sim_echo LABEL sim
 # net/'s TCP code, unchanged, on the simulated driver.
 gale_add_cmocka_test(test_sim_tcp LABEL sim SOURCES sim/test_sim_tcp.c LIBS gale_sim gale_net)
 gale_add_cmocka_test(test_sim_runtime LABEL sim SOURCES sim/test_sim_runtime.c LIBS gale_sim)
+# The echo server of examples/ (its service code, compiled in) on the simulator.
+gale_add_cmocka_test(test_sim_echo_example LABEL sim
+                     SOURCES sim/test_sim_echo_example.c
+                             ${PROJECT_SOURCE_DIR}/examples/echo_service.c
+                     LIBS gale_sim gale_net)
+target_include_directories(test_sim_echo_example PRIVATE ${PROJECT_SOURCE_DIR}/examples)
