@@ -4,7 +4,7 @@
  * hosts 10.0.0.1 and 10.0.0.2) on the simulated driver, with and without faults.
  *
  * Methodology: a quiet run pins exact figures (time, bytes, connections). Harsh runs sweep
- * seeds (default 200; GALE_TEST_SEEDS=N to change, GALE_TEST_SEED=0x... to replay one):
+ * seeds (default 1000; GALE_TEST_SEEDS=N to change, GALE_TEST_SEED=0x... to replay one):
  * each seed runs twice and must give the same trace hash and stats (determinism), every
  * client must get its exact message back through every fault (the workload reconnects
  * after resets), the stream oracle must pass and teardown must leave nothing open. Across
@@ -119,7 +119,7 @@ static void test_echo_harsh_seeds(void **state)
 	(void)state;
 	const struct gale_fault_profile *harsh = gale_fault_profile_find("harsh");
 	assert_non_null(harsh);
-	struct gale_test_seeds seeds = gale_test_seeds_get(200);
+	struct gale_test_seeds seeds = gale_test_seeds_get(1000);
 	uint64_t *hashes = calloc(seeds.count, sizeof(*hashes));
 	assert_non_null(hashes);
 	struct gale_fault_stats faults = {0};
