@@ -227,3 +227,26 @@ const char *gale_driver_name(const struct gale_driver *driver)
 {
 	return driver_ops(driver)->name;
 }
+
+bool gale_sockopt_is_bool(enum gale_sockopt opt)
+{
+	return opt == GALE_SOCKOPT_NODELAY || opt == GALE_SOCKOPT_REUSEADDR ||
+	       opt == GALE_SOCKOPT_KEEPALIVE || opt == GALE_SOCKOPT_V6ONLY;
+}
+
+bool gale_sockopt_value_is_valid(enum gale_sockopt opt, int value)
+{
+	if (gale_sockopt_is_bool(opt))
+		return value == 0 || value == 1;
+	switch (opt) {
+	case GALE_SOCKOPT_SNDBUF:
+	case GALE_SOCKOPT_RCVBUF:
+		return value >= 0;
+	case GALE_SOCKOPT_LINGER:
+		return value >= -1;
+	case GALE_SOCKOPT_TTL:
+		return value >= 1 && value <= 255;
+	default:
+		return false;
+	}
+}

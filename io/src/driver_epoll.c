@@ -651,30 +651,6 @@ static int sockopt_locate(int fd, enum gale_sockopt opt, int *level_out, int *na
 	return 0;
 }
 
-static bool sockopt_is_bool(enum gale_sockopt opt)
-{
-	return opt == GALE_SOCKOPT_NODELAY || opt == GALE_SOCKOPT_REUSEADDR ||
-	       opt == GALE_SOCKOPT_KEEPALIVE || opt == GALE_SOCKOPT_V6ONLY;
-}
-
-/* The documented ranges of enum gale_sockopt, so every driver rejects the same values. */
-static bool sockopt_value_is_valid(enum gale_sockopt opt, int value)
-{
-	if (sockopt_is_bool(opt))
-		return value == 0 || value == 1;
-	switch (opt) {
-	case GALE_SOCKOPT_SNDBUF:
-	case GALE_SOCKOPT_RCVBUF:
-		return value >= 0;
-	case GALE_SOCKOPT_LINGER:
-		return value >= -1;
-	case GALE_SOCKOPT_TTL:
-		return value >= 1 && value <= 255;
-	default:
-		return false;
-	}
-}
-
 /*
  * An option the socket's protocol does not have is -ENOPROTOOPT. The kernel says
  * EOPNOTSUPP instead for protocols with no option handler at all (AF_UNIX at IPPROTO_TCP);
@@ -689,7 +665,7 @@ static int gale_driver_epoll_sockopt_set(struct gale_driver *base, int fd,
 					 enum gale_sockopt opt, int value)
 {
 	(void)driver_epoll_from(base);
-	if ((unsigned)opt >= GALE_SOCKOPT_COUNT_ || !sockopt_value_is_valid(opt, value))
+	if ((unsigned)opt >= GALE_SOCKOPT_COUNT_ || !gale_sockopt_value_is_valid(opt, value))
 		return -EINVAL;
 	int level;
 	int name;
@@ -731,7 +707,7 @@ static int gale_driver_epoll_sockopt_get(struct gale_driver *base, int fd,
 	if (rc < 0)
 		return rc;
 	/* Booleans come back as the kernel's flag word; gale promises 0 or 1. */
-	*value_out = sockopt_is_bool(opt) ? (value != 0) : value;
+	*value_out = gale_sockopt_is_bool(opt) ? (value != 0) : value;
 	return 0;
 }
 

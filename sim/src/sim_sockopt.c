@@ -27,30 +27,6 @@ void gale__sim_sockopts_default(const struct gale_sim_state *state, struct sim_f
 	fd->opts[GALE_SOCKOPT_V6ONLY] = 0;
 }
 
-static bool sockopt_is_bool(enum gale_sockopt opt)
-{
-	return opt == GALE_SOCKOPT_NODELAY || opt == GALE_SOCKOPT_REUSEADDR ||
-	       opt == GALE_SOCKOPT_KEEPALIVE || opt == GALE_SOCKOPT_V6ONLY;
-}
-
-/* The ranges driver.h documents (the epoll driver checks the same ones). */
-static bool sockopt_value_is_valid(enum gale_sockopt opt, int value)
-{
-	if (sockopt_is_bool(opt))
-		return value == 0 || value == 1;
-	switch (opt) {
-	case GALE_SOCKOPT_SNDBUF:
-	case GALE_SOCKOPT_RCVBUF:
-		return value >= 0;
-	case GALE_SOCKOPT_LINGER:
-		return value >= -1;
-	case GALE_SOCKOPT_TTL:
-		return value >= 1 && value <= 255;
-	default:
-		return false;
-	}
-}
-
 /* 0 when fd is a socket that has opt, else -EBADF, -ENOTSOCK, -EINVAL or -ENOPROTOOPT. */
 static int sockopt_check(const struct sim_fd *entry, enum gale_sockopt opt)
 {
@@ -76,7 +52,7 @@ int gale__sim_op_sockopt_set(struct gale_sim_state *state, int fd, enum gale_soc
 	int rc = sockopt_check(entry, opt);
 	if (rc < 0)
 		return rc;
-	if (!sockopt_value_is_valid(opt, value))
+	if (!gale_sockopt_value_is_valid(opt, value))
 		return -EINVAL;
 	entry->opts[opt] = value;
 	return 0;

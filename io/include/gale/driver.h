@@ -64,6 +64,16 @@ enum gale_sockopt {
 	GALE_SOCKOPT_COUNT_ = 8,    /* Not an option: the number of options. */
 };
 
+/** True for the options whose value is 0 or 1 (NODELAY, REUSEADDR, KEEPALIVE, V6ONLY). */
+GALE_EXTERN bool gale_sockopt_is_bool(enum gale_sockopt opt);
+
+/**
+ * True when value is in the documented range of opt (booleans 0/1, buffer sizes >= 0,
+ * LINGER >= -1, TTL 1..255); false for unknown options. Every driver rejects the same
+ * values with -EINVAL, so the simulator and epoll agree.
+ */
+GALE_EXTERN bool gale_sockopt_value_is_valid(enum gale_sockopt opt, int value);
+
 /* Flags for recv/send. */
 #define GALE_RECV_PEEK 1u /* recv: return data without consuming it. */
 
