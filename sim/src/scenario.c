@@ -547,6 +547,9 @@ static void run_finish(struct scenario_world *world)
 	gale__scenario_oracle_leaks(state);
 	/* The world as the scenario left it, before the runner closes what leaked. */
 	run->priv_result->sim = gale_sim_stats_get(&run->sim);
+	/* The driver counts its faults; allocation faults are the allocator's (sim_alloc.h). */
+	run->priv_result->sim.faults.injected[GALE_FAULT_ALLOC_FAIL] +=
+		gale_sim_allocator_stats_get(&run->allocator).failed_count;
 }
 
 /* Releases the runtime whatever the scenario left, then reports leaked allocations. */

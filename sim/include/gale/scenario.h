@@ -150,7 +150,8 @@ struct gale_run_result {
 					* before the first record, e.g. in setup). */
 	struct gale_sim_stats sim;     /* Simulated time, ops, faults by kind..., as the
 					* scenario left the world (after teardown, before
-					* the runner closes what leaked). */
+					* the runner closes what leaked); faults.injected
+					* also counts run->allocator's ALLOC_FAIL faults. */
 	uint64_t polls_count;          /* Task polls. */
 	struct gale_fault_profile profile; /* The profile used (the drawn one with swarm). */
 };
