@@ -33,6 +33,7 @@ struct cli_campaign {
 	double time_limit_s;                       /* Wall-clock budget; 0 = none. */
 	const char *json_path;                     /* --json FILE or NULL. */
 	const char *junit_path;                    /* --junit FILE or NULL. */
+	bool fault_coverage;                       /* --fault-coverage: table + gate. */
 	const char *program;                       /* argv[0], for replay commands. */
 };
 
@@ -100,6 +101,13 @@ int cli_report_write_json(const struct cli_campaign *campaign, const struct cli_
 			  const char *path);
 int cli_report_write_junit(const struct cli_campaign *campaign,
 			   const struct cli_report *report, const char *path);
+/*
+ * The fault coverage table: per fault kind, how often it was injected over the whole
+ * campaign and by how many scenarios. Returns the number of kinds never injected (each is
+ * also named on a "never injected" line), so 0 means every fault kind was exercised.
+ */
+int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
+				    const struct cli_report *report, FILE *out);
 
 /* Subcommands. */
 int cli_command_run(const char *program, int argc, char **argv);

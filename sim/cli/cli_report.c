@@ -68,6 +68,46 @@ static void escape_write(FILE *out, const char *s, bool xml)
 	}
 }
 
+int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
+				    const struct cli_report *report, FILE *out)
+{
+	int never_injected = 0;
+	fprintf(out, "\nfault coverage (%s):\n%-18s %12s %10s  %s\n",
+		campaign->swarm ? "swarm" : campaign->profile_name, "fault kind", "injected",
+		"scenarios", "what it does");
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		uint64_t injected = 0;
+		size_t scenarios = 0;
+		for (size_t i = 0; i < campaign->scenarios_count; i++) {
+			injected += report->totals[i].faults_by_kind[kind];
+			scenarios += report->totals[i].faults_by_kind[kind] > 0;
+		}
+		fprintf(out, "%-18s %12" PRIu64 " %10zu  %s\n", gale_fault_kind_name(kind),
+			injected, scenarios, gale_fault_kind_description(kind));
+		never_injected += injected == 0;
+	}
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		uint64_t injected = 0;
+		for (size_t i = 0; i < campaign->scenarios_count; i++)
+			injected += report->totals[i].faults_by_kind[kind];
+		if (injected == 0)
+			fprintf(out, "never injected: %s (no scenario in this run exercises it)\n",
+				gale_fault_kind_name(kind));
+	}
+	fprintf(out, "fault kinds injected: %d of %d\n", GALE_FAULT_COUNT - never_injected,
+		GALE_FAULT_COUNT);
+	return never_injected;
+}
+
+static void json_faults_by_kind(const uint64_t *faults_by_kind, FILE *out)
+{
+	fprintf(out, "{");
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+		fprintf(out, "%s\"%s\": %" PRIu64, kind ? ", " : "", gale_fault_kind_name(kind),
+			faults_by_kind[kind]);
+	fprintf(out, "}");
+}
+
 static void json_failures(const struct cli_campaign *campaign, const struct cli_report *report,
 			  FILE *out)
 {
@@ -102,9 +142,11 @@ int cli_report_write_json(const struct cli_campaign *campaign, const struct cli_
 		const struct cli_totals *t = &report->totals[i];
 		fprintf(out, "%s\n    {\"name\": \"%s\", \"seeds\": %" PRIu64 ", \"failures\": %" PRIu64
 			", \"faults_injected\": %" PRIu64 ", \"sim_time_ns\": %" PRId64
-			", \"wall_ns\": %" PRId64 "}",
+			", \"wall_ns\": %" PRId64 ", \"faults_by_kind\": ",
 			i ? "," : "", campaign->scenarios[i]->name, t->seeds_count, t->failures_count,
 			t->faults_count, t->sim_time_ns, t->wall_ns);
+		json_faults_by_kind(t->faults_by_kind, out);
+		fprintf(out, "}");
 	}
 	fprintf(out, "\n  ],\n  \"failures\": [");
 	json_failures(campaign, report, out);

@@ -15,6 +15,7 @@ static const char run_usage[] =
 	"usage: gale run [--scenario NAME|all] [--seeds A..B | --count N]\n"
 	"                [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
 	"                [--time-limit SECONDS] [--json FILE] [--junit FILE]\n"
+	"                [--fault-coverage]\n"
 	"\n"
 	"Runs each scenario under each seed on the simulator and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
@@ -27,7 +28,10 @@ static const char run_usage[] =
 	"  --time-limit S    stop starting new seeds after S seconds of wall time\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
-	"Exit status: 0 when every seed passed, 1 when one failed, 2 for bad arguments.\n";
+	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
+	"                    kind was never injected (no fault exists only on paper)\n"
+	"Exit status: 0 when every seed passed, 1 when one failed (or, with\n"
+	"--fault-coverage, a fault kind was never injected), 2 for bad arguments.\n";
 
 static bool run_add_scenario(struct cli_campaign *campaign, const char *name)
 {
@@ -151,6 +155,10 @@ static bool run_parse_option(struct cli_campaign *campaign, int argc, char **arg
 		campaign->swarm = true;
 		return true;
 	}
+	if (strcmp(flag, "--fault-coverage") == 0) {
+		campaign->fault_coverage = true;
+		return true;
+	}
 	bool known = false;
 	for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++)
 		known = known || strcmp(flag, value_flags[k]) == 0;
@@ -224,6 +232,9 @@ int cli_command_run(const char *program, int argc, char **argv)
 	run_print_failures(&campaign, &report);
 	cli_report_print(&campaign, &report, stdout);
 	int status = report.failures_count == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	if (campaign.fault_coverage && cli_report_print_fault_coverage(&campaign, &report,
+								       stdout) != 0)
+		status = CLI_EXIT_FAILED;
 	if (campaign.json_path != NULL && cli_report_write_json(&campaign, &report,
 								campaign.json_path) != 0)
 		status = CLI_EXIT_USAGE;
