@@ -133,6 +133,21 @@ int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd, struct gale_c
 	return async_fd_poll_direction(async_fd, cx, GALE_DIRECTION_WRITE, guard_out);
 }
 
+int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
+			  enum gale_direction direction, gale_async_fd_io_fn *io, void *data,
+			  ssize_t *result_out)
+{
+	assert(async_fd != NULL && cx != NULL);
+	assert(io != NULL && result_out != NULL);
+	assert(async_fd->priv_interest &
+	       (direction == GALE_DIRECTION_READ ? GALE_READY_READ : GALE_READY_WRITE));
+	if (!async_fd->priv_is_open)
+		return GALE_E_CLOSED;
+	/* No guard is handed out: the observation never leaves the reactor's loop. */
+	return gale__reactor_poll_io(async_fd_reactor(async_fd), async_fd->priv_token,
+				     async_fd->priv_fd, direction, cx, io, data, result_out);
+}
+
 uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard)
 {
 	assert(guard != NULL);

@@ -42,6 +42,10 @@ static inline void gale__free(const struct gale_allocator *allocator, void *ptr,
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
+#include <gale/driver.h>
+#include <gale/reactor.h>
 #include <gale/rt.h>
 #include <gale/task.h>
 
@@ -65,5 +69,20 @@ bool gale__timer_next_deadline(const struct gale_runtime *runtime, int64_t *dead
  * observer. Returns false when no observer with a misuse callback is installed: the caller
  * then treats the misuse as the programmer error it is (assert). */
 bool gale__reactor_misuse(struct gale_reactor *reactor, const char *message);
+
+/* gale_async_fd_io_fn (async_fd.h), repeated so the reactor need not include that header. */
+typedef ssize_t gale__reactor_io_fn(void *data, struct gale_driver *driver, int fd);
+
+/*
+ * The poll-style I/O cycle behind gale_async_fd_poll_io(), with one slot lookup per
+ * attempt: readiness of direction (else cx's waker goes in the direction's slot and
+ * GALE_PENDING), io(data, driver, fd) once, and on -EAGAIN gale_reactor_clear_ready()
+ * with the observed event, then again; after two -EAGAIN attempts it wakes cx and returns
+ * GALE_PENDING. 0 with *result_out = io's result (not -EAGAIN), GALE_PENDING or
+ * GALE_E_CLOSED (stale token).
+ */
+int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token, int fd,
+			  enum gale_direction direction, struct gale_cx *cx, gale__reactor_io_fn *io,
+			  void *data, ssize_t *result_out);
 
 #endif /* GALE_IO_SRC_IO_INTERNAL_H */

@@ -15,6 +15,10 @@
 
 #include "io_internal.h"
 
+/* I/O attempts per gale__reactor_poll_io() before it yields: the attempt, and the retry
+ * after clearing (the one that normally finds readiness gone and stores the waker). */
+#define REACTOR_IO_ATTEMPTS_MAX 2
+
 /* Every bit the reactor knows; unknown bits from a driver are ignored. */
 #define READY_BITS_ALL                                                                      \
 	(GALE_READY_READ | GALE_READY_WRITE | GALE_READY_RDHUP | GALE_READY_HUP |          \
@@ -407,6 +411,41 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 		return 0;
 	}
 	slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
+	return GALE_PENDING;
+}
+
+int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token, int fd,
+			  enum gale_direction direction, struct gale_cx *cx, gale__reactor_io_fn *io,
+			  void *data, ssize_t *result_out)
+{
+	assert(reactor != NULL && cx != NULL);
+	assert(io != NULL && result_out != NULL);
+	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
+	bool is_read = direction == GALE_DIRECTION_READ;
+	uint32_t mask = is_read ? READY_MASK_READ : READY_MASK_WRITE;
+	for (int attempt = 0; attempt < REACTOR_IO_ATTEMPTS_MAX; attempt++) {
+		/* Looked up again after every attempt: io may have deregistered. */
+		struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+		if (slot == NULL)
+			return GALE_E_CLOSED;
+		struct gale_ready_event event = {.ready = slot->ready & mask, .tick = slot->tick};
+		if (event.ready == 0) {
+			/* As gale_reactor_poll_ready(): the most recent caller wins the slot. */
+			slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker,
+					 &cx->waker);
+			return GALE_PENDING;
+		}
+		ssize_t result = io(data, reactor->priv_driver, fd);
+		if (result != -EAGAIN) {
+			/* A short count included: readiness stays set (no new edge would come). */
+			*result_out = result;
+			return 0;
+		}
+		gale_reactor_clear_ready(reactor, token, event);
+	}
+	/* Readiness stays set (hang-up and error are final) but io keeps saying -EAGAIN,
+	 * which only a faulty or fault-injecting driver does: yield instead of spinning. */
+	gale_waker_wake(&cx->waker);
 	return GALE_PENDING;
 }
 

@@ -3,10 +3,11 @@
  * TcpStream I/O paths (tcp.h): non-blocking attempts, poll-style reads and writes, the
  * reader/writer fat pointers, and the ready and peek futures.
  *
- * The edge-triggered rule lives in two functions, stream_try_io() and stream_poll_io():
- * observe readiness, make exactly one driver call, and clear readiness only when that call
- * says -EAGAIN (the guard keeps it otherwise, short counts included). Nothing here
- * allocates, and a successful read or write costs exactly one driver call.
+ * The edge-triggered rule lives in two places, stream_try_io() (an AsyncFd guard) and
+ * stream_poll_io() (gale_async_fd_poll_io()): observe readiness, make exactly one driver
+ * call, and clear readiness only when that call says -EAGAIN (it stays set otherwise,
+ * short counts included). Nothing here allocates, and a successful read or write costs
+ * exactly one driver call.
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -17,10 +18,6 @@
 #include <gale/tcp.h>
 
 #include "net_internal.h"
-
-/* Attempts before a poll yields when readiness stays set but the driver keeps saying
- * -EAGAIN (see gale__tcp_yield). Two: the attempt, and the retry after clearing. */
-#define STREAM_IO_ATTEMPTS_MAX 2
 
 enum stream_op_kind {
 	STREAM_OP_READ,
@@ -93,10 +90,9 @@ static ssize_t stream_try_io(struct gale_tcp_stream *stream, uint32_t interest,
 }
 
 /*
- * The poll path: readiness through the direction's single waker slot, one driver call,
- * -EAGAIN clears and polls again (which stores the waker when readiness is gone). The
- * call is made directly rather than through the guard's try_io: same rule, one indirect
- * call less on the path every byte takes.
+ * The poll path: gale_async_fd_poll_io() observes readiness through the direction's single
+ * waker slot, makes the one driver call, and on -EAGAIN clears and polls again (which
+ * stores the waker when readiness is gone), all with one reactor lookup per attempt.
  */
 static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
 			  enum gale_direction direction, const struct stream_op *op,
@@ -104,30 +100,17 @@ static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
 {
 	assert(stream != NULL && cx != NULL);
 	assert(op != NULL && len_out != NULL);
-	struct gale_driver *driver = stream->priv_driver;
-	if (driver == NULL)
+	if (!gale__tcp_stream_is_open(stream))
 		return GALE_E_CLOSED;
-	struct gale_async_fd *async_fd = gale__tcp_stream_async_fd(stream);
-	for (int attempt = 0; attempt < STREAM_IO_ATTEMPTS_MAX; attempt++) {
-		struct gale_async_fd_guard guard;
-		int rc = direction == GALE_DIRECTION_READ
-				 ? gale_async_fd_poll_read_ready(async_fd, cx, &guard)
-				 : gale_async_fd_poll_write_ready(async_fd, cx, &guard);
-		if (rc != 0)
-			return rc;
-		ssize_t n = stream_op_run((void *)op, driver, stream->priv_fd);
-		if (n == -EAGAIN) {
-			gale_async_fd_guard_clear_ready(&guard);
-			continue;
-		}
-		/* Anything else, a short count included, leaves readiness set. */
-		gale_async_fd_guard_retain_ready(&guard);
-		if (n < 0)
-			return (int)n;
-		*len_out = (size_t)n;
-		return 0;
-	}
-	return gale__tcp_yield(cx);
+	ssize_t n = 0;
+	int rc = gale_async_fd_poll_io(gale__tcp_stream_async_fd(stream), cx, direction,
+				       stream_op_run, (void *)op, &n);
+	if (rc != 0)
+		return rc;
+	if (n < 0)
+		return (int)n;
+	*len_out = (size_t)n;
+	return 0;
 }
 
 /* ---- Non-blocking attempts ------------------------------------------------------------ */
