@@ -63,6 +63,20 @@ uint32_t gale__timer_fire_due(struct gale_runtime *runtime, int64_t now_ns);
 /* The earliest armed deadline: true with *deadline_out set, or false when none is armed. */
 bool gale__timer_next_deadline(const struct gale_runtime *runtime, int64_t *deadline_out);
 
+/* ---- Executor (executor.c): counts the runtime loop reads on every turn, in place ---- */
+
+/* gale_executor_runnable_count(), inline. */
+static inline uint32_t gale__executor_runnable_count(const struct gale_executor *executor)
+{
+	return executor->priv_queue_len;
+}
+
+/* gale_executor_live_count(), inline. */
+static inline uint32_t gale__executor_live_count(const struct gale_executor *executor)
+{
+	return executor->priv_live_count;
+}
+
 /* ---- Reactor (reactor.c) ---- */
 
 /* Reports a readiness misuse (e.g. an AsyncFd guard consumed twice) to the reactor's
