@@ -15,31 +15,15 @@
 
 #include "io_internal.h"
 
-/* I/O attempts per gale__reactor_poll_io() before it yields: the attempt, and the retry
- * after clearing (the one that normally finds readiness gone and stores the waker). */
-#define REACTOR_IO_ATTEMPTS_MAX 2
-
 /* Every bit the reactor knows; unknown bits from a driver are ignored. */
 #define READY_BITS_ALL                                                                      \
 	(GALE_READY_READ | GALE_READY_WRITE | GALE_READY_RDHUP | GALE_READY_HUP |          \
 	 GALE_READY_ERROR)
-/* Readiness that lets a reader make progress (or see the end). */
-#define READY_MASK_READ (GALE_READY_READ | GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
-/* Readiness that lets a writer make progress (or see the failure). */
-#define READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
+/* Readiness that lets each direction make progress (or see the end): io_internal.h. */
+#define READY_MASK_READ GALE__READY_MASK_READ
+#define READY_MASK_WRITE GALE__READY_MASK_WRITE
 
-struct gale_reactor_slot {
-	int fd;                              /* Registered fd, for fd_reregister/deregister. */
-	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
-	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
-	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
-	uint32_t tick;                       /* Advances per event; guards clear_ready. */
-	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
-	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
-	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
-	uint32_t free_next;                  /* Next free slot while free (cap = none). */
-	bool live;                           /* Registered now (false while on the free list). */
-};
+/* struct gale_reactor_slot is in io_internal.h, for AsyncFd's poll-io fast path. */
 
 /* ---- Tokens and slots ------------------------------------------------------------------ */
 
@@ -52,16 +36,7 @@ static uint64_t token_make(uint32_t slot_index, uint32_t generation)
 static struct gale_reactor_slot *reactor_slot_lookup(const struct gale_reactor *reactor,
 						     uint64_t token)
 {
-	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
-	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
-	uint32_t generation = (uint32_t)(token >> 32);
-	if (slot_index >= reactor->priv_slots_cap)
-		return NULL;
-	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
-	if (!slot->live || slot->generation != generation)
-		return NULL;
-	return slot;
+	return gale__reactor_slot_lookup(reactor, token);
 }
 
 /* Widens reported bits: hang-up and error end both directions, RDHUP ends reading. */
@@ -125,9 +100,7 @@ static void waiter_unlink(struct gale_reactor *reactor, struct gale_reactor_slot
 static void slot_waker_store(struct gale_reactor *reactor, struct gale_waker *slot_waker,
 			     const struct gale_waker *waker)
 {
-	reactor->priv_holders_count += (uint32_t)gale_waker_is_set(waker);
-	reactor->priv_holders_count -= (uint32_t)gale_waker_is_set(slot_waker);
-	*slot_waker = *waker;
+	gale__reactor_slot_waker_store(reactor, slot_waker, waker);
 }
 
 /* Empties a direction's waker slot and wakes what it held, so an event never wakes the
@@ -411,41 +384,6 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 		return 0;
 	}
 	slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
-	return GALE_PENDING;
-}
-
-int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token, int fd,
-			  enum gale_direction direction, struct gale_cx *cx, gale__reactor_io_fn *io,
-			  void *data, ssize_t *result_out)
-{
-	assert(reactor != NULL && cx != NULL);
-	assert(io != NULL && result_out != NULL);
-	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
-	bool is_read = direction == GALE_DIRECTION_READ;
-	uint32_t mask = is_read ? READY_MASK_READ : READY_MASK_WRITE;
-	for (int attempt = 0; attempt < REACTOR_IO_ATTEMPTS_MAX; attempt++) {
-		/* Looked up again after every attempt: io may have deregistered. */
-		struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
-		if (slot == NULL)
-			return GALE_E_CLOSED;
-		struct gale_ready_event event = {.ready = slot->ready & mask, .tick = slot->tick};
-		if (event.ready == 0) {
-			/* As gale_reactor_poll_ready(): the most recent caller wins the slot. */
-			slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker,
-					 &cx->waker);
-			return GALE_PENDING;
-		}
-		ssize_t result = io(data, reactor->priv_driver, fd);
-		if (result != -EAGAIN) {
-			/* A short count included: readiness stays set (no new edge would come). */
-			*result_out = result;
-			return 0;
-		}
-		gale_reactor_clear_ready(reactor, token, event);
-	}
-	/* Readiness stays set (hang-up and error are final) but io keeps saying -EAGAIN,
-	 * which only a faulty or fault-injecting driver does: yield instead of spinning. */
-	gale_waker_wake(&cx->waker);
 	return GALE_PENDING;
 }
 
