@@ -21,6 +21,9 @@
 /* Indexes must stay below UINT32_MAX, and cap itself is the "none" sentinel. The byte
  * sizes cannot overflow size_t on 64-bit targets below this cap. */
 #define EXECUTOR_SLOTS_CAP_MAX (1u << 30)
+/* The run queue ring masks positions with cap - 1 (queue_at). */
+_Static_assert((EXECUTOR_SLOTS_CAP_FIRST & (EXECUTOR_SLOTS_CAP_FIRST - 1)) == 0,
+	       "the first slab capacity must be a power of two");
 
 enum task_state {
 	TASK_STATE_FREE = 0,     /* Slot unused; on the free list. */
@@ -94,12 +97,20 @@ static bool executor_is_polling(const struct gale_executor *executor)
 
 /* ---- The run queue: a ring of slot indexes, capacity == priv_slots_cap ---- */
 
+/* The ring position of a queue offset. The capacity is a power of two (8, doubled on each
+ * growth), so a mask replaces the division a % would cost on every push and pop. */
+static uint32_t queue_at(const struct gale_executor *executor, uint32_t offset)
+{
+	uint32_t cap = executor->priv_slots_cap;
+	assert(cap != 0 && (cap & (cap - 1)) == 0);
+	return offset & (cap - 1);
+}
+
 static void queue_push(struct gale_executor *executor, uint32_t index)
 {
 	assert(executor->priv_queue_len < executor->priv_slots_cap);
 	assert(executor->priv_slots[index].state == TASK_STATE_QUEUED);
-	uint32_t at = (executor->priv_queue_head + executor->priv_queue_len) %
-		      executor->priv_slots_cap;
+	uint32_t at = queue_at(executor, executor->priv_queue_head + executor->priv_queue_len);
 	executor->priv_queue[at] = index;
 	executor->priv_queue_len++;
 }
@@ -112,12 +123,12 @@ static uint32_t queue_remove_at(struct gale_executor *executor, uint32_t pos)
 {
 	assert(pos < executor->priv_queue_len);
 	assert(executor->priv_queue != NULL);
-	uint32_t cap = executor->priv_slots_cap;
 	uint32_t head = executor->priv_queue_head;
-	uint32_t index = executor->priv_queue[(head + pos) % cap];
+	uint32_t index = executor->priv_queue[queue_at(executor, head + pos)];
 	for (uint32_t i = pos; i > 0; i--)
-		executor->priv_queue[(head + i) % cap] = executor->priv_queue[(head + i - 1) % cap];
-	executor->priv_queue_head = (head + 1) % cap;
+		executor->priv_queue[queue_at(executor, head + i)] =
+			executor->priv_queue[queue_at(executor, head + i - 1)];
+	executor->priv_queue_head = queue_at(executor, head + 1);
 	executor->priv_queue_len--;
 	return index;
 }
@@ -126,9 +137,9 @@ static uint32_t queue_remove_at(struct gale_executor *executor, uint32_t pos)
 static void queue_remove_index(struct gale_executor *executor, uint32_t index)
 {
 	assert(executor->priv_slots[index].state == TASK_STATE_QUEUED);
-	uint32_t cap = executor->priv_slots_cap;
 	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++) {
-		if (executor->priv_queue[(executor->priv_queue_head + pos) % cap] == index) {
+		if (executor->priv_queue[queue_at(executor, executor->priv_queue_head + pos)] ==
+		    index) {
 			queue_remove_at(executor, pos);
 			return;
 		}
@@ -162,7 +173,7 @@ static int executor_grow(struct gale_executor *executor)
 	}
 	/* Linearise the ring so the new one starts at 0 with the same FIFO order. */
 	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++)
-		queue[pos] = executor->priv_queue[(executor->priv_queue_head + pos) % cap_old];
+		queue[pos] = executor->priv_queue[queue_at(executor, executor->priv_queue_head + pos)];
 	gale__free(allocator, executor->priv_slots, cap_old * sizeof(*slots));
 	gale__free(allocator, executor->priv_queue, cap_old * sizeof(*queue));
 	executor->priv_slots = slots;

@@ -19,23 +19,11 @@
 #define READY_BITS_ALL                                                                      \
 	(GALE_READY_READ | GALE_READY_WRITE | GALE_READY_RDHUP | GALE_READY_HUP |          \
 	 GALE_READY_ERROR)
-/* Readiness that lets a reader make progress (or see the end). */
-#define READY_MASK_READ (GALE_READY_READ | GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
-/* Readiness that lets a writer make progress (or see the failure). */
-#define READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
+/* Readiness that lets each direction make progress (or see the end): io_internal.h. */
+#define READY_MASK_READ GALE__READY_MASK_READ
+#define READY_MASK_WRITE GALE__READY_MASK_WRITE
 
-struct gale_reactor_slot {
-	int fd;                              /* Registered fd, for fd_reregister/deregister. */
-	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
-	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
-	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
-	uint32_t tick;                       /* Advances per event; guards clear_ready. */
-	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
-	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
-	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
-	uint32_t free_next;                  /* Next free slot while free (cap = none). */
-	bool live;                           /* Registered now (false while on the free list). */
-};
+/* struct gale_reactor_slot is in io_internal.h, for AsyncFd's poll-io fast path. */
 
 /* ---- Tokens and slots ------------------------------------------------------------------ */
 
@@ -48,16 +36,7 @@ static uint64_t token_make(uint32_t slot_index, uint32_t generation)
 static struct gale_reactor_slot *reactor_slot_lookup(const struct gale_reactor *reactor,
 						     uint64_t token)
 {
-	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
-	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
-	uint32_t generation = (uint32_t)(token >> 32);
-	if (slot_index >= reactor->priv_slots_cap)
-		return NULL;
-	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
-	if (!slot->live || slot->generation != generation)
-		return NULL;
-	return slot;
+	return gale__reactor_slot_lookup(reactor, token);
 }
 
 /* Widens reported bits: hang-up and error end both directions, RDHUP ends reading. */
@@ -83,8 +62,8 @@ static uint32_t interest_mask(uint32_t interest)
 	return mask;
 }
 
-static void waiter_link(struct gale_reactor_slot *slot, struct gale_ready_waiter *waiter,
-			uint64_t token)
+static void waiter_link(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+			struct gale_ready_waiter *waiter, uint64_t token)
 {
 	assert(!waiter->priv_linked);
 	assert(slot->live);
@@ -96,11 +75,14 @@ static void waiter_link(struct gale_reactor_slot *slot, struct gale_ready_waiter
 	slot->waiters = waiter;
 	waiter->priv_token = token;
 	waiter->priv_linked = true;
+	reactor->priv_holders_count++;
 }
 
-static void waiter_unlink(struct gale_reactor_slot *slot, struct gale_ready_waiter *waiter)
+static void waiter_unlink(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+			  struct gale_ready_waiter *waiter)
 {
 	assert(waiter->priv_linked);
+	assert(reactor->priv_holders_count > 0);
 	assert(waiter->priv_prev != NULL || slot->waiters == waiter);
 	if (waiter->priv_prev != NULL)
 		waiter->priv_prev->priv_next = waiter->priv_next;
@@ -111,9 +93,30 @@ static void waiter_unlink(struct gale_reactor_slot *slot, struct gale_ready_wait
 	waiter->priv_next = NULL;
 	waiter->priv_prev = NULL;
 	waiter->priv_linked = false;
+	reactor->priv_holders_count--;
 }
 
-/* Empties a waker slot and wakes what it held, so an event never wakes the same waker twice. */
+/* Stores waker in a registration's direction slot, keeping the holders count. */
+static void slot_waker_store(struct gale_reactor *reactor, struct gale_waker *slot_waker,
+			     const struct gale_waker *waker)
+{
+	gale__reactor_slot_waker_store(reactor, slot_waker, waker);
+}
+
+/* Empties a direction's waker slot and wakes what it held, so an event never wakes the
+ * same waker twice. */
+static void slot_waker_take_and_wake(struct gale_reactor *reactor, struct gale_waker *slot_waker)
+{
+	struct gale_waker taken = *slot_waker;
+	if (!gale_waker_is_set(&taken))
+		return;
+	assert(reactor->priv_holders_count > 0);
+	reactor->priv_holders_count--;
+	*slot_waker = gale_waker_none();
+	gale_waker_wake(&taken);
+}
+
+/* Empties a waiter's waker and wakes it (the waiter itself is counted while linked). */
 static void waker_take_and_wake(struct gale_waker *waker)
 {
 	struct gale_waker taken = *waker;
@@ -276,8 +279,9 @@ int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t token)
 	struct gale_waker read_waker = slot->read_waker;
 	struct gale_waker write_waker = slot->write_waker;
 	struct gale_ready_waiter *waiter = slot->waiters;
-	slot->read_waker = gale_waker_none();
-	slot->write_waker = gale_waker_none();
+	const struct gale_waker none = gale_waker_none();
+	slot_waker_store(reactor, &slot->read_waker, &none);
+	slot_waker_store(reactor, &slot->write_waker, &none);
 	slot->waiters = NULL;
 	/* Retired before anyone is woken, so whoever polls next already sees GALE_E_CLOSED. */
 	reactor_slot_retire(reactor, slot);
@@ -291,6 +295,8 @@ int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t token)
 		waiter->priv_prev = NULL;
 		waiter->priv_linked = false;
 		waiter->priv_waker = gale_waker_none();
+		assert(reactor->priv_holders_count > 0);
+		reactor->priv_holders_count--;
 		gale_waker_wake(&waker);
 		waiter = next;
 	}
@@ -300,7 +306,8 @@ int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t token)
 /* ---- Turn ------------------------------------------------------------------------------ */
 
 /* Wakes and unlinks every waiter that what arrived satisfies. */
-static void slot_waiters_wake(struct gale_reactor_slot *slot, uint32_t arrived)
+static void slot_waiters_wake(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+			      uint32_t arrived)
 {
 	assert(slot->live);
 	assert(arrived != 0);
@@ -309,7 +316,7 @@ static void slot_waiters_wake(struct gale_reactor_slot *slot, uint32_t arrived)
 		/* Saved first: unlinking the current node must not end the walk. */
 		struct gale_ready_waiter *next = waiter->priv_next;
 		if ((interest_mask(waiter->interest) & arrived) != 0) {
-			waiter_unlink(slot, waiter);
+			waiter_unlink(reactor, slot, waiter);
 			waker_take_and_wake(&waiter->priv_waker);
 		}
 		waiter = next;
@@ -332,10 +339,11 @@ static void reactor_event_dispatch(struct gale_reactor *reactor, const struct ga
 	if (arrived == 0)
 		return;
 	if ((arrived & READY_MASK_READ) != 0)
-		waker_take_and_wake(&slot->read_waker);
+		slot_waker_take_and_wake(reactor, &slot->read_waker);
 	if ((arrived & READY_MASK_WRITE) != 0)
-		waker_take_and_wake(&slot->write_waker);
-	slot_waiters_wake(slot, arrived);
+		slot_waker_take_and_wake(reactor, &slot->write_waker);
+	if (slot->waiters != NULL)
+		slot_waiters_wake(reactor, slot, arrived);
 }
 
 int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns)
@@ -375,10 +383,7 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 		*event_out = (struct gale_ready_event){.ready = ready, .tick = slot->tick};
 		return 0;
 	}
-	if (is_read)
-		slot->read_waker = cx->waker;
-	else
-		slot->write_waker = cx->waker;
+	slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
 	return GALE_PENDING;
 }
 
@@ -408,14 +413,14 @@ int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
 	uint32_t ready = slot->ready & interest_mask(waiter->interest);
 	if (ready != 0) {
 		if (waiter->priv_linked)
-			waiter_unlink(slot, waiter);
+			waiter_unlink(reactor, slot, waiter);
 		waiter->priv_waker = gale_waker_none();
 		*event_out = (struct gale_ready_event){.ready = ready, .tick = slot->tick};
 		return 0;
 	}
 	waiter->priv_waker = cx->waker;
 	if (!waiter->priv_linked)
-		waiter_link(slot, waiter, token);
+		waiter_link(reactor, slot, waiter, token);
 	return GALE_PENDING;
 }
 
@@ -429,7 +434,7 @@ void gale_reactor_waiter_cancel(struct gale_reactor *reactor, struct gale_ready_
 	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, waiter->priv_token);
 	assert(slot != NULL);
 	if (slot != NULL)
-		waiter_unlink(slot, waiter);
+		waiter_unlink(reactor, slot, waiter);
 	waiter->priv_waker = gale_waker_none();
 }
 
@@ -542,10 +547,10 @@ uint32_t gale_reactor_registrations_count(const struct gale_reactor *reactor)
 	return reactor->priv_registrations_count;
 }
 
-bool gale_reactor_has_waiters(const struct gale_reactor *reactor)
+#ifndef NDEBUG
+/* has_waiters the slow way: the check of the maintained count in assert builds. */
+static bool reactor_has_waiters_scan(const struct gale_reactor *reactor)
 {
-	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
 	for (uint32_t i = 0; i < reactor->priv_slots_cap; i++) {
 		const struct gale_reactor_slot *slot = &reactor->priv_slots[i];
 		if (!slot->live)
@@ -555,6 +560,15 @@ bool gale_reactor_has_waiters(const struct gale_reactor *reactor)
 			return true;
 	}
 	return false;
+}
+#endif
+
+bool gale_reactor_has_waiters(const struct gale_reactor *reactor)
+{
+	assert(reactor != NULL);
+	assert(reactor->priv_slots != NULL);
+	assert(reactor_has_waiters_scan(reactor) == (reactor->priv_holders_count > 0));
+	return reactor->priv_holders_count > 0;
 }
 
 struct gale_driver *gale_reactor_driver(const struct gale_reactor *reactor)

@@ -120,18 +120,19 @@ static int runtime_wait_plan(struct gale_runtime *runtime, int64_t timeout_ns,
 	assert(timeout_ns >= -1);
 	assert(wait_ns_out != NULL);
 	*wait_ns_out = 0;
-	if (gale_executor_runnable_count(&runtime->executor) > 0)
+	/* Every turn comes here: the counts are read in place rather than through calls. */
+	if (gale__executor_runnable_count(&runtime->executor) > 0)
 		return 0;
 	int64_t wait_ns = timeout_ns;
 	int64_t deadline_ns = 0;
-	if (gale__timer_next_deadline(runtime, &deadline_ns)) {
+	if (runtime->priv_timers_count > 0 && gale__timer_next_deadline(runtime, &deadline_ns)) {
 		int64_t until_ns = runtime_time_until(deadline_ns, gale_runtime_now_ns(runtime));
 		wait_ns = wait_ns == -1 || until_ns < wait_ns ? until_ns : wait_ns;
 	}
 	*wait_ns_out = wait_ns;
 	if (wait_ns != -1)
 		return 0;
-	if (gale_executor_live_count(&runtime->executor) == 0)
+	if (gale__executor_live_count(&runtime->executor) == 0)
 		return RUNTIME_WAIT_SKIP;
 	if (!gale_reactor_has_waiters(&runtime->reactor))
 		return GALE_E_STALL;
@@ -180,7 +181,7 @@ int gale_runtime_run(struct gale_runtime *runtime)
 {
 	assert(runtime != NULL && runtime->priv_driver != NULL);
 	assert(gale_executor_current(&runtime->executor).id == 0);
-	while (gale_executor_live_count(&runtime->executor) > 0) {
+	while (gale__executor_live_count(&runtime->executor) > 0) {
 		int rc = gale_runtime_turn(runtime, -1);
 		if (rc < 0)
 			return rc;

@@ -3,10 +3,11 @@
  * TcpStream I/O paths (tcp.h): non-blocking attempts, poll-style reads and writes, the
  * reader/writer fat pointers, and the ready and peek futures.
  *
- * The edge-triggered rule lives in two functions, stream_try_io() and stream_poll_io():
- * observe readiness, make exactly one driver call, and clear readiness only when that call
- * says -EAGAIN (the guard keeps it otherwise, short counts included). Nothing here
- * allocates, and a successful read or write costs exactly one driver call.
+ * The edge-triggered rule lives in two places, stream_try_io() (an AsyncFd guard) and
+ * stream_poll_io() (gale_async_fd_poll_io()): observe readiness, make exactly one driver
+ * call, and clear readiness only when that call says -EAGAIN (it stays set otherwise,
+ * short counts included). Nothing here allocates, and a successful read or write costs
+ * exactly one driver call.
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -17,10 +18,6 @@
 #include <gale/tcp.h>
 
 #include "net_internal.h"
-
-/* Attempts before a poll yields when readiness stays set but the driver keeps saying
- * -EAGAIN (see gale__tcp_yield). Two: the attempt, and the retry after clearing. */
-#define STREAM_IO_ATTEMPTS_MAX 2
 
 enum stream_op_kind {
 	STREAM_OP_READ,
@@ -39,25 +36,50 @@ struct stream_op {
 	int iov_count;            /* Its entries. */
 };
 
-/* gale_async_fd_io_fn: runs the described call once. */
-static ssize_t stream_op_run(void *data, struct gale_driver *driver, int fd)
+/* gale_async_fd_io_fn for each kind: runs the described call once. One function per kind
+ * rather than a switch, so the per-byte path dispatches once (the io pointer). */
+static ssize_t stream_op_read(void *data, struct gale_driver *driver, int fd)
 {
 	const struct stream_op *op = data;
-	assert(op != NULL && driver != NULL);
-	switch (op->kind) {
-	case STREAM_OP_READ:
-		return gale_driver_read(driver, fd, op->buf, op->len);
-	case STREAM_OP_READV:
-		return gale_driver_readv(driver, fd, op->iov, op->iov_count);
-	case STREAM_OP_PEEK:
-		return gale_driver_recv(driver, fd, op->buf, op->len, GALE_RECV_PEEK);
-	case STREAM_OP_WRITE:
-		return gale_driver_write(driver, fd, op->buf, op->len);
-	case STREAM_OP_WRITEV:
-		return gale_driver_writev(driver, fd, op->iov, op->iov_count);
-	}
-	assert(!"unknown stream op");
-	return -EINVAL;
+	return gale_driver_read(driver, fd, op->buf, op->len);
+}
+
+static ssize_t stream_op_readv(void *data, struct gale_driver *driver, int fd)
+{
+	const struct stream_op *op = data;
+	return gale_driver_readv(driver, fd, op->iov, op->iov_count);
+}
+
+static ssize_t stream_op_peek(void *data, struct gale_driver *driver, int fd)
+{
+	const struct stream_op *op = data;
+	return gale_driver_recv(driver, fd, op->buf, op->len, GALE_RECV_PEEK);
+}
+
+static ssize_t stream_op_write(void *data, struct gale_driver *driver, int fd)
+{
+	const struct stream_op *op = data;
+	return gale_driver_write(driver, fd, op->buf, op->len);
+}
+
+static ssize_t stream_op_writev(void *data, struct gale_driver *driver, int fd)
+{
+	const struct stream_op *op = data;
+	return gale_driver_writev(driver, fd, op->iov, op->iov_count);
+}
+
+static gale_async_fd_io_fn *const stream_op_fns[] = {
+	[STREAM_OP_READ] = stream_op_read,   [STREAM_OP_READV] = stream_op_readv,
+	[STREAM_OP_PEEK] = stream_op_peek,   [STREAM_OP_WRITE] = stream_op_write,
+	[STREAM_OP_WRITEV] = stream_op_writev,
+};
+
+/* The io function for op's kind. */
+static gale_async_fd_io_fn *stream_op_fn(const struct stream_op *op)
+{
+	assert(op != NULL);
+	assert((size_t)op->kind < sizeof(stream_op_fns) / sizeof(stream_op_fns[0]));
+	return stream_op_fns[op->kind];
 }
 
 int gale__tcp_yield(struct gale_cx *cx)
@@ -89,14 +111,13 @@ static ssize_t stream_try_io(struct gale_tcp_stream *stream, uint32_t interest,
 	if (rc < 0)
 		return rc;
 	/* try_io clears the observed readiness on -EAGAIN and keeps it otherwise. */
-	return gale_async_fd_guard_try_io(&guard, stream_op_run, (void *)op);
+	return gale_async_fd_guard_try_io(&guard, stream_op_fn(op), (void *)op);
 }
 
 /*
- * The poll path: readiness through the direction's single waker slot, one driver call,
- * -EAGAIN clears and polls again (which stores the waker when readiness is gone). The
- * call is made directly rather than through the guard's try_io: same rule, one indirect
- * call less on the path every byte takes.
+ * The poll path: gale_async_fd_poll_io() observes readiness through the direction's single
+ * waker slot, makes the one driver call, and on -EAGAIN clears and polls again (which
+ * stores the waker when readiness is gone), all with one reactor lookup per attempt.
  */
 static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
 			  enum gale_direction direction, const struct stream_op *op,
@@ -104,30 +125,17 @@ static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
 {
 	assert(stream != NULL && cx != NULL);
 	assert(op != NULL && len_out != NULL);
-	struct gale_driver *driver = stream->priv_driver;
-	if (driver == NULL)
+	if (!gale__tcp_stream_is_open(stream))
 		return GALE_E_CLOSED;
-	struct gale_async_fd *async_fd = gale__tcp_stream_async_fd(stream);
-	for (int attempt = 0; attempt < STREAM_IO_ATTEMPTS_MAX; attempt++) {
-		struct gale_async_fd_guard guard;
-		int rc = direction == GALE_DIRECTION_READ
-				 ? gale_async_fd_poll_read_ready(async_fd, cx, &guard)
-				 : gale_async_fd_poll_write_ready(async_fd, cx, &guard);
-		if (rc != 0)
-			return rc;
-		ssize_t n = stream_op_run((void *)op, driver, stream->priv_fd);
-		if (n == -EAGAIN) {
-			gale_async_fd_guard_clear_ready(&guard);
-			continue;
-		}
-		/* Anything else, a short count included, leaves readiness set. */
-		gale_async_fd_guard_retain_ready(&guard);
-		if (n < 0)
-			return (int)n;
-		*len_out = (size_t)n;
-		return 0;
-	}
-	return gale__tcp_yield(cx);
+	ssize_t n = 0;
+	int rc = gale_async_fd_poll_io(gale__tcp_stream_async_fd(stream), cx, direction,
+				       stream_op_fn(op), (void *)op, &n);
+	if (rc != 0)
+		return rc;
+	if (n < 0)
+		return (int)n;
+	*len_out = (size_t)n;
+	return 0;
 }
 
 /* ---- Non-blocking attempts ------------------------------------------------------------ */
@@ -233,8 +241,8 @@ int gale_tcp_stream_poll_peek(struct gale_tcp_stream *stream, struct gale_cx *cx
 	return stream_poll_into(stream, cx, rb, STREAM_OP_PEEK);
 }
 
-int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
-			       const void *buf, size_t len, size_t *len_written_out)
+static int stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
+			     const void *buf, size_t len, size_t *len_written_out)
 {
 	assert(buf != NULL || len == 0);
 	assert(len_written_out != NULL);
@@ -243,6 +251,12 @@ int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *c
 		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
 	struct stream_op op = {.kind = STREAM_OP_WRITE, .buf = (void *)buf, .len = len};
 	return stream_poll_io(stream, cx, GALE_DIRECTION_WRITE, &op, len_written_out);
+}
+
+int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
+			       const void *buf, size_t len, size_t *len_written_out)
+{
+	return stream_poll_write(stream, cx, buf, len, len_written_out);
 }
 
 int gale_tcp_stream_poll_writev(struct gale_tcp_stream *stream, struct gale_cx *cx,
@@ -275,15 +289,17 @@ int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream, struct gale_cx
 
 /* ---- Reader and writer fat pointers --------------------------------------------------- */
 
+/* The fat pointers' entry points do the work themselves rather than call the public
+ * functions: one call level less on every read and write. */
 static int tcp_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf *rb)
 {
-	return gale_tcp_stream_poll_read(self, cx, rb);
+	return stream_poll_into(self, cx, rb, STREAM_OP_READ);
 }
 
 static int tcp_poll_write(void *self, struct gale_cx *cx, const void *buf, size_t len,
 			  size_t *len_written_out)
 {
-	return gale_tcp_stream_poll_write(self, cx, buf, len, len_written_out);
+	return stream_poll_write(self, cx, buf, len, len_written_out);
 }
 
 static int tcp_poll_writev(void *self, struct gale_cx *cx, const struct iovec *iov,

@@ -84,6 +84,12 @@ static ssize_t read_all_cb(void *data, struct gale_driver *driver, int fd)
 	return gale_driver_read(driver, fd, buf, 64);
 }
 
+static ssize_t write_cb(void *data, struct gale_driver *driver, int fd)
+{
+	(void)data;
+	return gale_driver_write(driver, fd, "w", 1);
+}
+
 static void readiness_cleared_only_after_would_block(void **state)
 {
 	struct fixture *f = *state;
@@ -285,6 +291,59 @@ static void async_io_retries_until_not_would_block(void **state)
 	gale_async_fd_io_deinit(&task.io);
 }
 
+/* gale_async_fd_poll_io: short counts keep readiness, -EAGAIN clears it and stores the
+ * waker in the direction's slot (most recent caller wins), and a new edge wakes it. */
+static void poll_io_clears_only_after_would_block(void **state)
+{
+	struct fixture *f = *state;
+	struct gale_cx first = cx_for(f, 5), second = cx_for(f, 6);
+	char buf[64];
+	ssize_t n = -1;
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &first, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &n),
+			 GALE_PENDING);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &n),
+			 GALE_PENDING);
+	peer_write(f, "hello");
+	turn(f);
+	assert_int_equal(f->log.wake_counts[5], 0);
+	assert_int_equal(f->log.wake_counts[6], 1);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_READ,
+					       read_small_cb, buf, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(buf, "he", 2);
+	/* The short read left readiness set: the rest comes without a new edge. */
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &n),
+			 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(buf, "llo", 3);
+	/* Drained: -EAGAIN clears, and the retry stores the waker. */
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &n),
+			 GALE_PENDING);
+	assert_false(gale_reactor_ready_get(&f->runtime.reactor, f->async_fd.priv_token) &
+		     GALE_READY_READ);
+	assert_true(gale_reactor_has_waiters(&f->runtime.reactor));
+	assert_int_equal(f->log.wake_counts[6], 1);
+	peer_write(f, "!");
+	turn(f);
+	assert_int_equal(f->log.wake_counts[6], 2);
+	assert_false(gale_reactor_has_waiters(&f->runtime.reactor));
+	/* Writes: a socketpair is writable at once. */
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_WRITE,
+					       write_cb, NULL, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(gale_async_fd_guards_live(&f->async_fd), 0);
+	assert_int_equal(gale_async_fd_close(&f->async_fd), 0);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &second, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &n),
+			 GALE_E_CLOSED);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +360,8 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(into_inner_hands_the_fd_back_and_wakes_waiters,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(async_io_retries_until_not_would_block, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(poll_io_clears_only_after_would_block, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

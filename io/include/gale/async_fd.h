@@ -163,6 +163,25 @@ GALE_EXTERN int gale_async_fd_ready_poll(struct gale_async_fd_ready *future, str
 /** Unlinks the waiter if pending. Safe after completion. */
 GALE_EXTERN void gale_async_fd_ready_deinit(struct gale_async_fd_ready *future);
 
+/**
+ * Poll-style I/O in one call, for stream types built on an AsyncFd (TcpStream uses it):
+ * the readiness of direction as gale_async_fd_poll_read_ready() / _write_ready() observe
+ * it, then io(data, driver, fd) once. -EAGAIN clears the observed readiness (the tick
+ * rule, as a guard's clear_ready) and readiness is polled again, which stores cx's waker
+ * in the direction's single slot once it is gone (the most recent caller wins). Any other
+ * result, a short count included, leaves readiness set. If readiness stays set (hang-up
+ * and error are final) and io answers -EAGAIN twice, it yields: wakes cx, GALE_PENDING.
+ * No guard is handed out.
+ *
+ * @param result_out  set when 0 is returned: io's result, a count or an error other
+ *                    than -EAGAIN.
+ * @return 0, GALE_PENDING (cx's waker stored, or woken by the yield), or GALE_E_CLOSED.
+ * Cancel safety: yes if io is (nothing is in flight between polls).
+ */
+GALE_EXTERN int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
+				      enum gale_direction direction, gale_async_fd_io_fn *io,
+				      void *data, ssize_t *result_out);
+
 /*
  * async_io(interest, io): waits for readiness and runs io until it stops reporting
  * -EAGAIN; completes with io's result. Caller-allocated; must not move while pending.

@@ -90,6 +90,7 @@ struct gale_reactor {
 	uint32_t priv_slots_cap;                    /* registrations_max. */
 	uint32_t priv_free_head;                    /* Free list of slots (index, or cap = none). */
 	uint32_t priv_registrations_count;          /* Live registrations. */
+	uint32_t priv_holders_count;                /* Set direction wakers + linked waiters. */
 	struct gale_event *priv_events;             /* Buffer for one wait(). */
 	int priv_events_cap;                        /* Its capacity. */
 	struct gale_reactor_stats priv_stats;       /* Counters. */
@@ -202,7 +203,7 @@ GALE_EXTERN bool gale_reactor_is_registered(const struct gale_reactor *reactor, 
 /** The number of live registrations. */
 GALE_EXTERN uint32_t gale_reactor_registrations_count(const struct gale_reactor *reactor);
 
-/** True when some registration holds a waker or a waiter (an event could wake a task). */
+/** True when some registration holds a waker or a waiter (an event could wake a task). O(1). */
 GALE_EXTERN bool gale_reactor_has_waiters(const struct gale_reactor *reactor);
 
 /**
