@@ -142,7 +142,11 @@ run bench_sim "$bin/bench_sim" --rounds "$rounds" "${sim_args[@]}"
 # fault profile; the figure is the command's own seeds/s for the scenario.
 stage=$SECONDS
 echo_rates=()
-for ((i = 1; i <= rounds; i++)); do
+echo_runs=$rounds
+if [ ! -x "$out/gale" ]; then
+  say "gale run: $out/gale not built (GALE_BUILD_CLI=OFF?): no seeds/s row"; echo_runs=0
+fi
+for ((i = 1; i <= echo_runs; i++)); do
   log=$logs/gale_run_tcp_echo.$i.log
   if "$out/gale" run --scenario tcp_echo --count "$echo_seeds" -j 1 >"$log" 2>&1; then
     echo_rates+=("$(awk '$1 == "tcp_echo" { print $NF }' "$log")")
