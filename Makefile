@@ -65,3 +65,14 @@ fuzz: deps
 
 fuzz-smoke: deps
 	@FUZZ_SECONDS=15 FUZZ_JOBS=1 scripts/fuzz.sh
+
+# Benchmarks (scripts/bench.sh): the "bench" preset (Release, -O2 -DNDEBUG), gale against its
+# references (a memcpy ring, raw epoll, libuv) round by round, plus the simulator, syscalls
+# (strace), instructions (callgrind) and fuzz exec/s, as ONE table; rows and a Markdown copy
+# in build/bench/results.{tsv,md}. About 10 minutes on 2 cores.
+#   make bench                 BENCH_ROUNDS=N rounds per figure (7)
+#   BENCH_QUICK=1 make bench   tiny sizes, a smoke run of the whole pipeline
+.PHONY: bench
+
+bench: deps
+	@scripts/bench.sh

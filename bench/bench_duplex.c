@@ -7,12 +7,18 @@
  *    gale_async_write_poll / gale_async_read_poll wrappers (hand-driven, no executor).
  * B: the reference: the same loop over a bare 64 KiB ring (head + length, at most two
  *    memcpy calls per transfer, no calls, no wakers, no checks).
- * Each run moves GIB_DEFAULT GiB (argv[1] overrides). A and B alternate A B A B for 5
- * rounds so drift (frequency scaling, noisy neighbours) hits both; the medians of each and
- * the median of the per-round ratios A/B are printed. Goal: ratio >= 0.95.
+ * Each run moves --bytes (default 1 GiB, rounded up to whole 64 KiB transfers). A and B
+ * alternate A B A B for --rounds rounds (default 5) so drift (frequency scaling, noisy
+ * neighbours) hits both; the medians of each and the median of the per-round ratios A/B
+ * are printed, then the same as "@bench" rows (bench_report.h). Goal: ratio >= 0.95.
+ * --only gale|memcpy runs one side (for callgrind: scripts/bench.sh counts instructions
+ * per transfer from two sizes, so setup cancels out).
  *
  *   cmake --preset bench && cmake --build --preset bench && ./build/bench/bench/bench_duplex
+ *   valgrind --tool=callgrind ./build/bench/bench/bench_duplex --only gale --bytes 16M \
+ *       --rounds 1
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +29,18 @@
 #include <gale/duplex.h>
 #include <gale/error.h>
 
+#include "bench_report.h"
+
 enum {
 	RING_SIZE = 64 * 1024,  /* Both the duplex ring and the reference ring. */
 	CHUNK_SIZE = 64 * 1024, /* Bytes per write and per read. */
-	ROUNDS = 5,             /* A B pairs. */
-	GIB_DEFAULT = 1,        /* GiB moved per run. */
+	ROUNDS_DEFAULT = 5,     /* A B pairs. */
+};
+
+struct bench_options {
+	uint64_t bytes;   /* Moved per run: a multiple of CHUNK_SIZE. */
+	int rounds;       /* A B pairs, at most BENCH_SAMPLES_MAX. */
+	const char *only; /* "gale", "memcpy" or NULL for both. */
 };
 
 struct bench_buffers {
@@ -129,48 +142,106 @@ static double run_memcpy(struct bench_buffers *buffers, uint64_t total)
 	return seconds;
 }
 
-static int compare_doubles(const void *a, const void *b)
+/* A count with an optional K, M or G suffix (powers of 1024); 0 when malformed. */
+static uint64_t parse_size(const char *text)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	char *end = NULL;
+	unsigned long long value = strtoull(text, &end, 10);
+	if (end == text)
+		return 0;
+	switch (*end) {
+	case 'K': value <<= 10; end++; break;
+	case 'M': value <<= 20; end++; break;
+	case 'G': value <<= 30; end++; break;
+	default: break;
+	}
+	return *end == '\0' ? value : 0;
 }
 
-static double median(double values[ROUNDS])
+static void usage(const char *program)
 {
-	double sorted[ROUNDS];
-	memcpy(sorted, values, sizeof(sorted));
-	qsort(sorted, ROUNDS, sizeof(sorted[0]), compare_doubles);
-	return sorted[ROUNDS / 2];
+	fprintf(stderr, "usage: %s [--bytes N[K|M|G]] [--rounds N<=%d] [--only gale|memcpy]\n",
+		program, BENCH_SAMPLES_MAX);
+	exit(2);
+}
+
+static struct bench_options options_parse(int argc, char **argv)
+{
+	struct bench_options options = {.bytes = 1ull << 30, .rounds = ROUNDS_DEFAULT};
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage(argv[0]);
+		if (strcmp(argv[i], "--bytes") == 0)
+			options.bytes = parse_size(argv[i + 1]);
+		else if (strcmp(argv[i], "--rounds") == 0)
+			options.rounds = (int)parse_size(argv[i + 1]);
+		else if (strcmp(argv[i], "--only") == 0)
+			options.only = argv[i + 1];
+		else
+			usage(argv[0]);
+	}
+	if (options.bytes == 0 || options.rounds <= 0 || options.rounds > BENCH_SAMPLES_MAX ||
+	    (options.only && strcmp(options.only, "gale") != 0 &&
+	     strcmp(options.only, "memcpy") != 0))
+		usage(argv[0]);
+	options.bytes = (options.bytes + CHUNK_SIZE - 1) / CHUNK_SIZE * CHUNK_SIZE;
+	return options;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t gib = argc > 1 ? strtoull(argv[1], NULL, 0) : GIB_DEFAULT;
-	uint64_t total = (gib == 0 ? 1 : gib) << 30;
+	struct bench_options options = options_parse(argc, argv);
+	uint64_t total = options.bytes;
+	double gib = (double)total / (double)(1u << 30);
+	bool gale_on = options.only == NULL || strcmp(options.only, "gale") == 0;
+	bool memcpy_on = options.only == NULL || strcmp(options.only, "memcpy") == 0;
 	struct bench_buffers buffers = {malloc(CHUNK_SIZE), malloc(CHUNK_SIZE), 0};
 	if (buffers.src == NULL || buffers.dst == NULL)
 		return 1;
 	for (size_t i = 0; i < CHUNK_SIZE; i++)
 		buffers.src[i] = (uint8_t)(i * 31 + 7);
-	double duplex_gibps[ROUNDS], memcpy_gibps[ROUNDS], ratios[ROUNDS];
-	printf("bench_duplex: %llu GiB per run, %d KiB ring, %d KiB chunks, %d rounds A B\n",
-	       (unsigned long long)(total >> 30), RING_SIZE / 1024, CHUNK_SIZE / 1024, ROUNDS);
-	for (int round = 0; round < ROUNDS; round++) {
-		duplex_gibps[round] = (double)(total >> 30) / run_duplex(&buffers, total);
-		if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
-			return 1; /* The last chunk read must be the pattern. */
-		memset(buffers.dst, 0, CHUNK_SIZE);
-		memcpy_gibps[round] = (double)(total >> 30) / run_memcpy(&buffers, total);
-		if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
-			return 1;
-		ratios[round] = duplex_gibps[round] / memcpy_gibps[round];
-		printf("round %d: duplex %6.2f GiB/s   memcpy ring %6.2f GiB/s   ratio %.3f\n",
-		       round + 1, duplex_gibps[round], memcpy_gibps[round], ratios[round]);
+	struct bench_series duplex_gibps = {0}, memcpy_gibps = {0}, ratios = {0};
+	printf("bench_duplex: %.3f GiB per run, %d KiB ring, %d KiB chunks, %d rounds A B\n",
+	       gib, RING_SIZE / 1024, CHUNK_SIZE / 1024, options.rounds);
+	for (int round = 0; round < options.rounds; round++) {
+		printf("round %d:", round + 1);
+		if (gale_on) {
+			double rate = gib / run_duplex(&buffers, total);
+			if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
+				return 1; /* The last chunk read must be the pattern. */
+			memset(buffers.dst, 0, CHUNK_SIZE);
+			bench_series_add(&duplex_gibps, rate);
+			printf(" duplex %6.2f GiB/s", rate);
+		}
+		if (memcpy_on) {
+			double rate = gib / run_memcpy(&buffers, total);
+			if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
+				return 1;
+			memset(buffers.dst, 0, CHUNK_SIZE);
+			bench_series_add(&memcpy_gibps, rate);
+			printf("   memcpy ring %6.2f GiB/s", rate);
+		}
+		if (gale_on && memcpy_on) {
+			bench_series_add(&ratios, duplex_gibps.sample[round] /
+							  memcpy_gibps.sample[round]);
+			printf("   ratio %.3f", ratios.sample[round]);
+		}
+		printf("\n");
 	}
-	double ratio = median(ratios);
-	printf("median: duplex %.2f GiB/s, memcpy ring %.2f GiB/s, ratio %.3f (goal >= 0.95: %s)\n",
-	       median(duplex_gibps), median(memcpy_gibps), ratio, ratio >= 0.95 ? "met" : "MISSED");
+	if (gale_on && memcpy_on) {
+		double ratio = bench_series_median(&ratios);
+		printf("median: duplex %.2f GiB/s, memcpy ring %.2f GiB/s, ratio %.3f "
+		       "(goal >= 0.95: %s)\n",
+		       bench_series_median(&duplex_gibps), bench_series_median(&memcpy_gibps), ratio,
+		       ratio >= 0.95 ? "met" : "MISSED");
+	}
 	printf("(checksum %llu)\n", (unsigned long long)buffers.sink);
+	if (memcpy_on)
+		bench_report_row("duplex throughput", "memcpy ring", "GiB/s", &memcpy_gibps, NULL,
+				 NULL);
+	if (gale_on)
+		bench_report_row("duplex throughput", "gale", "GiB/s", &duplex_gibps,
+				 memcpy_on ? &ratios : NULL, memcpy_on ? ">= 0.95" : NULL);
 	free(buffers.src);
 	free(buffers.dst);
 	return 0;

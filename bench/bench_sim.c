@@ -12,9 +12,13 @@
  *    every client writes 64 bytes, then wait(-1) (the clock jumps) and every server reads
  *    what its events announce, until all N messages arrived.
  * Ops are counted by the sim itself (gale_sim_stats_get: every driver op, waits included).
- * Goal: >= 1M ops/s on one core. Faults off; no trace.
+ * Faults off; no trace. Each of --rounds rounds (default 5) runs every size in turn, so the
+ * per-round ratio "cost at 10 / cost at N" compares runs made close together; the medians
+ * go out as "@bench" rows (bench_report.h). Goals: >= 1M ops/s on one core, and the cost
+ * per op at 10,000 connections <= 1.5x the cost at 10 (ratio >= 0.667).
  *
  *   cmake --preset bench && cmake --build --preset bench && ./build/bench/bench/bench_sim
+ *       [--rounds N] [--ops N]
  */
 #include <errno.h>
 #include <stdint.h>
@@ -29,13 +33,20 @@
 #include <gale/driver.h>
 #include <gale/sim.h>
 
+#include "bench_report.h"
+
 enum {
 	MESSAGE_LEN = 64,      /* Bytes per write. */
 	EVENTS_CAP = 256,      /* Events per wait. */
 	DRAIN_EVERY = 64,      /* Connections between two wait(0) in mode A. */
 	CONNECT_BATCH = 1000,  /* Connections handshaking at once during setup. */
-	OPS_TARGET = 4000000,  /* Ops measured per size and mode (about). */
+	OPS_DEFAULT = 4000000, /* Ops measured per size and mode (about), --ops. */
+	ROUNDS_DEFAULT = 5,    /* --rounds. */
+	SIZES = 3,             /* Connection counts measured. */
+	MODES = 2,             /* Inline, latency. */
 };
+
+static const uint32_t sizes[SIZES] = {10, 1000, 10000};
 
 #define LATENCY_NS INT64_C(50000) /* Mode B: one-way latency of every segment. */
 
@@ -188,32 +199,96 @@ static uint64_t run_latency(struct bench_net *net, uint64_t ops_target)
 	return ops;
 }
 
-static void report(uint32_t count, const char *mode, uint64_t ops, double seconds)
+static double report(uint32_t count, const char *mode, uint64_t ops, double seconds)
 {
+	double ns_per_op = seconds * 1e9 / (double)ops;
 	printf("%6u connections  %-7s: %10.0f ops/s  %6.1f ns/op  (%llu ops)\n", count, mode,
-	       (double)ops / seconds, seconds * 1e9 / (double)ops, (unsigned long long)ops);
+	       (double)ops / seconds, ns_per_op, (unsigned long long)ops);
+	return ns_per_op;
 }
 
-static void bench_size(uint32_t count)
+/* Measures one size in both modes; returns ns per op of each. */
+static void bench_size(uint32_t count, uint64_t ops_target, double ns_per_op[MODES])
 {
 	struct bench_net net;
 	net_open(&net, count, 0);
 	double start = now_seconds();
-	uint64_t ops = run_inline(&net, OPS_TARGET);
-	report(count, "inline", ops, now_seconds() - start);
+	uint64_t ops = run_inline(&net, ops_target);
+	ns_per_op[0] = report(count, "inline", ops, now_seconds() - start);
 	net_close(&net);
 	net_open(&net, count, LATENCY_NS);
 	start = now_seconds();
-	ops = run_latency(&net, OPS_TARGET / 2);
-	report(count, "latency", ops, now_seconds() - start);
+	ops = run_latency(&net, ops_target / 2);
+	ns_per_op[1] = report(count, "latency", ops, now_seconds() - start);
 	net_close(&net);
 }
 
-int main(void)
+static uint64_t parse_count(const char *text)
 {
-	static const uint32_t sizes[] = {10, 1000, 10000};
+	char *end = NULL;
+	unsigned long long value = strtoull(text, &end, 10);
+	if (end == text || *end != '\0' || value == 0) {
+		fprintf(stderr, "bench_sim: bad count \"%s\"\n", text);
+		exit(2);
+	}
+	return value;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const figures_ns[MODES] = {"sim driver cost, inline delivery",
+						      "sim driver cost, 50 us latency"};
+	static const char *const figures_rate[MODES] = {"sim driver rate, inline delivery",
+							"sim driver rate, 50 us latency"};
+	uint64_t ops_target = OPS_DEFAULT;
+	int rounds = ROUNDS_DEFAULT;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 < argc && strcmp(argv[i], "--rounds") == 0)
+			rounds = (int)parse_count(argv[i + 1]);
+		else if (i + 1 < argc && strcmp(argv[i], "--ops") == 0)
+			ops_target = parse_count(argv[i + 1]);
+		else
+			rounds = 0;
+	}
+	if (rounds <= 0 || rounds > BENCH_SAMPLES_MAX) {
+		fprintf(stderr, "usage: %s [--rounds N<=%d] [--ops N]\n", argv[0],
+			BENCH_SAMPLES_MAX);
+		return 2;
+	}
 	printf("bench_sim: simulated driver ops (write/read/wait...), faults off, no trace\n");
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		bench_size(sizes[i]);
+	struct bench_series ns[MODES][SIZES] = {0};
+	struct bench_series mops[MODES][SIZES] = {0};
+	struct bench_series ratios[MODES][SIZES] = {0};
+	for (int round = 0; round < rounds; round++) {
+		printf("round %d\n", round + 1);
+		for (int size = 0; size < SIZES; size++) {
+			double ns_per_op[MODES];
+			bench_size(sizes[size], ops_target, ns_per_op);
+			for (int mode = 0; mode < MODES; mode++) {
+				bench_series_add(&ns[mode][size], ns_per_op[mode]);
+				bench_series_add(&mops[mode][size], 1e3 / ns_per_op[mode]);
+			}
+		}
+		/* Cost ratio: reference (10 connections) / this size, so >= 1 is good. */
+		for (int mode = 0; mode < MODES; mode++)
+			for (int size = 1; size < SIZES; size++)
+				bench_series_add(&ratios[mode][size], ns[mode][0].sample[round] /
+									      ns[mode][size].sample[round]);
+	}
+	for (int mode = 0; mode < MODES; mode++) {
+		for (int size = 0; size < SIZES; size++) {
+			char name[32];
+			snprintf(name, sizeof(name), "%u connections", sizes[size]);
+			bench_report_row(figures_ns[mode], name, "ns/op", &ns[mode][size],
+					 size ? &ratios[mode][size] : NULL,
+					 size == SIZES - 1 ? ">= 0.667" : NULL);
+		}
+		for (int size = 0; size < SIZES; size++) {
+			char name[32];
+			snprintf(name, sizeof(name), "%u connections", sizes[size]);
+			bench_report_row(figures_rate[mode], name, "M ops/s", &mops[mode][size], NULL,
+					 NULL);
+		}
+	}
 	return 0;
 }

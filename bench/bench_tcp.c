@@ -13,15 +13,20 @@
  * read or write returns EAGAIN (so it reads until EAGAIN, like gale; neither uses the
  * "short read means drained" shortcut, which gale's design forbids). Both register both
  * sockets for IN|OUT|RDHUP edge-triggered, set TCP_NODELAY, and wait with epoll_wait(-1).
- * A and B alternate (A B A B ...) for ROUNDS rounds; medians, the median of per-round
- * ratios gale/raw, and the best run of each (least disturbed by other load) are printed
- * (goal >= 0.97). The write policy (bytes and writes per writer
- * turn before the reader runs) is measured and printed for both.
+ * C, when built with GALE_BENCH_HAVE_LIBUV (CMake finds libuv through pkg-config), is
+ * libuv doing the same work: both ends in one uv loop, TCP_NODELAY, uv_read_start into one
+ * 64 KiB (or 64-byte) buffer, and writes at libuv's best: uv_try_write until it would
+ * block, then one uv_write for the rest, resumed from its callback.
+ * A, B (and C) alternate (A B C A B C ...) for ROUNDS rounds; medians, the median of
+ * per-round ratios against raw (and gale against libuv), and the best run of each (least
+ * disturbed by other load) are printed (goal >= 0.97 of raw, >= 1 of libuv), then the same
+ * as "@bench" rows (bench_report.h). The write policy (bytes and writes per writer turn
+ * before the reader runs) is measured and printed.
  *
- *   cmake -S . -B build/tcp-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build/tcp-bench
- *   ./build/tcp-bench/bench/bench_tcp [--test throughput|pingpong] [--only gale|raw]
+ *   cmake --preset bench && cmake --build --preset bench --target bench_tcp
+ *   ./build/bench/bench/bench_tcp [--test throughput|pingpong] [--only gale|raw|libuv]
  *       [--bytes N] [--round-trips N] [--rounds N] [--registrations N]
- *   strace -c -f ./build/tcp-bench/bench/bench_tcp --test pingpong --only gale --rounds 1
+ *   strace -c -f ./build/bench/bench/bench_tcp --test pingpong --only gale --rounds 1
  */
 #define _GNU_SOURCE /* accept4. */
 #include <errno.h>
@@ -43,15 +48,21 @@
 #include <gale/socket_addr.h>
 #include <gale/tcp.h>
 
+#ifdef GALE_BENCH_HAVE_LIBUV
+#include <uv.h>
+#endif
+
+#include "bench_report.h"
+
 enum {
 	CHUNK_SIZE = 64 * 1024, /* Bytes per write and per read (throughput). */
 	MESSAGE_SIZE = 64,      /* Bytes per ping and per pong. */
-	ROUNDS_MAX = 64,        /* Upper bound of --rounds. */
+	ROUNDS_MAX = BENCH_SAMPLES_MAX, /* Upper bound of --rounds. */
 };
 
 struct bench_options {
 	const char *test;           /* "throughput", "pingpong" or NULL for both. */
-	const char *only;           /* "gale", "raw" or NULL for both. */
+	const char *only;           /* "gale", "raw", "libuv" or NULL for all. */
 	uint64_t bytes;             /* Throughput bytes per run. */
 	uint64_t round_trips;       /* Ping-pong round trips per run. */
 	int rounds;                 /* A B pairs. */
@@ -582,35 +593,341 @@ static struct bench_result raw_pingpong(const struct bench_options *options)
 	return result;
 }
 
+
+/* ==== C: libuv =========================================================================== */
+
+#ifdef GALE_BENCH_HAVE_LIBUV
+
+static void uv_check(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "bench_tcp: libuv %s: %s\n", what, uv_strerror(rc));
+		exit(1);
+	}
+}
+
+struct uv_bench {
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_tcp_t a;       /* Client end. */
+	uv_tcp_t b;       /* Server end. */
+	uv_connect_t connect;
+	bool connected;   /* a is connected. */
+	bool accepted;    /* b is accepted. */
+};
+
+static void uv_bench_on_connect(uv_connect_t *req, int status)
+{
+	uv_check(status, "connect");
+	((struct uv_bench *)req->data)->connected = true;
+}
+
+static void uv_bench_on_connection(uv_stream_t *server, int status)
+{
+	struct uv_bench *bench = server->data;
+	uv_check(status, "listen");
+	uv_check(uv_tcp_init(&bench->loop, &bench->b), "tcp init");
+	uv_check(uv_accept(server, (uv_stream_t *)&bench->b), "accept");
+	bench->accepted = true;
+}
+
+static void uv_bench_open(struct uv_bench *bench)
+{
+	memset(bench, 0, sizeof(*bench));
+	uv_check(uv_loop_init(&bench->loop), "loop init");
+	uv_check(uv_tcp_init(&bench->loop, &bench->listener), "tcp init");
+	bench->listener.data = bench;
+	struct sockaddr_in addr;
+	uv_check(uv_ip4_addr("127.0.0.1", 0, &addr), "ip4 addr");
+	uv_check(uv_tcp_bind(&bench->listener, (const struct sockaddr *)&addr, 0), "bind");
+	uv_check(uv_listen((uv_stream_t *)&bench->listener, 1, uv_bench_on_connection), "listen");
+	int len = sizeof(addr);
+	uv_check(uv_tcp_getsockname(&bench->listener, (struct sockaddr *)&addr, &len),
+		 "getsockname");
+	uv_check(uv_tcp_init(&bench->loop, &bench->a), "tcp init");
+	bench->connect.data = bench;
+	uv_check(uv_tcp_connect(&bench->connect, &bench->a, (const struct sockaddr *)&addr,
+				uv_bench_on_connect),
+		 "connect");
+	while (!bench->connected || !bench->accepted)
+		uv_run(&bench->loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&bench->listener, NULL);
+	uv_run(&bench->loop, UV_RUN_DEFAULT); /* Until the listener is closed. */
+	uv_check(uv_tcp_nodelay(&bench->a, 1), "nodelay");
+	uv_check(uv_tcp_nodelay(&bench->b, 1), "nodelay");
+}
+
+/* After the workload closed both ends and uv_run returned. */
+static void uv_bench_close(struct uv_bench *bench)
+{
+	uv_check(uv_loop_close(&bench->loop), "loop close");
+}
+
+static void uv_bench_close_ends(struct uv_bench *bench)
+{
+	uv_close((uv_handle_t *)&bench->a, NULL);
+	uv_close((uv_handle_t *)&bench->b, NULL);
+}
+
+/* Throughput: the writer on a, the reader on b. */
+struct uv_throughput {
+	struct uv_bench *bench;
+	const uint8_t *chunk;       /* CHUNK_SIZE bytes of source. */
+	uint8_t *buf;               /* CHUNK_SIZE bytes. */
+	uint64_t left;              /* Bytes still to write. */
+	size_t offset;              /* Cursor within the chunk. */
+	size_t pending;             /* Bytes handed to uv_write, not yet done. */
+	uint64_t sink;              /* Folds a byte per read. */
+	uv_write_t write;
+	uv_shutdown_t shutdown;
+	struct bench_policy writer; /* Turns, writes, bytes. */
+	struct bench_policy reader; /* Read callbacks with data (turns unknown: 0). */
+};
+
+static void uv_writer_account(struct uv_throughput *run, size_t n)
+{
+	run->writer.calls++;
+	run->writer.bytes += n;
+	run->left -= n;
+	run->offset = (run->offset + n) % CHUNK_SIZE;
+}
+
+static void uv_writer_pump(struct uv_throughput *run);
+
+static void uv_writer_on_write(uv_write_t *req, int status)
+{
+	struct uv_throughput *run = req->data;
+	uv_check(status, "write");
+	uv_writer_account(run, run->pending);
+	run->pending = 0;
+	uv_writer_pump(run);
+}
+
+static void uv_writer_on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	uv_check(status, "shutdown");
+}
+
+/* uv_try_write until it would block, then one uv_write whose callback comes back here. */
+static void uv_writer_pump(struct uv_throughput *run)
+{
+	uv_stream_t *stream = (uv_stream_t *)&run->bench->a;
+	run->writer.turns++;
+	while (run->left > 0) {
+		size_t len = CHUNK_SIZE - run->offset;
+		if (len > run->left)
+			len = (size_t)run->left;
+		uv_buf_t buf = uv_buf_init((char *)run->chunk + run->offset, (unsigned int)len);
+		int n = uv_try_write(stream, &buf, 1);
+		if (n == UV_EAGAIN) {
+			run->pending = len;
+			run->write.data = run;
+			uv_check(uv_write(&run->write, stream, &buf, 1, uv_writer_on_write), "write");
+			return;
+		}
+		uv_check(n, "try_write");
+		uv_writer_account(run, (size_t)n);
+	}
+	uv_check(uv_shutdown(&run->shutdown, stream, uv_writer_on_shutdown), "shutdown");
+}
+
+static void uv_reader_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	struct uv_throughput *run = handle->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)run->buf, CHUNK_SIZE);
+}
+
+static void uv_reader_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct uv_throughput *run = stream->data;
+	(void)buf;
+	if (nread == UV_EOF) {
+		uv_bench_close_ends(run->bench);
+		return;
+	}
+	uv_check((int)nread, "read");
+	if (nread == 0)
+		return;
+	run->sink += run->buf[nread - 1];
+	run->reader.calls++;
+	run->reader.bytes += (uint64_t)nread;
+}
+
+static struct bench_result uv_throughput_run(const struct bench_options *options,
+					     const uint8_t *chunk, uint8_t *buf)
+{
+	struct uv_bench bench;
+	uv_bench_open(&bench);
+	struct uv_throughput run = {.bench = &bench, .chunk = chunk, .buf = buf,
+				    .left = options->bytes};
+	bench.b.data = &run;
+	double start = now_seconds();
+	uv_check(uv_read_start((uv_stream_t *)&bench.b, uv_reader_alloc, uv_reader_on_read),
+		 "read start");
+	uv_writer_pump(&run);
+	uv_run(&bench.loop, UV_RUN_DEFAULT);
+	struct bench_result result = {.seconds = now_seconds() - start, .writer = run.writer};
+	if (run.reader.bytes != options->bytes || run.sink == 1)
+		die("libuv throughput", -EIO);
+	uv_bench_close(&bench);
+	return result;
+}
+
+/* Ping-pong: the same state machine as gale_pingpong_task, over callbacks. */
+struct uv_pingpong_side {
+	struct uv_bench *bench;
+	uv_stream_t *stream;
+	bool sends_first;             /* The client. */
+	uint64_t total;               /* Messages each way. */
+	uint64_t sent;                /* Messages sent. */
+	uint64_t received;            /* Messages received. */
+	size_t offset;                /* Bytes of the incoming message so far. */
+	uv_write_t write;
+	uint8_t out[MESSAGE_SIZE];
+	uint8_t in[MESSAGE_SIZE];
+	struct uv_pingpong_side *peer;
+};
+
+static bool uv_pingpong_is_done(const struct uv_pingpong_side *side)
+{
+	return side->sent == side->total && side->received == side->total;
+}
+
+static void uv_pingpong_on_write(uv_write_t *req, int status)
+{
+	struct uv_pingpong_side *side = req->data;
+	uv_check(status, "write");
+	side->sent++;
+	if (uv_pingpong_is_done(side) && uv_pingpong_is_done(side->peer))
+		uv_bench_close_ends(side->bench);
+}
+
+/* uv_try_write; what it could not write goes through uv_write. */
+static void uv_pingpong_send(struct uv_pingpong_side *side)
+{
+	uv_buf_t buf = uv_buf_init((char *)side->out, MESSAGE_SIZE);
+	int n = uv_try_write(side->stream, &buf, 1);
+	if (n == MESSAGE_SIZE) {
+		side->sent++;
+		return;
+	}
+	if (n != UV_EAGAIN)
+		uv_check(n, "try_write");
+	size_t done = n > 0 ? (size_t)n : 0;
+	buf = uv_buf_init((char *)side->out + done, (unsigned int)(MESSAGE_SIZE - done));
+	side->write.data = side;
+	uv_check(uv_write(&side->write, side->stream, &buf, 1, uv_pingpong_on_write), "write");
+}
+
+static void uv_pingpong_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	struct uv_pingpong_side *side = handle->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)side->in + side->offset,
+			   (unsigned int)(MESSAGE_SIZE - side->offset));
+}
+
+static void uv_pingpong_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct uv_pingpong_side *side = stream->data;
+	(void)buf;
+	if (nread == UV_EOF)
+		die("libuv pingpong", GALE_E_UNEXPECTED_EOF);
+	uv_check((int)nread, "read");
+	side->offset += (size_t)nread;
+	if (side->offset < MESSAGE_SIZE)
+		return;
+	side->offset = 0;
+	side->received++;
+	if (side->sent < side->total)
+		uv_pingpong_send(side);
+	if (uv_pingpong_is_done(side) && uv_pingpong_is_done(side->peer))
+		uv_bench_close_ends(side->bench);
+}
+
+static struct bench_result uv_pingpong_run(const struct bench_options *options,
+					   const uint8_t *chunk, uint8_t *buf)
+{
+	(void)chunk;
+	(void)buf;
+	struct uv_bench bench;
+	uv_bench_open(&bench);
+	struct uv_pingpong_side client = {.bench = &bench, .stream = (uv_stream_t *)&bench.a,
+					  .sends_first = true, .total = options->round_trips};
+	struct uv_pingpong_side server = {.bench = &bench, .stream = (uv_stream_t *)&bench.b,
+					  .total = options->round_trips};
+	client.peer = &server;
+	server.peer = &client;
+	bench.a.data = &client;
+	bench.b.data = &server;
+	double start = now_seconds();
+	uv_check(uv_read_start(client.stream, uv_pingpong_alloc, uv_pingpong_on_read),
+		 "read start");
+	uv_check(uv_read_start(server.stream, uv_pingpong_alloc, uv_pingpong_on_read),
+		 "read start");
+	uv_pingpong_send(&client);
+	uv_run(&bench.loop, UV_RUN_DEFAULT);
+	struct bench_result result = {.seconds = now_seconds() - start};
+	if (!uv_pingpong_is_done(&client) || !uv_pingpong_is_done(&server))
+		die("libuv pingpong", -EIO);
+	uv_bench_close(&bench);
+	return result;
+}
+
+#endif /* GALE_BENCH_HAVE_LIBUV */
+
 /* ==== Driver: alternate, take medians ==================================================== */
 
-static int double_compare(const void *a, const void *b)
+typedef struct bench_result bench_run_fn(const struct bench_options *options,
+					 const uint8_t *chunk, uint8_t *buf);
+
+static struct bench_result gale_pingpong_run(const struct bench_options *options,
+					     const uint8_t *chunk, uint8_t *buf)
 {
-	double x = *(const double *)a;
-	double y = *(const double *)b;
-	return (x > y) - (x < y);
+	(void)chunk;
+	(void)buf;
+	return gale_pingpong(options);
 }
 
-static double median(double *values, int count)
+static struct bench_result raw_pingpong_run(const struct bench_options *options,
+					    const uint8_t *chunk, uint8_t *buf)
 {
-	qsort(values, (size_t)count, sizeof(values[0]), double_compare);
-	return count % 2 == 1 ? values[count / 2]
-			      : (values[count / 2 - 1] + values[count / 2]) / 2.0;
+	(void)chunk;
+	(void)buf;
+	return raw_pingpong(options);
 }
 
-static double best(const double *values, int count)
+enum { GALE, RAW, LIBUV, CONTESTANTS };
+
+struct bench_contestant {
+	const char *name;        /* For --only and the human text. */
+	const char *label;       /* In @bench rows. */
+	bench_run_fn *throughput;
+	bench_run_fn *pingpong;
+};
+
+static const struct bench_contestant contestants[CONTESTANTS] = {
+	[GALE] = {"gale", "gale", gale_throughput, gale_pingpong_run},
+	[RAW] = {"raw", "raw epoll", raw_throughput, raw_pingpong_run},
+#ifdef GALE_BENCH_HAVE_LIBUV
+	[LIBUV] = {"libuv", "libuv", uv_throughput_run, uv_pingpong_run},
+#else
+	[LIBUV] = {"libuv", "libuv", NULL, NULL},
+#endif
+};
+
+static double best(const struct bench_series *series)
 {
-	double top = values[0];
-	for (int i = 1; i < count; i++)
-		top = values[i] > top ? values[i] : top;
-	return top;
+	return bench_series_max(series);
 }
 
 static void policy_print(const char *who, const char *role, const struct bench_policy *policy)
 {
 	if (policy->turns == 0)
 		return;
-	printf("  %-4s %s: %.1f KiB and %.2f calls per turn (%llu turns)\n", who, role,
+	printf("  %-5s %s: %.1f KiB and %.2f calls per turn (%llu turns)\n", who, role,
 	       (double)policy->bytes / (double)policy->turns / 1024.0,
 	       (double)policy->calls / (double)policy->turns, (unsigned long long)policy->turns);
 }
@@ -629,6 +946,15 @@ static double bench_figure(const struct bench_options *options, bool throughput,
 	return units / result->seconds;
 }
 
+/* Per-round ratios of contestant a against reference b (rates: a / b). */
+static void ratios_of(const struct bench_series *a, const struct bench_series *b,
+		      struct bench_series *ratios)
+{
+	ratios->count = 0;
+	for (int i = 0; i < a->count && i < b->count; i++)
+		bench_series_add(ratios, a->sample[i] / b->sample[i]);
+}
+
 static void bench_run(const struct bench_options *options, bool throughput)
 {
 	uint8_t *chunk = malloc(CHUNK_SIZE);
@@ -637,50 +963,67 @@ static void bench_run(const struct bench_options *options, bool throughput)
 		die("malloc", -ENOMEM);
 	for (size_t i = 0; i < CHUNK_SIZE; i++)
 		chunk[i] = (uint8_t)(i * 131u + 7u);
-	double gale_figures[ROUNDS_MAX];
-	double raw_figures[ROUNDS_MAX];
-	double ratios[ROUNDS_MAX];
-	struct bench_result last_gale = {0};
-	struct bench_result last_raw = {0};
-	bool gale_on = bench_wants(options->only, "gale");
-	bool raw_on = bench_wants(options->only, "raw");
-	for (int round = 0; round < options->rounds; round++) {
-		if (gale_on) {
-			last_gale = throughput ? gale_throughput(options, chunk, buf)
-					       : gale_pingpong(options);
-			gale_figures[round] = bench_figure(options, throughput, &last_gale);
-		}
-		if (raw_on) {
-			last_raw = throughput ? raw_throughput(options, chunk, buf)
-					      : raw_pingpong(options);
-			raw_figures[round] = bench_figure(options, throughput, &last_raw);
-		}
-		if (gale_on && raw_on)
-			ratios[round] = gale_figures[round] / raw_figures[round];
-		printf("  round %d:", round + 1);
-		if (gale_on)
-			printf(" gale %.0f", gale_figures[round]);
-		if (raw_on)
-			printf(" raw %.0f", raw_figures[round]);
-		printf(" %s\n", throughput ? "MiB/s" : "round trips/s");
-	}
+	struct bench_series figures[CONTESTANTS] = {0};
+	struct bench_result last[CONTESTANTS] = {0};
+	bool on[CONTESTANTS];
+	for (int c = 0; c < CONTESTANTS; c++)
+		on[c] = contestants[c].throughput != NULL &&
+			bench_wants(options->only, contestants[c].name);
 	const char *unit = throughput ? "MiB/s" : "round trips/s";
-	if (gale_on)
-		printf("  median gale: %.0f %s\n", median(gale_figures, options->rounds), unit);
-	if (raw_on)
-		printf("  median raw:  %.0f %s\n", median(raw_figures, options->rounds), unit);
-	if (gale_on && raw_on) {
-		printf("  median ratio gale/raw: %.3f\n", median(ratios, options->rounds));
-		/* The best run of each is the least disturbed by other load on the machine. */
-		printf("  best gale %.0f, best raw %.0f: ratio %.3f\n",
-		       best(gale_figures, options->rounds), best(raw_figures, options->rounds),
-		       best(gale_figures, options->rounds) / best(raw_figures, options->rounds));
+	for (int round = 0; round < options->rounds; round++) {
+		printf("  round %d:", round + 1);
+		for (int c = 0; c < CONTESTANTS; c++) {
+			if (!on[c])
+				continue;
+			bench_run_fn *run = throughput ? contestants[c].throughput
+						       : contestants[c].pingpong;
+			last[c] = run(options, chunk, buf);
+			bench_series_add(&figures[c], bench_figure(options, throughput, &last[c]));
+			printf(" %s %.0f", contestants[c].name, figures[c].sample[round]);
+		}
+		printf(" %s\n", unit);
+	}
+	for (int c = 0; c < CONTESTANTS; c++)
+		if (on[c])
+			printf("  median %-5s: %.0f %s (best %.0f)\n", contestants[c].name,
+			       bench_series_median(&figures[c]), unit, best(&figures[c]));
+	struct bench_series vs_raw[CONTESTANTS] = {0};
+	struct bench_series gale_vs_libuv = {0};
+	for (int c = 0; c < CONTESTANTS; c++) {
+		if (c == RAW || !on[c] || !on[RAW])
+			continue;
+		ratios_of(&figures[c], &figures[RAW], &vs_raw[c]);
+		printf("  median ratio %s/raw: %.3f (best/best %.3f)\n", contestants[c].name,
+		       bench_series_median(&vs_raw[c]), best(&figures[c]) / best(&figures[RAW]));
+	}
+	if (on[GALE] && on[LIBUV]) {
+		ratios_of(&figures[GALE], &figures[LIBUV], &gale_vs_libuv);
+		printf("  median ratio gale/libuv: %.3f (best/best %.3f)\n",
+		       bench_series_median(&gale_vs_libuv),
+		       best(&figures[GALE]) / best(&figures[LIBUV]));
 	}
 	if (throughput) {
-		policy_print("gale", "writer", &last_gale.writer);
-		policy_print("gale", "reader", &last_gale.reader);
-		policy_print("raw", "writer", &last_raw.writer);
-		policy_print("raw", "reader", &last_raw.reader);
+		for (int c = 0; c < CONTESTANTS; c++) {
+			policy_print(contestants[c].name, "writer", &last[c].writer);
+			policy_print(contestants[c].name, "reader", &last[c].reader);
+		}
+	}
+	const char *figure = throughput ? "tcp throughput" : "tcp ping-pong";
+	const char *figure_libuv = throughput ? "tcp throughput, gale vs libuv"
+					      : "tcp ping-pong, gale vs libuv";
+	if (on[RAW])
+		bench_report_row(figure, contestants[RAW].label, unit, &figures[RAW], NULL, NULL);
+	if (on[GALE])
+		bench_report_row(figure, contestants[GALE].label, unit, &figures[GALE],
+				 on[RAW] ? &vs_raw[GALE] : NULL, on[RAW] ? ">= 0.97" : NULL);
+	if (on[LIBUV])
+		bench_report_row(figure, contestants[LIBUV].label, unit, &figures[LIBUV],
+				 on[RAW] ? &vs_raw[LIBUV] : NULL, NULL);
+	if (on[GALE] && on[LIBUV]) {
+		bench_report_row(figure_libuv, contestants[LIBUV].label, unit, &figures[LIBUV],
+				 NULL, NULL);
+		bench_report_row(figure_libuv, contestants[GALE].label, unit, &figures[GALE],
+				 &gale_vs_libuv, ">= 1");
 	}
 	free(buf);
 	free(chunk);
@@ -718,10 +1061,20 @@ static struct bench_options bench_options_parse(int argc, char **argv)
 	}
 	if (argc % 2 == 0 || options.rounds > ROUNDS_MAX) {
 		fprintf(stderr,
-			"usage: %s [--test throughput|pingpong] [--only gale|raw] [--bytes N]\n"
+			"usage: %s [--test throughput|pingpong] [--only gale|raw|libuv] [--bytes N]\n"
 			"       [--round-trips N] [--rounds N<=64] [--registrations N]\n",
 			argv[0]);
 		exit(2);
+	}
+	if (options.only != NULL && strcmp(options.only, "gale") != 0 &&
+	    strcmp(options.only, "raw") != 0 && strcmp(options.only, "libuv") != 0) {
+		fprintf(stderr, "bench_tcp: --only gale, raw or libuv\n");
+		exit(2);
+	}
+	if (options.only != NULL && strcmp(options.only, "libuv") == 0 &&
+	    contestants[LIBUV].throughput == NULL) {
+		fprintf(stderr, "bench_tcp: built without libuv (GALE_BENCH_HAVE_LIBUV)\n");
+		exit(3);
 	}
 	return options;
 }
