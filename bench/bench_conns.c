@@ -349,7 +349,7 @@ struct gale_client;
 
 struct gale_client_conn {
 	struct gale_tcp_stream stream;
-	struct gale_tcp_connect connect;
+	struct gale_tcp_connect *connect; /* From the client's pool while connecting. */
 	struct gale_client *client;
 	struct gale_task_handle handle;
 	struct gale_waker gate_waker; /* Stored while GATED. */
@@ -368,6 +368,10 @@ struct gale_client {
 	uint32_t round_trips;
 	uint32_t warmed;              /* Connections that finished their warm-up. */
 	int setup_error;              /* A connect or warm-up failed (its task finished). */
+	/* Connect futures are only needed while connecting: a pool of window of them. */
+	struct gale_tcp_connect *connects;
+	struct gale_tcp_connect **connects_free; /* Stack of unused ones. */
+	uint32_t connects_free_count;
 	bool gate_open;               /* The timed phase started. */
 };
 
@@ -412,12 +416,14 @@ static int gale_client_conn_poll(void *data, struct gale_cx *cx)
 	int rc;
 	switch (conn->stage) {
 	case GALE_CLIENT_CONNECTING:
-		rc = gale_tcp_connect_poll(&conn->connect, cx, &conn->stream);
+		rc = gale_tcp_connect_poll(conn->connect, cx, &conn->stream);
 		if (rc == 0)
 			rc = gale_tcp_stream_nodelay_set(&conn->stream, true);
 		if (rc != 0)
 			return rc < 0 ? (client->setup_error = rc) : rc;
-		gale_tcp_connect_deinit(&conn->connect);
+		gale_tcp_connect_deinit(conn->connect);
+		client->connects_free[client->connects_free_count++] = conn->connect;
+		conn->connect = NULL;
 		conn->stage = GALE_CLIENT_WARMING;
 		conn->target = 1;
 		/* Fall through. */
@@ -454,8 +460,12 @@ static void gale_client_main(const struct bench_options *options, uint16_t port,
 		child_fail(role, "address", rc, report_fd);
 	uint32_t count = options->conns;
 	struct gale_client_conn *conns = calloc(count, sizeof(conns[0]));
-	if (conns == NULL)
+	client.connects = calloc(options->window, sizeof(client.connects[0]));
+	client.connects_free = calloc(options->window, sizeof(client.connects_free[0]));
+	if (conns == NULL || client.connects == NULL || client.connects_free == NULL)
 		child_fail(role, "calloc", -ENOMEM, report_fd);
+	for (uint32_t i = 0; i < options->window; i++)
+		client.connects_free[client.connects_free_count++] = &client.connects[i];
 	struct client_report report = {0};
 	double setup_start = now_seconds();
 	uint32_t started = 0;
@@ -464,7 +474,9 @@ static void gale_client_main(const struct bench_options *options, uint16_t port,
 			struct gale_client_conn *conn = &conns[started];
 			conn->client = &client;
 			message_fill(conn->message, client.msg_size, started);
-			gale_tcp_connect_init(&conn->connect, &bench.runtime, &client.addr, 1);
+			/* At most window tasks are connecting, so the pool is never empty. */
+			conn->connect = client.connects_free[--client.connects_free_count];
+			gale_tcp_connect_init(conn->connect, &bench.runtime, &client.addr, 1);
 			rc = gale_executor_spawn(&bench.runtime.executor, gale_client_conn_poll,
 						 conn, &conn->handle);
 			if (rc < 0)
@@ -501,6 +513,8 @@ static void gale_client_main(const struct bench_options *options, uint16_t port,
 	for (uint32_t i = 0; i < count; i++)
 		(void)gale_tcp_stream_close(&conns[i].stream);
 	gale_bench_close(&bench);
+	free(client.connects_free);
+	free(client.connects);
 	free(conns);
 }
 
