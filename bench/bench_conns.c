@@ -38,7 +38,8 @@
  * uses uv_read_start and uv_try_write (uv_write only for what that could not write); it
  * stops reading after a short read, so it makes one read call fewer per message.
  *
- * Contestants alternate round by round (gale raw [libuv] gale raw ...). Per round the
+ * Contestants alternate round by round, each round starting with the next one (gale raw
+ * libuv, raw libuv gale, ...: no position bias from the previous run). Per round the
  * ratio is raw time / contestant time (>= 1: at least as fast as raw; goal for gale
  * >= 0.97) and, for memory, contestant peak RSS / raw peak RSS (lower is better); gale
  * also gets a row against libuv (libuv time / gale time, goal >= 1). Rows use
@@ -212,6 +213,17 @@ static void client_finish(struct client_report *report, int report_fd)
 	(void)read_all_fd(client_go_fd, &go, 1); /* EOF is the answer. */
 }
 
+/*
+ * Teardown (untimed): the client closes with a reset (SO_LINGER 0) rather than a FIN, so
+ * no run leaves CONNS sockets in TIME_WAIT in the kernel's tables for the next runs (and
+ * 15 runs of 10,000 would overflow tcp_max_tw_buckets).
+ */
+static void client_abort(int fd)
+{
+	struct linger linger = {.l_onoff = 1, .l_linger = 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+}
+
 /* The client's message for connection i: distinct per connection, checked on return. */
 static void message_fill(uint8_t *message, uint32_t size, uint32_t i)
 {
@@ -263,30 +275,31 @@ struct gale_server {
 	uint32_t accepted;              /* So far. */
 };
 
-/* Echoes until end of stream, then closes. */
+/* Echoes until end of stream or reset (the clients reset at teardown), then closes. */
 static int gale_server_conn_poll(void *data, struct gale_cx *cx)
 {
 	struct gale_server_conn *conn = data;
+	int rc;
 	for (;;) {
 		if (conn->off < conn->len) {
 			size_t n = 0;
-			int rc = gale_tcp_stream_poll_write(&conn->stream, cx, conn->buf + conn->off,
-							    conn->len - conn->off, &n);
+			rc = gale_tcp_stream_poll_write(&conn->stream, cx, conn->buf + conn->off,
+							conn->len - conn->off, &n);
 			if (rc != 0)
-				return rc;
+				break;
 			conn->off += (uint32_t)n;
 			continue;
 		}
 		struct gale_read_buf rb;
 		gale_read_buf_init(&rb, conn->buf, sizeof(conn->buf));
-		int rc = gale_tcp_stream_poll_read(&conn->stream, cx, &rb);
-		if (rc != 0)
-			return rc;
-		if (rb.len_filled == 0)
+		rc = gale_tcp_stream_poll_read(&conn->stream, cx, &rb);
+		if (rc != 0 || rb.len_filled == 0)
 			break;
 		conn->len = (uint32_t)rb.len_filled;
 		conn->off = 0;
 	}
+	if (rc == GALE_PENDING)
+		return rc;
 	(void)gale_tcp_stream_close(&conn->stream);
 	return 0;
 }
@@ -520,8 +533,10 @@ static void gale_client_main(const struct bench_options *options, uint16_t port,
 		report.round_trips += conns[i].done - 1;
 	}
 	client_finish(&report, report_fd);
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; i < count; i++) {
+		(void)gale_tcp_stream_linger_set(&conns[i].stream, 0); /* See client_abort. */
 		(void)gale_tcp_stream_close(&conns[i].stream);
+	}
 	gale_bench_close(&bench);
 	free(client.connects_free);
 	free(client.connects);
@@ -844,8 +859,10 @@ static void raw_client_main(const struct bench_options *options, uint16_t port, 
 	for (uint32_t i = 0; i < count; i++)
 		report.round_trips += conns[i].done - 1;
 	client_finish(&report, report_fd);
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; i < count; i++) {
+		client_abort(conns[i].fd);
 		close(conns[i].fd);
+	}
 	close(epoll_fd);
 	free(conns);
 }
@@ -1167,8 +1184,12 @@ static void uv_client_main(const struct bench_options *options, uint16_t port, i
 	for (uint32_t i = 0; i < options->conns; i++)
 		client.report.round_trips += client.conns[i].done - 1;
 	client_finish(&client.report, report_fd);
-	for (uint32_t i = 0; i < options->conns; i++)
+	for (uint32_t i = 0; i < options->conns; i++) {
+		uv_os_fd_t fd;
+		if (uv_fileno((uv_handle_t *)&client.conns[i].tcp, &fd) == 0)
+			client_abort(fd);
 		uv_close((uv_handle_t *)&client.conns[i].tcp, NULL);
+	}
 	(void)uv_run(&client.loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&client.loop);
 	free(client.conns);
@@ -1407,7 +1428,9 @@ static int bench_run(const struct bench_options *options)
 		struct run_result results[CONTESTANTS_COUNT];
 		bool ran[CONTESTANTS_COUNT] = {false};
 		printf("  round %d:", round + 1);
-		for (int c = 0; c < (int)CONTESTANTS_COUNT; c++) {
+		/* Each round starts with the next contestant: no one always runs first. */
+		for (int k = 0; k < (int)CONTESTANTS_COUNT; k++) {
+			int c = (round + k) % (int)CONTESTANTS_COUNT;
 			if (!bench_wants(options, contestants[c].name))
 				continue;
 			if (!run_once(&contestants[c], options, &results[c]))
