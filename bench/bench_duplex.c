@@ -12,7 +12,9 @@
  * neighbours) hits both; the medians of each and the median of the per-round ratios A/B
  * are printed, then the same as "@bench" rows (bench_report.h). Goal: ratio >= 0.95.
  * --only gale|memcpy runs one side (for callgrind: scripts/bench.sh counts instructions
- * per transfer from two sizes, so setup cancels out).
+ * per transfer from two sizes, so setup cancels out). --chunk N (a divisor of 64 KiB)
+ * changes the transfer size: at 64 bytes the copies are small and the count shows the
+ * bookkeeping per write + read rather than memcpy.
  *
  *   cmake --preset bench && cmake --build --preset bench && ./build/bench/bench/bench_duplex
  *   valgrind --tool=callgrind ./build/bench/bench/bench_duplex --only gale --bytes 16M \
@@ -33,17 +35,19 @@
 
 enum {
 	RING_SIZE = 64 * 1024,  /* Both the duplex ring and the reference ring. */
-	CHUNK_SIZE = 64 * 1024, /* Bytes per write and per read. */
+	CHUNK_SIZE = 64 * 1024, /* Default bytes per write and per read (--chunk), and max. */
 	ROUNDS_DEFAULT = 5,     /* A B pairs. */
 };
 
 struct bench_options {
-	uint64_t bytes;   /* Moved per run: a multiple of CHUNK_SIZE. */
+	uint64_t bytes;   /* Moved per run: a multiple of chunk. */
+	size_t chunk;     /* Bytes per write and per read, 1..CHUNK_SIZE. */
 	int rounds;       /* A B pairs, at most BENCH_SAMPLES_MAX. */
 	const char *only; /* "gale", "memcpy" or NULL for both. */
 };
 
 struct bench_buffers {
+	size_t chunk;  /* Bytes per write and per read. */
 	uint8_t *src;  /* CHUNK_SIZE bytes of pattern, the writer's source. */
 	uint8_t *dst;  /* CHUNK_SIZE bytes, the reader's destination. */
 	uint64_t sink; /* Folds a byte of every read so nothing is optimised away. */
@@ -71,11 +75,11 @@ static double run_duplex(struct bench_buffers *buffers, uint64_t total)
 	double start = now_seconds();
 	while (moved < total) {
 		size_t n = 0;
-		while (gale_async_write_poll(writer, &cx, buffers->src, CHUNK_SIZE, &n) == 0)
+		while (gale_async_write_poll(writer, &cx, buffers->src, buffers->chunk, &n) == 0)
 			;
 		struct gale_read_buf rb;
 		for (;;) {
-			gale_read_buf_init(&rb, buffers->dst, CHUNK_SIZE);
+			gale_read_buf_init(&rb, buffers->dst, buffers->chunk);
 			if (gale_async_read_poll(reader, &cx, &rb) != 0)
 				break;
 			moved += rb.len_filled;
@@ -129,10 +133,10 @@ static double run_memcpy(struct bench_buffers *buffers, uint64_t total)
 	uint64_t moved = 0;
 	double start = now_seconds();
 	while (moved < total) {
-		while (ring_write(&ring, buffers->src, CHUNK_SIZE) != 0)
+		while (ring_write(&ring, buffers->src, buffers->chunk) != 0)
 			;
 		size_t n;
-		while ((n = ring_read(&ring, buffers->dst, CHUNK_SIZE)) != 0) {
+		while ((n = ring_read(&ring, buffers->dst, buffers->chunk)) != 0) {
 			moved += n;
 			buffers->sink += buffers->dst[n - 1];
 		}
@@ -160,19 +164,22 @@ static uint64_t parse_size(const char *text)
 
 static void usage(const char *program)
 {
-	fprintf(stderr, "usage: %s [--bytes N[K|M|G]] [--rounds N<=%d] [--only gale|memcpy]\n",
-		program, BENCH_SAMPLES_MAX);
+	fprintf(stderr, "usage: %s [--bytes N[K|M|G]] [--chunk N[K], divides 64K] [--rounds N<=%d]"
+		" [--only gale|memcpy]\n", program, BENCH_SAMPLES_MAX);
 	exit(2);
 }
 
 static struct bench_options options_parse(int argc, char **argv)
 {
-	struct bench_options options = {.bytes = 1ull << 30, .rounds = ROUNDS_DEFAULT};
+	struct bench_options options = {.bytes = 1ull << 30, .chunk = CHUNK_SIZE,
+					.rounds = ROUNDS_DEFAULT};
 	for (int i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			usage(argv[0]);
 		if (strcmp(argv[i], "--bytes") == 0)
 			options.bytes = parse_size(argv[i + 1]);
+		else if (strcmp(argv[i], "--chunk") == 0)
+			options.chunk = (size_t)parse_size(argv[i + 1]);
 		else if (strcmp(argv[i], "--rounds") == 0)
 			options.rounds = (int)parse_size(argv[i + 1]);
 		else if (strcmp(argv[i], "--only") == 0)
@@ -180,11 +187,12 @@ static struct bench_options options_parse(int argc, char **argv)
 		else
 			usage(argv[0]);
 	}
-	if (options.bytes == 0 || options.rounds <= 0 || options.rounds > BENCH_SAMPLES_MAX ||
+	if (options.bytes == 0 || options.chunk == 0 || RING_SIZE % options.chunk != 0 ||
+	    options.rounds <= 0 || options.rounds > BENCH_SAMPLES_MAX ||
 	    (options.only && strcmp(options.only, "gale") != 0 &&
 	     strcmp(options.only, "memcpy") != 0))
 		usage(argv[0]);
-	options.bytes = (options.bytes + CHUNK_SIZE - 1) / CHUNK_SIZE * CHUNK_SIZE;
+	options.bytes = (options.bytes + options.chunk - 1) / options.chunk * options.chunk;
 	return options;
 }
 
@@ -195,19 +203,19 @@ int main(int argc, char **argv)
 	double gib = (double)total / (double)(1u << 30);
 	bool gale_on = options.only == NULL || strcmp(options.only, "gale") == 0;
 	bool memcpy_on = options.only == NULL || strcmp(options.only, "memcpy") == 0;
-	struct bench_buffers buffers = {malloc(CHUNK_SIZE), malloc(CHUNK_SIZE), 0};
+	struct bench_buffers buffers = {options.chunk, malloc(CHUNK_SIZE), malloc(CHUNK_SIZE), 0};
 	if (buffers.src == NULL || buffers.dst == NULL)
 		return 1;
 	for (size_t i = 0; i < CHUNK_SIZE; i++)
 		buffers.src[i] = (uint8_t)(i * 31 + 7);
 	struct bench_series duplex_gibps = {0}, memcpy_gibps = {0}, ratios = {0};
-	printf("bench_duplex: %.3f GiB per run, %d KiB ring, %d KiB chunks, %d rounds A B\n",
-	       gib, RING_SIZE / 1024, CHUNK_SIZE / 1024, options.rounds);
+	printf("bench_duplex: %.3f GiB per run, %d KiB ring, %zu-byte chunks, %d rounds A B\n",
+	       gib, RING_SIZE / 1024, options.chunk, options.rounds);
 	for (int round = 0; round < options.rounds; round++) {
 		printf("round %d:", round + 1);
 		if (gale_on) {
 			double rate = gib / run_duplex(&buffers, total);
-			if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
+			if (memcmp(buffers.src, buffers.dst, options.chunk) != 0)
 				return 1; /* The last chunk read must be the pattern. */
 			memset(buffers.dst, 0, CHUNK_SIZE);
 			bench_series_add(&duplex_gibps, rate);
@@ -215,7 +223,7 @@ int main(int argc, char **argv)
 		}
 		if (memcpy_on) {
 			double rate = gib / run_memcpy(&buffers, total);
-			if (memcmp(buffers.src, buffers.dst, CHUNK_SIZE) != 0)
+			if (memcmp(buffers.src, buffers.dst, options.chunk) != 0)
 				return 1;
 			memset(buffers.dst, 0, CHUNK_SIZE);
 			bench_series_add(&memcpy_gibps, rate);

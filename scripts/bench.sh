@@ -19,7 +19,7 @@
 #   bench_sim      simulated driver ops/s and ns/op at 10 / 1,000 / 10,000 connections
 #   gale run       seeds/s of the tcp_echo scenario, one worker
 #   strace -c -f   syscalls per ping-pong round trip (gale, raw, libuv)
-#   callgrind      instructions per 64 KiB duplex transfer (gale, memcpy ring)
+#   callgrind      instructions per duplex transfer, 64 KiB and 64 B (gale, memcpy ring)
 #   scripts/fuzz.sh  executions/s per fuzz target (no reference)
 # strace and callgrind figures are differences of two run lengths, so setup cancels out.
 # A figure's ratio is against the reference row of the same figure (ratio column empty),
@@ -41,6 +41,7 @@ if [ "$quick" = 1 ]; then
   echo_seeds=300
   strace_trips=(500 1500)
   callgrind_bytes=(4M 8M)
+  callgrind_small_bytes=(64K 128K)
   fuzz_seconds=${BENCH_FUZZ_SECONDS:-1}
   fuzz_runs=${BENCH_FUZZ_RUNS:-1}
 else
@@ -51,6 +52,7 @@ else
   echo_seeds=5000
   strace_trips=(2000 12000)
   callgrind_bytes=(16M 32M)
+  callgrind_small_bytes=(640K 1280K)
   fuzz_seconds=${BENCH_FUZZ_SECONDS:-10}
   fuzz_runs=${BENCH_FUZZ_RUNS:-3}
 fi
@@ -201,35 +203,41 @@ else
   say "strace not installed: no syscall rows"
 fi
 
-# Instructions per 64 KiB duplex transfer (one write + one read): callgrind over two sizes.
+# Instructions per duplex transfer (one write + one read): callgrind over two sizes, for
+# 64 KiB transfers (the copies dominate) and 64-byte ones (the bookkeeping dominates).
 to_bytes() { numfmt --from=iec "$1"; }
-callgrind_instructions() { # gale|memcpy bytes
-  local f=$logs/callgrind_$1_$2.txt
+callgrind_instructions() { # gale|memcpy bytes chunk
+  local f=$logs/callgrind_$1_$2_$3.txt
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin/bench_duplex" --only "$1" \
-    --rounds 1 --bytes "$2" >"$f" 2>&1 || return 1
+    --rounds 1 --bytes "$2" --chunk "$3" >"$f" 2>&1 || return 1
   sed -n 's/^==[0-9]*== Collected : *\([0-9]*\).*/\1/p' "$f"
 }
-stage=$SECONDS
-declare -A instructions=()
-if command -v valgrind >/dev/null 2>&1; then
-  transfers=$(( ($(to_bytes "${callgrind_bytes[1]}") - $(to_bytes "${callgrind_bytes[0]}")) /
-                65536 ))
+callgrind_rows() { # chunk label first-bytes second-bytes
+  local chunk=$1 label=$2 transfers a b who
+  transfers=$(( ($(to_bytes "$4") - $(to_bytes "$3")) / $(to_bytes "$chunk") ))
+  declare -A instructions=()
   for who in gale memcpy; do
-    if ! a=$(callgrind_instructions "$who" "${callgrind_bytes[0]}") ||
-       ! b=$(callgrind_instructions "$who" "${callgrind_bytes[1]}"); then
+    if ! a=$(callgrind_instructions "$who" "$3" "$chunk") ||
+       ! b=$(callgrind_instructions "$who" "$4" "$chunk"); then
       say "callgrind $who: failed (see $logs/callgrind_*)"; failed=1; continue
     fi
     instructions[$who]=$(awk -v a="$a" -v b="$b" -v n="$transfers" \
                          'BEGIN { printf "%.6g", (b - a) / n }')
   done
-  say "instructions per transfer: gale ${instructions[gale]:-?}" \
-      "memcpy ring ${instructions[memcpy]:-?} ($((SECONDS - stage)) s)"
+  say "instructions per $label transfer: gale ${instructions[gale]:-?}" \
+      "memcpy ring ${instructions[memcpy]:-?}"
   if [ -n "${instructions[gale]:-}" ] && [ -n "${instructions[memcpy]:-}" ]; then
-    fig="instructions per 64 KiB duplex transfer"
+    local fig="instructions per $label duplex transfer"
     row "$fig" "memcpy ring" "instructions" "${instructions[memcpy]}" ""
     row "$fig" "gale" "instructions" "${instructions[gale]}" \
       "$(ratio "${instructions[memcpy]}" "${instructions[gale]}")"
   fi
+}
+stage=$SECONDS
+if command -v valgrind >/dev/null 2>&1; then
+  callgrind_rows 64K "64 KiB" "${callgrind_bytes[0]}" "${callgrind_bytes[1]}"
+  callgrind_rows 64 "64 B" "${callgrind_small_bytes[0]}" "${callgrind_small_bytes[1]}"
+  say "callgrind: $((SECONDS - stage)) s"
 else
   say "valgrind not installed: no instruction rows"
 fi
