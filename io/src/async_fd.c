@@ -133,52 +133,19 @@ int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd, struct gale_c
 	return async_fd_poll_direction(async_fd, cx, GALE_DIRECTION_WRITE, guard_out);
 }
 
-/* I/O attempts per gale_async_fd_poll_io() before it yields: the attempt, and the retry
- * after clearing (the one that normally finds readiness gone and stores the waker). */
-#define ASYNC_FD_POLL_IO_ATTEMPTS_MAX 2
-
-/*
- * The guard protocol (poll ready, io, clear on -EAGAIN or retain) without a guard, run on
- * the reactor's slot with one lookup per attempt: TcpStream's every read and write.
- */
+/* The guard protocol without a guard, in the reactor (one slot lookup per attempt):
+ * TcpStream's every read and write. */
 int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
 			  enum gale_direction direction, gale_async_fd_io_fn *io, void *data,
 			  ssize_t *result_out)
 {
-	assert(async_fd != NULL && cx != NULL);
-	assert(io != NULL && result_out != NULL);
-	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
-	bool is_read = direction == GALE_DIRECTION_READ;
-	assert(async_fd->priv_interest & (is_read ? GALE_READY_READ : GALE_READY_WRITE));
+	assert(async_fd != NULL);
+	assert(async_fd->priv_interest & (direction == GALE_DIRECTION_READ ? GALE_READY_READ
+									   : GALE_READY_WRITE));
 	if (!async_fd->priv_is_open)
 		return GALE_E_CLOSED;
-	struct gale_reactor *reactor = async_fd_reactor(async_fd);
-	uint32_t mask = is_read ? GALE__READY_MASK_READ : GALE__READY_MASK_WRITE;
-	for (int attempt = 0; attempt < ASYNC_FD_POLL_IO_ATTEMPTS_MAX; attempt++) {
-		/* Looked up again after every attempt: io may have closed the AsyncFd. */
-		struct gale_reactor_slot *slot =
-			gale__reactor_slot_lookup(reactor, async_fd->priv_token);
-		if (slot == NULL)
-			return GALE_E_CLOSED;
-		struct gale_ready_event event = {.ready = slot->ready & mask, .tick = slot->tick};
-		if (event.ready == 0) {
-			/* As gale_reactor_poll_ready(): the most recent caller wins the slot. */
-			gale__reactor_slot_waker_store(
-				reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
-			return GALE_PENDING;
-		}
-		ssize_t result = io(data, reactor->priv_driver, slot->fd);
-		if (result != -EAGAIN) {
-			/* A short count included: readiness stays set (no new edge would come). */
-			*result_out = result;
-			return 0;
-		}
-		gale_reactor_clear_ready(reactor, async_fd->priv_token, event);
-	}
-	/* Readiness stays set (hang-up and error are final) but io keeps saying -EAGAIN,
-	 * which only a faulty or fault-injecting driver does: yield instead of spinning. */
-	gale_waker_wake(&cx->waker);
-	return GALE_PENDING;
+	return gale__reactor_poll_io(async_fd_reactor(async_fd), async_fd->priv_token, direction,
+				     cx, io, data, result_out);
 }
 
 uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard)
@@ -317,7 +284,7 @@ int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx)
 	 * reporting -EAGAIN (a fault-injecting driver may) would spin here: after two
 	 * attempts, yield to the executor instead (wake ourselves, return pending).
 	 */
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < GALE__IO_ATTEMPTS_MAX; attempt++) {
 		struct gale_async_fd_guard guard;
 		int rc = gale_async_fd_ready_poll(&future->ready, cx, &guard);
 		if (rc != 0)

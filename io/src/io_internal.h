@@ -82,52 +82,23 @@ static inline uint32_t gale__executor_live_count(const struct gale_executor *exe
  * then treats the misuse as the programmer error it is (assert). */
 bool gale__reactor_misuse(struct gale_reactor *reactor, const char *message);
 
-/* Readiness that lets a reader make progress (or see the end). */
-#define GALE__READY_MASK_READ                                                               \
-	(GALE_READY_READ | GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
-/* Readiness that lets a writer make progress (or see the failure). */
-#define GALE__READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
+/* I/O attempts per readiness poll before yielding when readiness stays set (hang-up and
+ * error are final) but the call keeps answering -EAGAIN, which only a faulty or
+ * fault-injecting driver does: the attempt, and the retry after clearing. */
+#define GALE__IO_ATTEMPTS_MAX 2
 
-/* One registration. Owned by reactor.c; defined here so that AsyncFd's poll-io fast path
- * (gale_async_fd_poll_io) reads it without a call per step. */
-struct gale_reactor_slot {
-	int fd;                              /* Registered fd, for fd_reregister/deregister. */
-	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
-	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
-	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
-	uint32_t tick;                       /* Advances per event; guards clear_ready. */
-	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
-	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
-	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
-	uint32_t free_next;                  /* Next free slot while free (cap = none). */
-	bool live;                           /* Registered now (false while on the free list). */
-};
-
-/* The live slot a token names, or NULL when the token is stale (or was never issued). */
-static inline struct gale_reactor_slot *gale__reactor_slot_lookup(
-	const struct gale_reactor *reactor, uint64_t token)
-{
-	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
-	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
-	uint32_t generation = (uint32_t)(token >> 32);
-	if (slot_index >= reactor->priv_slots_cap)
-		return NULL;
-	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
-	if (!slot->live || slot->generation != generation)
-		return NULL;
-	return slot;
-}
-
-/* Stores waker in a live slot's read_waker or write_waker (the most recent caller wins),
- * keeping the reactor's count of holders (gale_reactor_has_waiters) right. */
-static inline void gale__reactor_slot_waker_store(struct gale_reactor *reactor,
-						  struct gale_waker *slot_waker,
-						  const struct gale_waker *waker)
-{
-	reactor->priv_holders_count += (uint32_t)gale_waker_is_set(waker);
-	reactor->priv_holders_count -= (uint32_t)gale_waker_is_set(slot_waker);
-	*slot_waker = *waker;
-}
+/*
+ * The edge-triggered I/O step on one registration's direction, without a guard: observe
+ * readiness (or store cx's waker in the direction slot, most recent caller wins, and
+ * return GALE_PENDING), make the one io call, clear the observed readiness on -EAGAIN
+ * (tick rule, observer notified) and try again; any other result, a short count
+ * included, leaves readiness set and is put in *result_out (return 0). After
+ * GALE__IO_ATTEMPTS_MAX -EAGAINs with readiness still set: wakes cx, GALE_PENDING.
+ * GALE_E_CLOSED when token is stale (io may close the fd: the slot is looked up again).
+ */
+int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
+			  enum gale_direction direction, struct gale_cx *cx,
+			  ssize_t (*io)(void *data, struct gale_driver *driver, int fd), void *data,
+			  ssize_t *result_out);
 
 #endif /* GALE_IO_SRC_IO_INTERNAL_H */

@@ -19,11 +19,23 @@
 #define READY_BITS_ALL                                                                      \
 	(GALE_READY_READ | GALE_READY_WRITE | GALE_READY_RDHUP | GALE_READY_HUP |          \
 	 GALE_READY_ERROR)
-/* Readiness that lets each direction make progress (or see the end): io_internal.h. */
-#define READY_MASK_READ GALE__READY_MASK_READ
-#define READY_MASK_WRITE GALE__READY_MASK_WRITE
+/* Readiness that lets a reader make progress (or see the end). */
+#define READY_MASK_READ (GALE_READY_READ | GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
+/* Readiness that lets a writer make progress (or see the failure). */
+#define READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
 
-/* struct gale_reactor_slot is in io_internal.h, for AsyncFd's poll-io fast path. */
+struct gale_reactor_slot {
+	int fd;                              /* Registered fd, for fd_reregister/deregister. */
+	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
+	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
+	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
+	uint32_t tick;                       /* Advances per event; guards clear_ready. */
+	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
+	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
+	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
+	uint32_t free_next;                  /* Next free slot while free (cap = none). */
+	bool live;                           /* Registered now (false while on the free list). */
+};
 
 /* ---- Tokens and slots ------------------------------------------------------------------ */
 
@@ -36,7 +48,16 @@ static uint64_t token_make(uint32_t slot_index, uint32_t generation)
 static struct gale_reactor_slot *reactor_slot_lookup(const struct gale_reactor *reactor,
 						     uint64_t token)
 {
-	return gale__reactor_slot_lookup(reactor, token);
+	assert(reactor != NULL);
+	assert(reactor->priv_slots != NULL);
+	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
+	uint32_t generation = (uint32_t)(token >> 32);
+	if (slot_index >= reactor->priv_slots_cap)
+		return NULL;
+	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
+	if (!slot->live || slot->generation != generation)
+		return NULL;
+	return slot;
 }
 
 /* Widens reported bits: hang-up and error end both directions, RDHUP ends reading. */
@@ -96,11 +117,14 @@ static void waiter_unlink(struct gale_reactor *reactor, struct gale_reactor_slot
 	reactor->priv_holders_count--;
 }
 
-/* Stores waker in a registration's direction slot, keeping the holders count. */
+/* Stores waker in a registration's direction slot (the most recent caller wins), keeping
+ * the count of holders that gale_reactor_has_waiters() reads. */
 static void slot_waker_store(struct gale_reactor *reactor, struct gale_waker *slot_waker,
 			     const struct gale_waker *waker)
 {
-	gale__reactor_slot_waker_store(reactor, slot_waker, waker);
+	reactor->priv_holders_count += (uint32_t)gale_waker_is_set(waker);
+	reactor->priv_holders_count -= (uint32_t)gale_waker_is_set(slot_waker);
+	*slot_waker = *waker;
 }
 
 /* Empties a direction's waker slot and wakes what it held, so an event never wakes the
@@ -364,17 +388,11 @@ int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns)
 
 /* ---- Readiness polls and waiters ------------------------------------------------------- */
 
-int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
-			    enum gale_direction direction, struct gale_cx *cx,
-			    struct gale_ready_event *event_out)
+/* Observes direction's readiness on a live slot into *event_out (0), or stores cx's waker
+ * in the direction's slot and returns GALE_PENDING. */
+static int slot_poll_ready(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+			   bool is_read, struct gale_cx *cx, struct gale_ready_event *event_out)
 {
-	assert(reactor != NULL);
-	assert(cx != NULL && event_out != NULL);
-	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
-	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
-	if (slot == NULL)
-		return GALE_E_CLOSED;
-	bool is_read = direction == GALE_DIRECTION_READ;
 	uint32_t ready = slot->ready & (is_read ? READY_MASK_READ : READY_MASK_WRITE);
 	if (ready != 0) {
 		/* The stored waker is left alone, as Tokio does. It is empty here anyway: every
@@ -385,6 +403,19 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 	}
 	slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
 	return GALE_PENDING;
+}
+
+int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
+			    enum gale_direction direction, struct gale_cx *cx,
+			    struct gale_ready_event *event_out)
+{
+	assert(reactor != NULL);
+	assert(cx != NULL && event_out != NULL);
+	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot == NULL)
+		return GALE_E_CLOSED;
+	return slot_poll_ready(reactor, slot, direction == GALE_DIRECTION_READ, cx, event_out);
 }
 
 void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32_t interest)
@@ -440,14 +471,10 @@ void gale_reactor_waiter_cancel(struct gale_reactor *reactor, struct gale_ready_
 
 /* ---- Clearing -------------------------------------------------------------------------- */
 
-void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
-			      struct gale_ready_event event)
+/* clear_ready on a live slot: the tick rule, then the observer. */
+static void slot_clear_ready(struct gale_reactor *reactor, uint64_t token,
+			     struct gale_reactor_slot *slot, struct gale_ready_event event)
 {
-	assert(reactor != NULL);
-	assert((event.ready & ~(uint32_t)READY_BITS_ALL) == 0);
-	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
-	if (slot == NULL)
-		return;
 	/* An event arrived after the observation: clearing now could erase an edge that no
 	 * one has acted on yet, and edge-triggered drivers would never report it again. */
 	if (slot->tick != event.tick)
@@ -458,6 +485,48 @@ void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
 	const struct gale_reactor_observer *observer = reactor->priv_observer;
 	if (observer != NULL && cleared != 0 && observer->ready_cleared != NULL)
 		observer->ready_cleared(observer->data, token, slot->fd, cleared);
+}
+
+void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
+			      struct gale_ready_event event)
+{
+	assert(reactor != NULL);
+	assert((event.ready & ~(uint32_t)READY_BITS_ALL) == 0);
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot != NULL)
+		slot_clear_ready(reactor, token, slot, event);
+}
+
+int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
+			  enum gale_direction direction, struct gale_cx *cx,
+			  ssize_t (*io)(void *data, struct gale_driver *driver, int fd), void *data,
+			  ssize_t *result_out)
+{
+	assert(reactor != NULL && cx != NULL);
+	assert(io != NULL && result_out != NULL);
+	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
+	bool is_read = direction == GALE_DIRECTION_READ;
+	for (int attempt = 0; attempt < GALE__IO_ATTEMPTS_MAX; attempt++) {
+		/* Looked up again after every attempt: io may have closed the fd. */
+		struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+		if (slot == NULL)
+			return GALE_E_CLOSED;
+		struct gale_ready_event event;
+		int rc = slot_poll_ready(reactor, slot, is_read, cx, &event);
+		if (rc != 0)
+			return rc;
+		ssize_t result = io(data, reactor->priv_driver, slot->fd);
+		if (result != -EAGAIN) {
+			/* A short count included: readiness stays set (no new edge would come). */
+			*result_out = result;
+			return 0;
+		}
+		slot = reactor_slot_lookup(reactor, token);
+		if (slot != NULL)
+			slot_clear_ready(reactor, token, slot, event);
+	}
+	gale_waker_wake(&cx->waker);
+	return GALE_PENDING;
 }
 
 /* ---- Observer and introspection -------------------------------------------------------- */

@@ -71,28 +71,27 @@ static void escape_write(FILE *out, const char *s, bool xml)
 int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
 				    const struct cli_report *report, FILE *out)
 {
-	int never_injected = 0;
+	uint64_t injected[GALE_FAULT_COUNT] = {0};
+	size_t scenarios[GALE_FAULT_COUNT] = {0};
+	for (size_t i = 0; i < campaign->scenarios_count; i++) {
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+			injected[kind] += report->totals[i].faults_by_kind[kind];
+			scenarios[kind] += report->totals[i].faults_by_kind[kind] > 0;
+		}
+	}
 	fprintf(out, "\nfault coverage (%s):\n%-18s %12s %10s  %s\n",
 		campaign->swarm ? "swarm" : campaign->profile_name, "fault kind", "injected",
 		"scenarios", "what it does");
-	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-		uint64_t injected = 0;
-		size_t scenarios = 0;
-		for (size_t i = 0; i < campaign->scenarios_count; i++) {
-			injected += report->totals[i].faults_by_kind[kind];
-			scenarios += report->totals[i].faults_by_kind[kind] > 0;
-		}
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
 		fprintf(out, "%-18s %12" PRIu64 " %10zu  %s\n", gale_fault_kind_name(kind),
-			injected, scenarios, gale_fault_kind_description(kind));
-		never_injected += injected == 0;
-	}
+			injected[kind], scenarios[kind], gale_fault_kind_description(kind));
+	int never_injected = 0;
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-		uint64_t injected = 0;
-		for (size_t i = 0; i < campaign->scenarios_count; i++)
-			injected += report->totals[i].faults_by_kind[kind];
-		if (injected == 0)
-			fprintf(out, "never injected: %s (no scenario in this run exercises it)\n",
-				gale_fault_kind_name(kind));
+		if (injected[kind] != 0)
+			continue;
+		never_injected++;
+		fprintf(out, "never injected: %s (no scenario in this run exercises it)\n",
+			gale_fault_kind_name(kind));
 	}
 	fprintf(out, "fault kinds injected: %d of %d\n", GALE_FAULT_COUNT - never_injected,
 		GALE_FAULT_COUNT);

@@ -344,6 +344,50 @@ static void poll_io_clears_only_after_would_block(void **state)
 			 GALE_E_CLOSED);
 }
 
+/* An io callback that always answers -EAGAIN, as a fault-injecting driver may. */
+static ssize_t would_block_cb(void *data, struct gale_driver *driver, int fd)
+{
+	(void)driver;
+	(void)fd;
+	int *calls = data;
+	(*calls)++;
+	return -EAGAIN;
+}
+
+/* Closes the AsyncFd from inside the io call, then reports -EAGAIN. */
+static ssize_t close_then_would_block_cb(void *data, struct gale_driver *driver, int fd)
+{
+	(void)driver;
+	(void)fd;
+	assert_int_equal(gale_async_fd_close(data), 0);
+	return -EAGAIN;
+}
+
+/* gale_async_fd_poll_io with final readiness (hang-up) and a call that keeps saying
+ * -EAGAIN: exactly two attempts, then it yields (wakes cx, GALE_PENDING) instead of
+ * spinning; and an io call that closes the fd ends the loop with GALE_E_CLOSED. */
+static void poll_io_yields_when_readiness_is_final(void **state)
+{
+	struct fixture *f = *state;
+	struct gale_cx cx = cx_for(f, 12);
+	assert_int_equal(gale_driver_close(&f->epoll.base, f->fds[1]), 0);
+	f->fds[1] = -1;
+	turn(f);
+	int calls = 0;
+	ssize_t n = -1;
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &cx, GALE_DIRECTION_READ,
+					       would_block_cb, &calls, &n),
+			 GALE_PENDING);
+	assert_int_equal(calls, 2);
+	assert_int_equal(f->log.wake_counts[12], 1);
+	assert_true(gale_reactor_ready_get(&f->runtime.reactor, f->async_fd.priv_token) &
+		    GALE_READY_RDHUP);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &cx, GALE_DIRECTION_READ,
+					       close_then_would_block_cb, &f->async_fd, &n),
+			 GALE_E_CLOSED);
+	assert_int_equal(f->log.wake_counts[12], 1);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +404,8 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(into_inner_hands_the_fd_back_and_wakes_waiters,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(async_io_retries_until_not_would_block, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(poll_io_yields_when_readiness_is_final, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(poll_io_clears_only_after_would_block, setup,
 						teardown),
