@@ -10,4 +10,15 @@ if(TARGET gale_cli_core)
   # `gale run --fault-coverage`: the table and the gate that fails on a never-injected kind.
   gale_add_cmocka_test(test_sim_cli_fault_coverage LABEL sim
                        SOURCES sim/test_sim_cli_fault_coverage.c LIBS gale_cli_core)
+  # The campaign runner and its reports: streaming units, skipped seeds, agreeing verdicts.
+  gale_add_cmocka_test(test_sim_cli_campaign LABEL sim
+                       SOURCES sim/test_sim_cli_campaign.c LIBS gale_cli_core)
+  target_compile_definitions(test_sim_cli_campaign PRIVATE _DEFAULT_SOURCE)
+endif()
+if(TARGET gale_cli)
+  # The command from outside: generated bad argument vectors, write errors, huge counts.
+  gale_add_cmocka_test(test_sim_cli_args LABEL sim SOURCES sim/test_sim_cli_args.c)
+  target_compile_definitions(test_sim_cli_args PRIVATE _DEFAULT_SOURCE
+                             GALE_CLI_PATH="$<TARGET_FILE:gale_cli>")
+  add_dependencies(test_sim_cli_args gale_cli)
 endif()

@@ -20,11 +20,21 @@ enum {
 	CLI_EXIT_USAGE = 2,
 };
 
+enum {
+	CLI_SCENARIOS_MAX = 64,  /* Scenarios in one campaign. */
+	CLI_JOBS_MAX = 256,      /* Worker processes. */
+	/*
+	 * Failures listed in full per scenario: the lowest seeds, so the list does not depend on
+	 * which worker finished first, and memory stays bounded when every seed fails.
+	 */
+	CLI_FAILURES_LISTED = 20,
+};
+
 struct cli_campaign {
-	const struct gale_scenario *scenarios[64]; /* What runs (catalog order). */
+	const struct gale_scenario *scenarios[CLI_SCENARIOS_MAX]; /* What runs, no repeats. */
 	size_t scenarios_count;                    /* Entries used. */
 	uint64_t seed_first;                       /* First seed. */
-	uint64_t seeds_count;                      /* Seeds per scenario. */
+	uint64_t seeds_count;                      /* Seeds per scenario (before sharding). */
 	const char *profile_name;                  /* "none", "default", "harsh". */
 	bool swarm;                                /* A drawn profile per seed. */
 	uint32_t jobs;                             /* Worker processes. */
@@ -43,6 +53,18 @@ struct cli_unit {
 	uint64_t seed;           /* The seed. */
 };
 
+/*
+ * Where a unit sits in this shard's sequence. Seeds are interleaved across scenarios
+ * (round r runs every scenario once under the shard's r-th seed; worker w runs rounds
+ * w, w + jobs, ...), so a campaign cut short by its time limit has run every scenario
+ * about equally. Nothing is materialised: a worker walks its rounds, so memory is
+ * O(jobs) for any seed count.
+ */
+struct cli_position {
+	uint64_t round;          /* The shard's round-th seed. */
+	uint32_t scenario_index; /* Which scenario of that round. */
+};
+
 /* What a unit produced (sent from a worker to the parent through a pipe). */
 struct cli_outcome {
 	struct gale_run_result result; /* Oracle verdict, message, hash, stats. */
@@ -52,6 +74,7 @@ struct cli_outcome {
 
 /* Per-scenario totals for the summary. */
 struct cli_totals {
+	uint64_t seeds_planned;    /* Seeds this shard would run. */
 	uint64_t seeds_count;      /* Seeds run. */
 	uint64_t failures_count;   /* Seeds that failed. */
 	uint64_t faults_count;     /* Faults injected, all kinds. */
@@ -66,41 +89,72 @@ struct cli_failure {
 	struct cli_outcome outcome; /* What it found. */
 };
 
+/* A count that may pass 2^64 (planned units = scenarios x seeds). */
+struct cli_count {
+	uint64_t high; /* Multiples of 2^64. */
+	uint64_t low;  /* The rest. */
+};
+
 /* The campaign's results (filled by cli_campaign_execute). */
 struct cli_report {
-	struct cli_totals totals[64];  /* By scenario index. */
-	struct cli_failure *failures;  /* Heap array. */
-	size_t failures_count;         /* Entries used. */
+	struct cli_totals totals[CLI_SCENARIOS_MAX]; /* By scenario index. */
+	struct cli_failure *failures;  /* Listed failures, by (scenario, seed) once finished. */
+	size_t failures_count;         /* Entries used (at most CLI_FAILURES_LISTED each). */
 	size_t failures_cap;           /* Capacity. */
-	uint64_t units_total;          /* Units planned. */
 	uint64_t units_done;           /* Units finished. */
 	int64_t wall_ns;               /* Whole campaign, wall clock. */
 	bool stopped_by_time_limit;    /* The budget ran out first. */
 };
 
+/* The verdict every report states (summary, JSON, JUnit and the exit status agree). */
+struct cli_verdict {
+	uint64_t seeds_run;      /* Summed over scenarios. */
+	uint64_t seeds_failed;   /* Summed over scenarios. */
+	struct cli_count seeds_planned; /* Summed over scenarios. */
+	struct cli_count seeds_skipped; /* Planned and never run (time limit). */
+	int kinds_never_injected; /* With --fault-coverage: fault kinds never injected. */
+	int exit_status;         /* CLI_EXIT_OK or CLI_EXIT_FAILED. */
+};
+
 /* Monotonic wall clock for reports (the CLI is a front end, not library code). */
 int64_t cli_wall_now_ns(void);
+
+/* Seeds of campaign this shard runs per scenario. */
+uint64_t cli_shard_seeds(const struct cli_campaign *campaign);
+/* Worker w's first unit; false when the shard has fewer rounds than w + 1. */
+bool cli_position_first(const struct cli_campaign *campaign, uint32_t worker,
+			struct cli_position *at_out);
+/* The unit the same worker runs after from (the next scenario, or its next round). */
+bool cli_position_next(const struct cli_campaign *campaign, struct cli_position from,
+		       struct cli_position *to_out);
+/* The unit at a (valid) position. */
+struct cli_unit cli_position_unit(const struct cli_campaign *campaign, struct cli_position at);
 
 /* Runs one unit in this process. */
 void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
 		  struct cli_outcome *outcome_out);
 
-/* Runs every unit with campaign->jobs workers. 0, or a negative code (fork/pipe). */
+/* Runs every unit with campaign->jobs workers. 0, or a negative code (fork/pipe/memory). */
 int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report *report);
 
 void cli_report_deinit(struct cli_report *report);
+
+/* Sums the report and decides the exit status (with the fault gate when asked for). */
+struct cli_verdict cli_report_verdict(const struct cli_campaign *campaign,
+				      const struct cli_report *report);
 
 /* The replay command line for a failure, e.g. "gale replay --scenario x --seed 7 ...". */
 void cli_replay_command(const struct cli_campaign *campaign, const struct cli_failure *failure,
 			char *buf, size_t buf_len);
 
-/* Writers: the summary table (stdout), JSON and JUnit files. 0 or -errno. */
+/* Writers: the summary table (stdout) and the JSON and JUnit reports. */
 void cli_report_print(const struct cli_campaign *campaign, const struct cli_report *report,
 		      FILE *out);
-int cli_report_write_json(const struct cli_campaign *campaign, const struct cli_report *report,
-			  const char *path);
-int cli_report_write_junit(const struct cli_campaign *campaign,
-			   const struct cli_report *report, const char *path);
+/* Write to an open stream; the caller closes it and checks the close (see cli_file_close). */
+void cli_report_write_json(const struct cli_campaign *campaign, const struct cli_report *report,
+			   FILE *out);
+void cli_report_write_junit(const struct cli_campaign *campaign,
+			    const struct cli_report *report, FILE *out);
 /*
  * The fault coverage table: per fault kind, how often it was injected over the whole
  * campaign and by how many scenarios. Returns the number of kinds never injected (each is
@@ -108,15 +162,45 @@ int cli_report_write_junit(const struct cli_campaign *campaign,
  */
 int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
 				    const struct cli_report *report, FILE *out);
+/* Fault kinds injected by no scenario of the campaign; bit k set = kind k never injected. */
+int cli_report_never_injected(const struct cli_campaign *campaign,
+			      const struct cli_report *report, uint32_t *kinds_out);
+
+/* Decimal text of a count (buf of at least 40 bytes). */
+const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len);
+void cli_count_add(struct cli_count *count, uint64_t value);
 
 /* Subcommands. */
 int cli_command_run(const char *program, int argc, char **argv);
 int cli_command_replay(int argc, char **argv);
 int cli_command_list(int argc, char **argv);
 
-/* Argument helpers: print a one-line error and return false on bad input. */
+/*
+ * Argument helpers: each prints a one-line error and returns false on bad input.
+ * Numbers are decimal, or hexadecimal after 0x; no sign, no spaces ("010" is ten).
+ */
 bool cli_parse_u64(const char *flag, const char *text, uint64_t *value_out);
 bool cli_parse_profile(const char *text, const char **name_out);
 void cli_usage_error(const char *format, ...) GALE_PRINTF(1, 2);
+
+/*
+ * One option of argv at *i: "--flag value", "--flag=value" or, for one-letter flags,
+ * "-jN". Returns the flag (without "=value") in flag_buf and its value in *value_out
+ * (NULL for a flag without a value), advancing *i past a separate value. takes_value(flag)
+ * says whether a flag wants one. Returns false (after a one-line error) on an unknown flag
+ * or a missing value.
+ */
+struct cli_option_spec {
+	const char *name;  /* "--count", "-j". */
+	bool takes_value;  /* Wants a value. */
+};
+bool cli_next_option(const char *command, const struct cli_option_spec *specs, size_t count,
+		     int argc, char **argv, int *i, const struct cli_option_spec **spec_out,
+		     const char **value_out);
+
+/* Opens path for writing, with a one-line error naming it; NULL on failure. */
+FILE *cli_file_open(const char *path);
+/* Flushes and closes out; false (after a one-line error naming path) if anything was lost. */
+bool cli_file_close(FILE *out, const char *path);
 
 #endif /* GALE_SIM_CLI_CLI_H */

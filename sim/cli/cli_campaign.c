@@ -3,12 +3,15 @@
  * Campaign execution: units (scenario x seed) spread over forked worker processes.
  *
  * Why processes: a seed that trips an assert (a programmer error gale asserts on, such as
- * a ready guard consumed twice) must cost one failure, not the campaign. Each worker
- * takes every jobs-th unit of the plan and, per unit, writes a START record then an
- * OUTCOME record to its pipe (each record is written whole: it is smaller than PIPE_BUF).
- * When a worker dies, the unit it had started is reported as crashed (the worker's
- * stderr, with the assert message, is left on the terminal) and a new worker resumes
- * after it. Results are gathered in unit order, so reports do not depend on timing.
+ * a ready guard consumed twice) must cost one failure, not the campaign. The units
+ * form rounds (struct cli_position: round r runs every scenario under the shard's r-th
+ * seed) that are never materialised: worker w runs rounds w, w + jobs, w + 2 jobs, ...
+ * and, per unit, writes a
+ * START record then an OUTCOME record to its pipe (each record is written whole: it is
+ * smaller than PIPE_BUF). When a worker dies, the unit it had started is reported as
+ * crashed (the worker's stderr, with the assert message, is left on the terminal) and a
+ * new worker resumes after it. Listed failures are the lowest seeds of each scenario,
+ * sorted, so reports do not depend on timing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,29 +24,62 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli.h"
 
 enum { RECORD_START = 1, RECORD_OUTCOME = 2 };
 
 struct cli_record {
 	uint32_t kind;              /* RECORD_START or RECORD_OUTCOME. */
-	uint32_t plan_index;        /* Which unit of the plan. */
+	struct cli_position at;     /* Which unit. */
 	struct cli_outcome outcome; /* For RECORD_OUTCOME. */
 };
 
 _Static_assert(sizeof(struct cli_record) <= PIPE_BUF, "records must be written atomically");
 
 struct cli_worker {
-	pid_t pid;            /* 0 when not running. */
-	int fd;               /* Read end of its pipe, or -1. */
-	uint32_t slot;        /* Takes plan indexes slot, slot + jobs, ... */
-	uint64_t next;        /* Next plan index it will start (resume point). */
-	int64_t started;      /* Plan index started and not finished, or -1. */
+	pid_t pid;                /* 0 when not running. */
+	int fd;                   /* Read end of its pipe, or -1. */
+	struct cli_position next; /* Next unit it will start (resume point). */
+	bool has_next;            /* next is inside the shard. */
+	bool busy;                /* started holds a unit started and not finished. */
+	bool heard;               /* It sent a record since it was spawned. */
+	struct cli_position started;
 };
 
-struct cli_plan {
-	struct cli_unit *units; /* After sharding. */
-	uint64_t count;         /* Entries. */
-};
+uint64_t cli_shard_seeds(const struct cli_campaign *campaign)
+{
+	uint64_t n = campaign->shard_count;
+	return campaign->seeds_count / n + (campaign->shard_index < campaign->seeds_count % n);
+}
+
+bool cli_position_first(const struct cli_campaign *campaign, uint32_t worker,
+			struct cli_position *at_out)
+{
+	*at_out = (struct cli_position){.round = worker, .scenario_index = 0};
+	return worker < cli_shard_seeds(campaign);
+}
+
+bool cli_position_next(const struct cli_campaign *campaign, struct cli_position from,
+		       struct cli_position *to_out)
+{
+	if (from.scenario_index + 1 < campaign->scenarios_count) {
+		*to_out = (struct cli_position){from.round, from.scenario_index + 1};
+		return true;
+	}
+	uint64_t limit = cli_shard_seeds(campaign);
+	if (from.round >= limit || campaign->jobs >= limit - from.round)
+		return false;
+	*to_out = (struct cli_position){from.round + campaign->jobs, 0};
+	return true;
+}
+
+struct cli_unit cli_position_unit(const struct cli_campaign *campaign, struct cli_position at)
+{
+	/* round < shard seeds, so the offset is below seeds_count: no overflow. */
+	uint64_t offset = campaign->shard_index + at.round * campaign->shard_count;
+	return (struct cli_unit){.scenario_index = at.scenario_index,
+				 .seed = campaign->seed_first + offset};
+}
 
 void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
 		  struct cli_outcome *outcome_out)
@@ -60,24 +96,6 @@ void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
 	outcome_out->wall_ns = cli_wall_now_ns() - start_ns;
 }
 
-static int plan_make(const struct cli_campaign *campaign, struct cli_plan *plan)
-{
-	uint64_t total = campaign->scenarios_count * campaign->seeds_count;
-	uint64_t mine = total / campaign->shard_count + 1;
-	plan->units = calloc(mine, sizeof(*plan->units));
-	plan->count = 0;
-	if (plan->units == NULL)
-		return -ENOMEM;
-	for (uint64_t u = 0; u < total; u++) {
-		if (u % campaign->shard_count != campaign->shard_index)
-			continue;
-		plan->units[plan->count].scenario_index = (uint32_t)(u / campaign->seeds_count);
-		plan->units[plan->count].seed = campaign->seed_first + u % campaign->seeds_count;
-		plan->count++;
-	}
-	return 0;
-}
-
 static void worker_write(int fd, const struct cli_record *record)
 {
 	const char *bytes = (const char *)record;
@@ -92,22 +110,21 @@ static void worker_write(int fd, const struct cli_record *record)
 	}
 }
 
-/* The worker process body: runs its share of the plan from index first on. */
-static void worker_main(const struct cli_campaign *campaign, const struct cli_plan *plan,
-			uint64_t first, int fd)
+/* The worker process body: runs its rounds from first on. */
+static void worker_main(const struct cli_campaign *campaign, struct cli_position first, int fd)
 {
-	for (uint64_t k = first; k < plan->count; k += campaign->jobs) {
-		struct cli_record record = {.kind = RECORD_START, .plan_index = (uint32_t)k};
+	struct cli_position at = first;
+	do {
+		struct cli_record record = {.kind = RECORD_START, .at = at};
 		worker_write(fd, &record);
 		record.kind = RECORD_OUTCOME;
-		cli_unit_run(campaign, plan->units[k], &record.outcome);
+		cli_unit_run(campaign, cli_position_unit(campaign, at), &record.outcome);
 		worker_write(fd, &record);
-	}
+	} while (cli_position_next(campaign, at, &at));
 	_exit(0);
 }
 
-static int worker_spawn(const struct cli_campaign *campaign, const struct cli_plan *plan,
-			struct cli_worker *worker)
+static int worker_spawn(const struct cli_campaign *campaign, struct cli_worker *worker)
 {
 	int fds[2];
 	if (pipe(fds) != 0)
@@ -123,20 +140,50 @@ static int worker_spawn(const struct cli_campaign *campaign, const struct cli_pl
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		worker_main(campaign, plan, worker->next, fds[1]);
+		worker_main(campaign, worker->next, fds[1]);
 	}
 	close(fds[1]);
 	worker->pid = pid;
 	worker->fd = fds[0];
-	worker->started = -1;
+	worker->busy = false;
+	worker->heard = false;
+	return 0;
+}
+
+/* Keeps failure among the CLI_FAILURES_LISTED lowest seeds of its scenario. */
+static int failure_keep(struct cli_report *report, const struct cli_failure *failure)
+{
+	size_t same = 0, highest = SIZE_MAX;
+	for (size_t k = 0; k < report->failures_count; k++) {
+		const struct cli_failure *kept = &report->failures[k];
+		if (kept->unit.scenario_index != failure->unit.scenario_index)
+			continue;
+		same++;
+		if (highest == SIZE_MAX || kept->unit.seed > report->failures[highest].unit.seed)
+			highest = k;
+	}
+	if (same >= CLI_FAILURES_LISTED) {
+		if (failure->unit.seed < report->failures[highest].unit.seed)
+			report->failures[highest] = *failure;
+		return 0;
+	}
+	if (report->failures_count == report->failures_cap) {
+		size_t cap = report->failures_cap ? report->failures_cap * 2 : 16;
+		struct cli_failure *grown = realloc(report->failures, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		report->failures = grown;
+		report->failures_cap = cap;
+	}
+	report->failures[report->failures_count++] = *failure;
 	return 0;
 }
 
 /* Adds one finished unit to the report. */
-static int report_add(const struct cli_plan *plan, struct cli_report *report, uint32_t index,
-		      const struct cli_outcome *outcome)
+static int report_add(const struct cli_campaign *campaign, struct cli_report *report,
+		      struct cli_position at, const struct cli_outcome *outcome)
 {
-	struct cli_unit unit = plan->units[index];
+	struct cli_unit unit = cli_position_unit(campaign, at);
 	struct cli_totals *totals = &report->totals[unit.scenario_index];
 	totals->seeds_count++;
 	totals->sim_time_ns += outcome->result.sim.time_ns;
@@ -149,23 +196,13 @@ static int report_add(const struct cli_plan *plan, struct cli_report *report, ui
 	if (outcome->status == 0)
 		return 0;
 	totals->failures_count++;
-	if (report->failures_count == report->failures_cap) {
-		size_t cap = report->failures_cap ? report->failures_cap * 2 : 16;
-		struct cli_failure *grown = realloc(report->failures, cap * sizeof(*grown));
-		if (grown == NULL)
-			return -ENOMEM;
-		report->failures = grown;
-		report->failures_cap = cap;
-	}
-	report->failures[report->failures_count].unit = unit;
-	report->failures[report->failures_count].outcome = *outcome;
-	report->failures_count++;
-	return 0;
+	struct cli_failure failure = {.unit = unit, .outcome = *outcome};
+	return failure_keep(report, &failure);
 }
 
 /* A worker died with a unit started: that unit crashed. */
-static int report_crash(const struct cli_plan *plan, struct cli_report *report,
-			uint32_t index, int wait_status)
+static int report_crash(const struct cli_campaign *campaign, struct cli_report *report,
+			struct cli_position at, int wait_status)
 {
 	struct cli_outcome outcome = {.status = -EINTR};
 	outcome.result.oracle = GALE_ORACLE_NONE;
@@ -177,35 +214,43 @@ static int report_crash(const struct cli_plan *plan, struct cli_report *report,
 		snprintf(outcome.result.message, sizeof(outcome.result.message),
 			 "crashed: worker exited with status %d mid-run",
 			 WEXITSTATUS(wait_status));
-	return report_add(plan, report, index, &outcome);
+	return report_add(campaign, report, at, &outcome);
 }
 
-static void progress_show(const struct cli_report *report, int64_t start_ns, bool tty,
-			  int64_t *last_ns)
+struct progress {
+	int64_t start_ns;      /* Campaign start. */
+	int64_t last_ns;       /* Last line printed; INT64_MAX once the final one was. */
+	bool tty;              /* stderr is a terminal: one redrawn line. */
+	double units_planned;  /* For the bar (exact counts are in the report). */
+	char planned_text[48]; /* Planned units, exact. */
+};
+
+static void progress_show(const struct cli_report *report, struct progress *progress,
+			  bool done)
 {
 	int64_t now = cli_wall_now_ns();
-	bool done = report->units_done == report->units_total;
-	if (*last_ns == INT64_MAX) /* The final line was printed already. */
+	if (progress->last_ns == INT64_MAX) /* The final line was printed already. */
 		return;
-	if (!done && now - *last_ns < (tty ? 100000000 : 5000000000LL))
+	if (!done && now - progress->last_ns < (progress->tty ? 100000000 : 5000000000LL))
 		return;
-	*last_ns = done ? INT64_MAX : now;
-	double seconds = (double)(now - start_ns) / 1e9;
+	progress->last_ns = done ? INT64_MAX : now;
+	double seconds = (double)(now - progress->start_ns) / 1e9;
 	double rate = seconds > 0 ? (double)report->units_done / seconds : 0;
-	if (tty) {
+	if (progress->tty) {
 		int width = 30;
-		int filled = report->units_total ? (int)(width * report->units_done /
-							 report->units_total) : width;
-		fprintf(stderr, "\r[%.*s%*s] %llu/%llu seeds  %zu failed  %.0f seeds/s ", filled,
+		double part = progress->units_planned > 0
+				      ? (double)report->units_done / progress->units_planned : 1;
+		int filled = (int)(width * (part > 1 ? 1 : part));
+		fprintf(stderr, "\r[%.*s%*s] %llu/%s seeds  %zu failed  %.0f seeds/s ", filled,
 			"##############################", width - filled, "",
-			(unsigned long long)report->units_done,
-			(unsigned long long)report->units_total, report->failures_count, rate);
+			(unsigned long long)report->units_done, progress->planned_text,
+			report->failures_count, rate);
 		if (done)
 			fputc('\n', stderr);
 	} else {
-		fprintf(stderr, "gale: %llu/%llu seeds, %zu failed, %.0f seeds/s\n",
-			(unsigned long long)report->units_done,
-			(unsigned long long)report->units_total, report->failures_count, rate);
+		fprintf(stderr, "gale: %llu/%s seeds, %zu failed, %.0f seeds/s\n",
+			(unsigned long long)report->units_done, progress->planned_text,
+			report->failures_count, rate);
 	}
 }
 
@@ -225,9 +270,12 @@ static bool worker_read(struct cli_worker *worker, struct cli_record *record)
 	return true;
 }
 
-/* A worker's pipe reached its end: reap it, report a crash, resume after the crashed unit. */
-static int worker_finish(const struct cli_campaign *campaign, const struct cli_plan *plan,
-			 struct cli_report *report, struct cli_worker *worker)
+/*
+ * A worker's pipe reached its end: reap it; if it died mid-unit, report that unit as
+ * crashed; if it died before finishing its share, a new worker resumes where it stopped.
+ */
+static int worker_finish(const struct cli_campaign *campaign, struct cli_report *report,
+			 struct cli_worker *worker)
 {
 	int status = 0;
 	close(worker->fd);
@@ -235,28 +283,35 @@ static int worker_finish(const struct cli_campaign *campaign, const struct cli_p
 	waitpid(worker->pid, &status, 0);
 	worker->pid = 0;
 	int rc = 0;
-	if (worker->started >= 0) {
-		rc = report_crash(plan, report, (uint32_t)worker->started, status);
-		worker->next = (uint64_t)worker->started + campaign->jobs;
+	if (worker->busy) {
+		rc = report_crash(campaign, report, worker->started, status);
+		worker->busy = false;
+		worker->has_next = cli_position_next(campaign, worker->started, &worker->next);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		worker->has_next = false; /* Finished its share. */
+	} else if (!worker->heard) {
+		return -ECHILD; /* Died before its first unit: respawning would loop. */
 	}
-	if (rc == 0 && worker->next < plan->count && worker->started >= 0)
-		rc = worker_spawn(campaign, plan, worker);
+	if (rc == 0 && worker->has_next)
+		rc = worker_spawn(campaign, worker);
 	return rc;
 }
 
-static int worker_service(const struct cli_campaign *campaign, const struct cli_plan *plan,
-			  struct cli_report *report, struct cli_worker *worker)
+static int worker_service(const struct cli_campaign *campaign, struct cli_report *report,
+			  struct cli_worker *worker)
 {
 	struct cli_record record;
 	if (!worker_read(worker, &record))
-		return worker_finish(campaign, plan, report, worker);
+		return worker_finish(campaign, report, worker);
+	worker->heard = true;
 	if (record.kind == RECORD_START) {
-		worker->started = record.plan_index;
+		worker->busy = true;
+		worker->started = record.at;
 		return 0;
 	}
-	worker->started = -1;
-	worker->next = (uint64_t)record.plan_index + campaign->jobs;
-	return report_add(plan, report, record.plan_index, &record.outcome);
+	worker->busy = false;
+	worker->has_next = cli_position_next(campaign, record.at, &worker->next);
+	return report_add(campaign, report, record.at, &record.outcome);
 }
 
 static void workers_kill(struct cli_worker *workers, uint32_t jobs)
@@ -271,39 +326,43 @@ static void workers_kill(struct cli_worker *workers, uint32_t jobs)
 	}
 }
 
-static int campaign_gather(const struct cli_campaign *campaign, const struct cli_plan *plan,
-			   struct cli_report *report, struct cli_worker *workers)
+static bool time_is_up(const struct cli_campaign *campaign, int64_t start_ns)
 {
-	int64_t start_ns = cli_wall_now_ns(), last_ns = start_ns;
-	bool tty = isatty(STDERR_FILENO);
-	struct pollfd fds[256];
+	return campaign->time_limit_s > 0 &&
+	       (double)(cli_wall_now_ns() - start_ns) / 1e9 > campaign->time_limit_s;
+}
+
+static int campaign_gather(const struct cli_campaign *campaign, struct cli_report *report,
+			   struct cli_worker *workers, struct progress *progress)
+{
+	struct pollfd fds[CLI_JOBS_MAX];
+	uint32_t owner[CLI_JOBS_MAX];
 	for (;;) {
 		nfds_t count = 0;
-		for (uint32_t w = 0; w < campaign->jobs; w++)
-			if (workers[w].pid != 0)
-				fds[count++] = (struct pollfd){.fd = workers[w].fd, .events = POLLIN};
+		for (uint32_t w = 0; w < campaign->jobs; w++) {
+			if (workers[w].pid == 0)
+				continue;
+			owner[count] = w;
+			fds[count++] = (struct pollfd){.fd = workers[w].fd, .events = POLLIN};
+		}
 		if (count == 0)
 			break;
-		if (campaign->time_limit_s > 0 &&
-		    (double)(cli_wall_now_ns() - start_ns) / 1e9 > campaign->time_limit_s) {
+		if (time_is_up(campaign, progress->start_ns)) {
 			workers_kill(workers, campaign->jobs);
 			report->stopped_by_time_limit = true;
 			break;
 		}
 		if (poll(fds, count, 100) < 0 && errno != EINTR)
 			return -errno;
-		for (uint32_t w = 0; w < campaign->jobs; w++) {
-			struct pollfd probe = {.fd = workers[w].fd, .events = POLLIN};
-			if (workers[w].pid == 0 || poll(&probe, 1, 0) <= 0)
+		for (nfds_t k = 0; k < count; k++) {
+			if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 				continue;
-			int rc = worker_service(campaign, plan, report, &workers[w]);
+			int rc = worker_service(campaign, report, &workers[owner[k]]);
 			if (rc < 0)
 				return rc;
 		}
-		progress_show(report, start_ns, tty, &last_ns);
+		progress_show(report, progress, false);
 	}
-	if (tty && report->units_done != report->units_total)
-		fputc('\n', stderr);
 	return 0;
 }
 
@@ -315,31 +374,49 @@ static int failure_compare(const void *a, const void *b)
 	return x->unit.seed < y->unit.seed ? -1 : x->unit.seed > y->unit.seed;
 }
 
+static void progress_init(const struct cli_campaign *campaign, struct progress *progress)
+{
+	struct cli_count planned = {0, 0};
+	for (size_t i = 0; i < campaign->scenarios_count; i++)
+		cli_count_add(&planned, cli_shard_seeds(campaign));
+	*progress = (struct progress){
+		.start_ns = cli_wall_now_ns(),
+		.tty = isatty(STDERR_FILENO),
+		.units_planned = (double)planned.high * 18446744073709551616.0 +
+				 (double)planned.low,
+	};
+	progress->last_ns = progress->start_ns;
+	cli_count_format(planned, progress->planned_text, sizeof(progress->planned_text));
+}
+
 int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report *report)
 {
 	memset(report, 0, sizeof(*report));
-	struct cli_plan plan;
-	int rc = plan_make(campaign, &plan);
-	if (rc != 0)
-		return rc;
-	report->units_total = plan.count;
-	int64_t start_ns = cli_wall_now_ns();
-	struct cli_worker workers[256];
-	uint32_t jobs = campaign->jobs;
-	for (uint32_t w = 0; w < jobs; w++) {
-		workers[w] = (struct cli_worker){.fd = -1, .slot = w, .next = w, .started = -1};
-		if (workers[w].next < plan.count && rc == 0)
-			rc = worker_spawn(campaign, &plan, &workers[w]);
+	if (campaign->scenarios_count == 0 || campaign->scenarios_count > CLI_SCENARIOS_MAX ||
+	    campaign->jobs == 0 || campaign->jobs > CLI_JOBS_MAX || campaign->shard_count == 0 ||
+	    campaign->shard_index >= campaign->shard_count)
+		return -EINVAL;
+	for (size_t i = 0; i < campaign->scenarios_count; i++)
+		report->totals[i].seeds_planned = cli_shard_seeds(campaign);
+	struct progress progress;
+	progress_init(campaign, &progress);
+	struct cli_worker workers[CLI_JOBS_MAX];
+	int rc = 0;
+	for (uint32_t w = 0; w < campaign->jobs; w++) {
+		workers[w] = (struct cli_worker){.fd = -1};
+		workers[w].has_next = cli_position_first(campaign, w, &workers[w].next);
+		if (workers[w].has_next && rc == 0)
+			rc = worker_spawn(campaign, &workers[w]);
 	}
 	if (rc == 0)
-		rc = campaign_gather(campaign, &plan, report, workers);
-	workers_kill(workers, jobs);
-	report->wall_ns = cli_wall_now_ns() - start_ns;
+		rc = campaign_gather(campaign, report, workers, &progress);
+	workers_kill(workers, campaign->jobs);
+	progress_show(report, &progress, true);
+	report->wall_ns = cli_wall_now_ns() - progress.start_ns;
 	/* qsort's array must not be NULL even for 0 elements (UBSan aborts on it). */
 	if (report->failures_count > 0)
 		qsort(report->failures, report->failures_count, sizeof(*report->failures),
 		      failure_compare);
-	free(plan.units);
 	return rc;
 }
 

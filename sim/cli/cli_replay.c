@@ -39,12 +39,21 @@ struct replay_options {
 	bool has_hash;                        /* --hash given. */
 };
 
+static const struct cli_option_spec replay_options[] = {
+	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
+	{"--hash", true},     {"--swarm", false}, {"--verbose", false},
+};
+
 static bool replay_apply(struct replay_options *options, const char *flag, const char *value)
 {
+	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0) {
+		*(flag[2] == 's' ? &options->swarm : &options->verbose) = true;
+		return true;
+	}
 	if (strcmp(flag, "--scenario") == 0) {
 		options->scenario = gale_catalog_find(value);
 		if (options->scenario == NULL)
-			cli_usage_error("unknown scenario '%s' (see gale list)", value);
+			cli_usage_error("unknown scenario '%.64s' (see gale list)", value);
 		return options->scenario != NULL;
 	}
 	if (strcmp(flag, "--seed") == 0)
@@ -53,12 +62,11 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 		return options->has_profile = cli_parse_profile(value, &options->profile_name);
 	if (strcmp(flag, "--trace") == 0) {
 		options->trace_path = value;
-		return true;
+		if (value[0] == '\0')
+			cli_usage_error("--trace needs a file name");
+		return value[0] != '\0';
 	}
-	if (strcmp(flag, "--hash") == 0)
-		return options->has_hash = cli_parse_u64(flag, value, &options->hash);
-	cli_usage_error("replay: unknown option '%s'", flag);
-	return false;
+	return options->has_hash = cli_parse_u64(flag, value, &options->hash); /* --hash */
 }
 
 /* Returns -1 to continue, or an exit status (help, or a usage error). */
@@ -66,20 +74,16 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 {
 	*options = (struct replay_options){.profile_name = "default"};
 	for (int i = 1; i < argc; i++) {
-		const char *flag = argv[i];
-		if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(replay_usage, stdout);
 			return CLI_EXIT_OK;
 		}
-		if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0) {
-			*(flag[2] == 's' ? &options->swarm : &options->verbose) = true;
-			continue;
-		}
-		if (i + 1 >= argc) {
-			cli_usage_error("%s needs a value", flag);
-			return CLI_EXIT_USAGE;
-		}
-		if (!replay_apply(options, flag, argv[++i]))
+		const struct cli_option_spec *spec = NULL;
+		const char *value = NULL;
+		if (!cli_next_option("replay", replay_options,
+				     sizeof(replay_options) / sizeof(replay_options[0]), argc, argv,
+				     &i, &spec, &value) ||
+		    !replay_apply(options, spec->name, value))
 			return CLI_EXIT_USAGE;
 	}
 	if (options->scenario == NULL || !options->has_seed) {
@@ -127,6 +131,10 @@ int cli_command_replay(int argc, char **argv)
 	int exit_status = replay_parse(&options, argc, argv);
 	if (exit_status >= 0)
 		return exit_status;
+	/* Opened first, so a path that cannot be written costs no run. */
+	FILE *trace_file = options.trace_path != NULL ? cli_file_open(options.trace_path) : NULL;
+	if (options.trace_path != NULL && trace_file == NULL)
+		return CLI_EXIT_USAGE;
 	bool keep = options.trace_path != NULL || options.verbose;
 	struct gale_run_options run = {
 		.seed = options.seed,
@@ -141,14 +149,12 @@ int cli_command_replay(int argc, char **argv)
 		replay_dump(&trace, stdout);
 	replay_print(&options, status, &result);
 	exit_status = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-	if (options.trace_path != NULL) {
-		FILE *out = fopen(options.trace_path, "w");
-		if (out == NULL || replay_dump(&trace, out) != 0 || fclose(out) != 0) {
-			fprintf(stderr, "gale: cannot write %s\n", options.trace_path);
+	if (trace_file != NULL) {
+		replay_dump(&trace, trace_file);
+		if (!cli_file_close(trace_file, options.trace_path))
 			exit_status = CLI_EXIT_USAGE;
-		} else {
+		else
 			printf("trace written to %s\n", options.trace_path);
-		}
 	}
 	if (options.has_hash) {
 		bool same = options.hash == result.trace_hash;

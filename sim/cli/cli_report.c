@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Campaign reports: the summary table, replay commands, JSON and JUnit XML files. */
+/*
+ * Campaign reports: the verdict, the summary table, replay commands, JSON and JUnit XML.
+ * Every report states the same verdict as the exit status (cli_report_verdict): seeds that
+ * never ran (the time limit) are counted as skipped, never as passed, and a failed fault
+ * coverage gate is a failure everywhere.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,35 +26,91 @@ void cli_replay_command(const struct cli_campaign *campaign, const struct cli_fa
 		 failure->outcome.result.trace_hash);
 }
 
+int cli_report_never_injected(const struct cli_campaign *campaign,
+			      const struct cli_report *report, uint32_t *kinds_out)
+{
+	_Static_assert(GALE_FAULT_COUNT <= 32, "one bit per fault kind");
+	uint32_t kinds = 0;
+	int count = 0;
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		uint64_t injected = 0;
+		for (size_t i = 0; i < campaign->scenarios_count; i++)
+			injected += report->totals[i].faults_by_kind[kind];
+		if (injected == 0) {
+			kinds |= UINT32_C(1) << kind;
+			count++;
+		}
+	}
+	if (kinds_out != NULL)
+		*kinds_out = kinds;
+	return count;
+}
+
+struct cli_verdict cli_report_verdict(const struct cli_campaign *campaign,
+				      const struct cli_report *report)
+{
+	struct cli_verdict v = {0};
+	for (size_t i = 0; i < campaign->scenarios_count; i++) {
+		const struct cli_totals *t = &report->totals[i];
+		v.seeds_run += t->seeds_count;
+		v.seeds_failed += t->failures_count;
+		cli_count_add(&v.seeds_planned, t->seeds_planned);
+		cli_count_add(&v.seeds_skipped, t->seeds_planned - t->seeds_count);
+	}
+	if (campaign->fault_coverage)
+		v.kinds_never_injected = cli_report_never_injected(campaign, report, NULL);
+	v.exit_status = v.seeds_failed == 0 && v.kinds_never_injected == 0 ? CLI_EXIT_OK
+									     : CLI_EXIT_FAILED;
+	return v;
+}
+
+static bool count_is_zero(struct cli_count count)
+{
+	return count.high == 0 && count.low == 0;
+}
+
 void cli_report_print(const struct cli_campaign *campaign, const struct cli_report *report,
 		      FILE *out)
 {
-	fprintf(out, "\n%-22s %8s %8s %12s %14s %10s %10s\n", "scenario", "seeds", "failed",
-		"faults", "sim time (s)", "wall (s)", "seeds/s");
-	struct cli_totals sum = {0};
+	struct cli_verdict v = cli_report_verdict(campaign, report);
+	fprintf(out, "\n%-22s %8s %8s %8s %12s %14s %10s %10s\n", "scenario", "seeds", "failed",
+		"skipped", "faults", "sim time (s)", "wall (s)", "seeds/s");
+	uint64_t faults = 0;
+	int64_t sim_time_ns = 0;
+	char text[48];
 	for (size_t i = 0; i < campaign->scenarios_count; i++) {
 		const struct cli_totals *t = &report->totals[i];
 		double wall = (double)t->wall_ns / 1e9;
-		fprintf(out, "%-22s %8" PRIu64 " %8" PRIu64 " %12" PRIu64 " %14.3f %10.2f %10.0f\n",
-			campaign->scenarios[i]->name, t->seeds_count, t->failures_count,
-			t->faults_count, (double)t->sim_time_ns / 1e9, wall,
+		fprintf(out, "%-22s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12" PRIu64
+			" %14.3f %10.2f %10.0f\n", campaign->scenarios[i]->name, t->seeds_count,
+			t->failures_count, t->seeds_planned - t->seeds_count, t->faults_count,
+			(double)t->sim_time_ns / 1e9, wall,
 			wall > 0 ? (double)t->seeds_count / wall : 0.0);
-		sum.seeds_count += t->seeds_count;
-		sum.failures_count += t->failures_count;
-		sum.faults_count += t->faults_count;
-		sum.sim_time_ns += t->sim_time_ns;
+		faults += t->faults_count;
+		sim_time_ns += t->sim_time_ns;
 	}
 	double wall = (double)report->wall_ns / 1e9;
-	fprintf(out, "%-22s %8" PRIu64 " %8" PRIu64 " %12" PRIu64 " %14.3f %10.2f %10.0f\n",
-		"total", sum.seeds_count, sum.failures_count, sum.faults_count,
-		(double)sum.sim_time_ns / 1e9, wall,
-		wall > 0 ? (double)sum.seeds_count / wall : 0.0);
+	fprintf(out, "%-22s %8" PRIu64 " %8" PRIu64 " %8s %12" PRIu64 " %14.3f %10.2f %10.0f\n",
+		"total", v.seeds_run, v.seeds_failed,
+		cli_count_format(v.seeds_skipped, text, sizeof(text)), faults,
+		(double)sim_time_ns / 1e9, wall, wall > 0 ? (double)v.seeds_run / wall : 0.0);
 	fprintf(out, "\nprofile: %s   jobs: %u   shard: %u/%u%s\n",
 		campaign->swarm ? "swarm" : campaign->profile_name, campaign->jobs,
 		campaign->shard_index, campaign->shard_count,
 		report->stopped_by_time_limit ? "   (stopped at the time limit)" : "");
-	fprintf(out, "%" PRIu64 " passed, %" PRIu64 " failed\n",
-		sum.seeds_count - sum.failures_count, sum.failures_count);
+	size_t listed[CLI_SCENARIOS_MAX] = {0};
+	for (size_t k = 0; k < report->failures_count; k++)
+		listed[report->failures[k].unit.scenario_index]++;
+	for (size_t i = 0; i < campaign->scenarios_count; i++)
+		if (report->totals[i].failures_count > listed[i])
+			fprintf(out, "%s: %" PRIu64 " failures, the %zu lowest seeds listed\n",
+				campaign->scenarios[i]->name, report->totals[i].failures_count,
+				listed[i]);
+	fprintf(out, "%" PRIu64 " passed, %" PRIu64 " failed", v.seeds_run - v.seeds_failed,
+		v.seeds_failed);
+	if (!count_is_zero(v.seeds_skipped))
+		fprintf(out, ", %s skipped", cli_count_format(v.seeds_skipped, text, sizeof(text)));
+	fputc('\n', out);
 }
 
 /* Writes s as a JSON or XML string body, escaping what each format needs. */
@@ -85,14 +146,12 @@ int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
 		fprintf(out, "%-18s %12" PRIu64 " %10zu  %s\n", gale_fault_kind_name(kind),
 			injected[kind], scenarios[kind], gale_fault_kind_description(kind));
-	int never_injected = 0;
-	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-		if (injected[kind] != 0)
-			continue;
-		never_injected++;
-		fprintf(out, "never injected: %s (no scenario in this run exercises it)\n",
-			gale_fault_kind_name(kind));
-	}
+	uint32_t never = 0;
+	int never_injected = cli_report_never_injected(campaign, report, &never);
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+		if (never & (UINT32_C(1) << kind))
+			fprintf(out, "never injected: %s (no scenario in this run exercises it)\n",
+				gale_fault_kind_name(kind));
 	fprintf(out, "fault kinds injected: %d of %d\n", GALE_FAULT_COUNT - never_injected,
 		GALE_FAULT_COUNT);
 	return never_injected;
@@ -126,23 +185,49 @@ static void json_failures(const struct cli_campaign *campaign, const struct cli_
 	}
 }
 
-int cli_report_write_json(const struct cli_campaign *campaign, const struct cli_report *report,
-			  const char *path)
+static void json_fault_coverage(const struct cli_campaign *campaign,
+				const struct cli_report *report, FILE *out)
 {
-	FILE *out = fopen(path, "w");
-	if (out == NULL) {
-		fprintf(stderr, "gale: cannot write %s: %s\n", path, strerror(errno));
-		return -errno;
+	uint32_t never = 0;
+	int count = cli_report_never_injected(campaign, report, &never);
+	fprintf(out, "  \"fault_coverage\": {\"kinds_injected\": %d, \"kinds\": %d, "
+		     "\"never_injected\": [", GALE_FAULT_COUNT - count, GALE_FAULT_COUNT);
+	const char *sep = "";
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		if (never & (UINT32_C(1) << kind)) {
+			fprintf(out, "%s\"%s\"", sep, gale_fault_kind_name(kind));
+			sep = ", ";
+		}
 	}
-	fprintf(out, "{\n  \"profile\": \"%s\",\n  \"passed\": %s,\n  \"scenarios\": [",
+	fprintf(out, "]},\n");
+}
+
+void cli_report_write_json(const struct cli_campaign *campaign, const struct cli_report *report,
+			   FILE *out)
+{
+	struct cli_verdict v = cli_report_verdict(campaign, report);
+	char planned[48], skipped[48];
+	fprintf(out, "{\n  \"profile\": \"%s\",\n  \"passed\": %s,\n  \"complete\": %s,\n"
+		     "  \"stopped_by_time_limit\": %s,\n  \"seeds_planned\": %s,\n"
+		     "  \"seeds_run\": %" PRIu64 ",\n  \"seeds_failed\": %" PRIu64 ",\n"
+		     "  \"seeds_skipped\": %s,\n",
 		campaign->swarm ? "swarm" : campaign->profile_name,
-		report->failures_count == 0 ? "true" : "false");
+		v.exit_status == CLI_EXIT_OK ? "true" : "false",
+		count_is_zero(v.seeds_skipped) ? "true" : "false",
+		report->stopped_by_time_limit ? "true" : "false",
+		cli_count_format(v.seeds_planned, planned, sizeof(planned)), v.seeds_run,
+		v.seeds_failed, cli_count_format(v.seeds_skipped, skipped, sizeof(skipped)));
+	if (campaign->fault_coverage)
+		json_fault_coverage(campaign, report, out);
+	fprintf(out, "  \"scenarios\": [");
 	for (size_t i = 0; i < campaign->scenarios_count; i++) {
 		const struct cli_totals *t = &report->totals[i];
-		fprintf(out, "%s\n    {\"name\": \"%s\", \"seeds\": %" PRIu64 ", \"failures\": %" PRIu64
+		fprintf(out, "%s\n    {\"name\": \"%s\", \"seeds_planned\": %" PRIu64
+			", \"seeds\": %" PRIu64 ", \"skipped\": %" PRIu64 ", \"failures\": %" PRIu64
 			", \"faults_injected\": %" PRIu64 ", \"sim_time_ns\": %" PRId64
 			", \"wall_ns\": %" PRId64 ", \"faults_by_kind\": ",
-			i ? "," : "", campaign->scenarios[i]->name, t->seeds_count, t->failures_count,
+			i ? "," : "", campaign->scenarios[i]->name, t->seeds_planned,
+			t->seeds_count, t->seeds_planned - t->seeds_count, t->failures_count,
 			t->faults_count, t->sim_time_ns, t->wall_ns);
 		json_faults_by_kind(t->faults_by_kind, out);
 		fprintf(out, "}");
@@ -150,42 +235,68 @@ int cli_report_write_json(const struct cli_campaign *campaign, const struct cli_
 	fprintf(out, "\n  ],\n  \"failures\": [");
 	json_failures(campaign, report, out);
 	fprintf(out, "\n  ]\n}\n");
-	return fclose(out) == 0 ? 0 : -EIO;
 }
 
-int cli_report_write_junit(const struct cli_campaign *campaign,
-			   const struct cli_report *report, const char *path)
+/* One scenario's test case: its listed failures, or skipped when no seed of it ran. */
+static void junit_scenario(const struct cli_campaign *campaign, const struct cli_report *report,
+			   size_t i, FILE *out)
 {
-	FILE *out = fopen(path, "w");
-	if (out == NULL) {
-		fprintf(stderr, "gale: cannot write %s: %s\n", path, strerror(errno));
-		return -errno;
+	const struct cli_totals *t = &report->totals[i];
+	fprintf(out, "    <testcase classname=\"gale.scenario\" name=\"%s\" time=\"%.3f\">\n",
+		campaign->scenarios[i]->name, (double)t->wall_ns / 1e9);
+	for (size_t k = 0; k < report->failures_count; k++) {
+		const struct cli_failure *f = &report->failures[k];
+		if (f->unit.scenario_index != i)
+			continue;
+		char command[512];
+		cli_replay_command(campaign, f, command, sizeof(command));
+		fprintf(out, "      <failure type=\"%s\" message=\"seed %" PRIu64 ": ",
+			gale_oracle_name(f->outcome.result.oracle), f->unit.seed);
+		escape_write(out, f->outcome.result.message, true);
+		fprintf(out, "\">");
+		escape_write(out, command, true);
+		fprintf(out, "</failure>\n");
 	}
-	size_t failed_cases = 0;
-	for (size_t i = 0; i < campaign->scenarios_count; i++)
-		failed_cases += report->totals[i].failures_count > 0;
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		     "  <testsuite name=\"gale\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
-		campaign->scenarios_count, failed_cases, (double)report->wall_ns / 1e9);
+	if (t->seeds_count == 0)
+		fprintf(out, "      <skipped message=\"no seed ran: %s\"/>\n",
+			report->stopped_by_time_limit ? "the time limit came first"
+						      : "the campaign stopped first");
+	else
+		fprintf(out, "      <system-out>%" PRIu64 " of %" PRIu64 " seeds ran, %" PRIu64
+			" failed, %" PRIu64 " skipped</system-out>\n", t->seeds_count,
+			t->seeds_planned, t->failures_count, t->seeds_planned - t->seeds_count);
+	fprintf(out, "    </testcase>\n");
+}
+
+void cli_report_write_junit(const struct cli_campaign *campaign,
+			    const struct cli_report *report, FILE *out)
+{
+	struct cli_verdict v = cli_report_verdict(campaign, report);
+	size_t failed_cases = v.kinds_never_injected > 0, skipped_cases = 0;
 	for (size_t i = 0; i < campaign->scenarios_count; i++) {
-		const struct cli_totals *t = &report->totals[i];
-		fprintf(out, "    <testcase classname=\"gale.scenario\" name=\"%s\" time=\"%.3f\">\n",
-			campaign->scenarios[i]->name, (double)t->wall_ns / 1e9);
-		for (size_t k = 0; k < report->failures_count; k++) {
-			const struct cli_failure *f = &report->failures[k];
-			if (f->unit.scenario_index != i)
-				continue;
-			char command[512];
-			cli_replay_command(campaign, f, command, sizeof(command));
-			fprintf(out, "      <failure type=\"%s\" message=\"seed %" PRIu64 ": ",
-				gale_oracle_name(f->outcome.result.oracle), f->unit.seed);
-			escape_write(out, f->outcome.result.message, true);
-			fprintf(out, "\">");
-			escape_write(out, command, true);
-			fprintf(out, "</failure>\n");
+		failed_cases += report->totals[i].failures_count > 0;
+		skipped_cases += report->totals[i].seeds_count == 0 &&
+				 report->totals[i].failures_count == 0;
+	}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		     "  <testsuite name=\"gale\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
+		     "time=\"%.3f\">\n",
+		campaign->scenarios_count + campaign->fault_coverage, failed_cases, skipped_cases,
+		(double)report->wall_ns / 1e9);
+	for (size_t i = 0; i < campaign->scenarios_count; i++)
+		junit_scenario(campaign, report, i, out);
+	if (campaign->fault_coverage) {
+		fprintf(out, "    <testcase classname=\"gale.gate\" name=\"fault_coverage\">\n");
+		uint32_t never = 0;
+		if (cli_report_never_injected(campaign, report, &never) > 0) {
+			fprintf(out, "      <failure type=\"fault_coverage\" message=\"fault kinds "
+				     "never injected:");
+			for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+				if (never & (UINT32_C(1) << kind))
+					fprintf(out, " %s", gale_fault_kind_name(kind));
+			fprintf(out, "\"/>\n");
 		}
 		fprintf(out, "    </testcase>\n");
 	}
 	fprintf(out, "  </testsuite>\n</testsuites>\n");
-	return fclose(out) == 0 ? 0 : -EIO;
 }

@@ -24,58 +24,75 @@ static const char run_usage[] =
 	"  --profile P       fault profile (default: default)\n"
 	"  --swarm           draw a random fault profile per seed (swarm testing)\n"
 	"  -j N              worker processes (default: the number of CPUs)\n"
-	"  --shard I/N       run only shard I of N (0-based), for splitting across machines\n"
+	"  --shard I/N       run only shard I of N (0-based): the seeds whose offset from the\n"
+	"                    first is I modulo N, for splitting across machines\n"
 	"  --time-limit S    stop starting new seeds after S seconds of wall time\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
 	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
 	"                    kind was never injected (no fault exists only on paper)\n"
-	"Exit status: 0 when every seed passed, 1 when one failed (or, with\n"
-	"--fault-coverage, a fault kind was never injected), 2 for bad arguments.\n";
+	"Numbers are decimal (or hex after 0x); --flag=value and -jN work too. Seeds are\n"
+	"interleaved across scenarios, so a time limit cuts every scenario about equally;\n"
+	"seeds it leaves unrun are reported as skipped, never as passed.\n"
+	"Exit status: 0 when every seed that ran passed, 1 when one failed (or, with\n"
+	"--fault-coverage, a fault kind was never injected), 2 for bad arguments, a report\n"
+	"file that cannot be written, or a campaign that could not run.\n";
 
+/* Adds a scenario (or every one, for "all") unless it is in the campaign already. */
 static bool run_add_scenario(struct cli_campaign *campaign, const char *name)
 {
 	size_t count = 0;
 	const struct gale_scenario *const *all = gale_catalog_scenarios(&count);
-	if (strcmp(name, "all") == 0) {
-		campaign->scenarios_count = 0;
-		for (size_t i = 0; i < count && i < 64; i++)
-			campaign->scenarios[campaign->scenarios_count++] = all[i];
-		return true;
-	}
-	const struct gale_scenario *scenario = gale_catalog_find(name);
-	if (scenario == NULL) {
-		cli_usage_error("unknown scenario '%s' (see gale list)", name);
+	const struct gale_scenario *one = strcmp(name, "all") == 0 ? NULL : gale_catalog_find(name);
+	if (strcmp(name, "all") != 0 && one == NULL) {
+		cli_usage_error("unknown scenario '%.64s' (see gale list)", name);
 		return false;
 	}
-	if (campaign->scenarios_count >= 64) {
-		cli_usage_error("too many --scenario options");
-		return false;
+	for (size_t i = 0; i < count; i++) {
+		if (one != NULL && all[i] != one)
+			continue;
+		bool present = false;
+		for (size_t k = 0; k < campaign->scenarios_count; k++)
+			present = present || campaign->scenarios[k] == all[i];
+		if (present)
+			continue;
+		if (campaign->scenarios_count >= CLI_SCENARIOS_MAX) {
+			cli_usage_error("too many scenarios (at most %d)", CLI_SCENARIOS_MAX);
+			return false;
+		}
+		campaign->scenarios[campaign->scenarios_count++] = all[i];
 	}
-	campaign->scenarios[campaign->scenarios_count++] = scenario;
 	return true;
 }
 
-static bool run_parse_seeds(struct cli_campaign *campaign, const char *text)
+static bool run_parse_range(const char *flag, const char *text, char separator,
+			    uint64_t *first_out, uint64_t *second_out)
 {
-	const char *dots = text != NULL ? strstr(text, "..") : NULL;
-	if (dots == NULL) {
-		cli_usage_error("--seeds wants A..B, got '%s'", text ? text : "");
-		return false;
-	}
+	const char *mark = separator == '.' ? strstr(text, "..") : strchr(text, separator);
+	size_t len = mark != NULL ? (size_t)(mark - text) : 0;
 	char first[32];
-	size_t len = (size_t)(dots - text);
-	if (len == 0 || len >= sizeof(first)) {
-		cli_usage_error("--seeds wants A..B, got '%s'", text);
+	if (mark == NULL || len == 0 || len >= sizeof(first)) {
+		cli_usage_error("%s wants %s, got '%.64s'", flag,
+				separator == '.' ? "A..B" : "I/N", text);
 		return false;
 	}
 	memcpy(first, text, len);
 	first[len] = '\0';
+	const char *second = separator == '.' ? mark + 2 : mark + 1;
+	return cli_parse_u64(flag, first, first_out) && cli_parse_u64(flag, second, second_out);
+}
+
+static bool run_parse_seeds(struct cli_campaign *campaign, const char *text)
+{
 	uint64_t a, b;
-	if (!cli_parse_u64("--seeds", first, &a) || !cli_parse_u64("--seeds", dots + 2, &b))
+	if (!run_parse_range("--seeds", text, '.', &a, &b))
 		return false;
-	if (b < a || b - a == UINT64_MAX) {
-		cli_usage_error("--seeds %s: the range is empty or too large", text);
+	if (b < a) {
+		cli_usage_error("--seeds %.64s: the range is empty", text);
+		return false;
+	}
+	if (b - a == UINT64_MAX) {
+		cli_usage_error("--seeds %.64s: at most 2^64 - 1 seeds", text);
 		return false;
 	}
 	campaign->seed_first = a;
@@ -85,15 +102,16 @@ static bool run_parse_seeds(struct cli_campaign *campaign, const char *text)
 
 static bool run_parse_shard(struct cli_campaign *campaign, const char *text)
 {
-	unsigned index = 0, count = 0;
-	char extra;
-	if (text == NULL || sscanf(text, "%u/%u%c", &index, &count, &extra) != 2 || count == 0 ||
-	    index >= count) {
-		cli_usage_error("--shard wants I/N with 0 <= I < N, got '%s'", text ? text : "");
+	uint64_t index, count;
+	if (!run_parse_range("--shard", text, '/', &index, &count))
+		return false;
+	if (count == 0 || count > UINT32_MAX || index >= count) {
+		cli_usage_error("--shard wants I/N with 0 <= I < N <= %u, got '%.64s'", UINT32_MAX,
+				text);
 		return false;
 	}
-	campaign->shard_index = index;
-	campaign->shard_count = count;
+	campaign->shard_index = (uint32_t)index;
+	campaign->shard_count = (uint32_t)count;
 	return true;
 }
 
@@ -111,10 +129,21 @@ static bool run_parse_bounded(const char *flag, const char *text, uint64_t min, 
 	return true;
 }
 
-/* Applies "flag value"; false (after a one-line error) on a bad value or unknown flag. */
+static const struct cli_option_spec run_options[] = {
+	{"--scenario", true}, {"--seeds", true},      {"--count", true},  {"--profile", true},
+	{"-j", true},         {"--shard", true},      {"--time-limit", true},
+	{"--json", true},     {"--junit", true},      {"--swarm", false},
+	{"--fault-coverage", false},
+};
+
+/* Applies one option; false (after a one-line error) on a bad value. */
 static bool run_apply_option(struct cli_campaign *campaign, const char *flag, const char *value)
 {
 	uint64_t number = 0;
+	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--fault-coverage") == 0) {
+		*(flag[2] == 's' ? &campaign->swarm : &campaign->fault_coverage) = true;
+		return true;
+	}
 	if (strcmp(flag, "--scenario") == 0)
 		return run_add_scenario(campaign, value);
 	if (strcmp(flag, "--seeds") == 0)
@@ -124,54 +153,30 @@ static bool run_apply_option(struct cli_campaign *campaign, const char *flag, co
 	if (strcmp(flag, "--shard") == 0)
 		return run_parse_shard(campaign, value);
 	if (strcmp(flag, "--json") == 0 || strcmp(flag, "--junit") == 0) {
+		if (value[0] == '\0') {
+			cli_usage_error("%s needs a file name", flag);
+			return false;
+		}
 		*(strcmp(flag, "--json") == 0 ? &campaign->json_path : &campaign->junit_path) = value;
 		return true;
 	}
-	if (strcmp(flag, "--count") == 0 && run_parse_bounded(flag, value, 1, UINT64_MAX, &number)) {
+	if (strcmp(flag, "--count") == 0) {
+		if (!run_parse_bounded(flag, value, 1, UINT64_MAX, &number))
+			return false;
 		campaign->seed_first = 0;
 		campaign->seeds_count = number;
 		return true;
 	}
-	if (strcmp(flag, "-j") == 0 && run_parse_bounded(flag, value, 1, 256, &number)) {
+	if (strcmp(flag, "-j") == 0) {
+		if (!run_parse_bounded(flag, value, 1, CLI_JOBS_MAX, &number))
+			return false;
 		campaign->jobs = (uint32_t)number;
 		return true;
 	}
-	if (strcmp(flag, "--time-limit") == 0 &&
-	    run_parse_bounded(flag, value, 1, 1000000, &number)) {
-		campaign->time_limit_s = (double)number;
-		return true;
-	}
-	return false;
-}
-
-/* Parses the option at argv[*i], advancing past its value. False on a bad argument. */
-static bool run_parse_option(struct cli_campaign *campaign, int argc, char **argv, int *i)
-{
-	static const char *const value_flags[] = {"--scenario", "--seeds", "--count",
-						  "--profile", "-j", "--shard", "--time-limit",
-						  "--json", "--junit"};
-	const char *flag = argv[*i];
-	if (strcmp(flag, "--swarm") == 0) {
-		campaign->swarm = true;
-		return true;
-	}
-	if (strcmp(flag, "--fault-coverage") == 0) {
-		campaign->fault_coverage = true;
-		return true;
-	}
-	bool known = false;
-	for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++)
-		known = known || strcmp(flag, value_flags[k]) == 0;
-	if (!known) {
-		cli_usage_error("run: unknown option '%s'", flag);
+	if (!run_parse_bounded(flag, value, 1, 1000000, &number)) /* --time-limit */
 		return false;
-	}
-	if (*i + 1 >= argc) {
-		cli_usage_error("%s needs a value", flag);
-		return false;
-	}
-	*i += 1;
-	return run_apply_option(campaign, flag, argv[*i]);
+	campaign->time_limit_s = (double)number;
+	return true;
 }
 
 static void run_defaults(struct cli_campaign *campaign, const char *program)
@@ -180,9 +185,39 @@ static void run_defaults(struct cli_campaign *campaign, const char *program)
 	campaign->seeds_count = 100;
 	campaign->profile_name = "default";
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	campaign->jobs = cpus > 0 ? (uint32_t)cpus : 1;
+	campaign->jobs = cpus > 0 ? (uint32_t)(cpus < CLI_JOBS_MAX ? cpus : CLI_JOBS_MAX) : 1;
 	campaign->shard_count = 1;
 	campaign->program = program;
+}
+
+/* Fills campaign from argv. Returns -1 to go on, or an exit status (help, bad argument). */
+static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
+{
+	bool has_profile = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(run_usage, stdout);
+			return CLI_EXIT_OK;
+		}
+		const struct cli_option_spec *spec = NULL;
+		const char *value = NULL;
+		if (!cli_next_option("run", run_options, sizeof(run_options) / sizeof(run_options[0]),
+				     argc, argv, &i, &spec, &value))
+			return CLI_EXIT_USAGE;
+		/* In either order: a profile given with --swarm would be silently ignored. */
+		bool is_profile = strcmp(spec->name, "--profile") == 0;
+		bool is_swarm = strcmp(spec->name, "--swarm") == 0;
+		if ((is_profile && campaign->swarm) || (has_profile && is_swarm)) {
+			cli_usage_error("--profile and --swarm exclude each other");
+			return CLI_EXIT_USAGE;
+		}
+		has_profile = has_profile || is_profile;
+		if (!run_apply_option(campaign, spec->name, value))
+			return CLI_EXIT_USAGE;
+	}
+	if (campaign->scenarios_count == 0 && !run_add_scenario(campaign, "all"))
+		return CLI_EXIT_USAGE;
+	return -1;
 }
 
 static void run_print_failures(const struct cli_campaign *campaign,
@@ -200,47 +235,80 @@ static void run_print_failures(const struct cli_campaign *campaign,
 	}
 }
 
+/* The report files, opened before the campaign so a bad path costs no run. */
+struct run_files {
+	FILE *json;  /* --json, or NULL. */
+	FILE *junit; /* --junit, or NULL. */
+};
+
+static bool run_files_open(const struct cli_campaign *campaign, struct run_files *files)
+{
+	files->json = campaign->json_path != NULL ? cli_file_open(campaign->json_path) : NULL;
+	files->junit = campaign->junit_path != NULL ? cli_file_open(campaign->junit_path) : NULL;
+	if ((campaign->json_path == NULL || files->json != NULL) &&
+	    (campaign->junit_path == NULL || files->junit != NULL))
+		return true;
+	if (files->json != NULL)
+		fclose(files->json);
+	if (files->junit != NULL)
+		fclose(files->junit);
+	return false;
+}
+
+/* No report to write (the campaign could not run): no file that could pass for one. */
+static void run_files_discard(const struct cli_campaign *campaign, struct run_files *files)
+{
+	if (files->json != NULL) {
+		fclose(files->json);
+		remove(campaign->json_path);
+	}
+	if (files->junit != NULL) {
+		fclose(files->junit);
+		remove(campaign->junit_path);
+	}
+}
+
+/* Writes and closes the report files; false when one could not be written. */
+static bool run_files_write(const struct cli_campaign *campaign, const struct cli_report *report,
+			    struct run_files *files)
+{
+	bool ok = true;
+	if (files->json != NULL) {
+		cli_report_write_json(campaign, report, files->json);
+		ok = cli_file_close(files->json, campaign->json_path) && ok;
+	}
+	if (files->junit != NULL) {
+		cli_report_write_junit(campaign, report, files->junit);
+		ok = cli_file_close(files->junit, campaign->junit_path) && ok;
+	}
+	return ok;
+}
+
 int cli_command_run(const char *program, int argc, char **argv)
 {
 	struct cli_campaign campaign;
 	run_defaults(&campaign, program);
-	bool has_profile = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(run_usage, stdout);
-			return CLI_EXIT_OK;
-		}
-		/* In either order: a profile given with --swarm would be silently ignored. */
-		bool is_profile = strcmp(argv[i], "--profile") == 0;
-		bool is_swarm = strcmp(argv[i], "--swarm") == 0;
-		if ((is_profile && campaign.swarm) || (has_profile && is_swarm)) {
-			cli_usage_error("--profile and --swarm exclude each other");
-			return CLI_EXIT_USAGE;
-		}
-		has_profile = has_profile || is_profile;
-		if (!run_parse_option(&campaign, argc, argv, &i))
-			return CLI_EXIT_USAGE;
-	}
-	if (campaign.scenarios_count == 0 && !run_add_scenario(&campaign, "all"))
+	int exit_status = run_parse(&campaign, argc, argv);
+	if (exit_status >= 0)
+		return exit_status;
+	struct run_files files;
+	if (!run_files_open(&campaign, &files))
 		return CLI_EXIT_USAGE;
 	struct cli_report report;
 	int rc = cli_campaign_execute(&campaign, &report);
 	if (rc < 0) {
 		fprintf(stderr, "gale: could not run the campaign: %s\n", strerror(-rc));
+		cli_report_deinit(&report);
+		run_files_discard(&campaign, &files);
 		return CLI_EXIT_USAGE;
 	}
 	run_print_failures(&campaign, &report);
 	cli_report_print(&campaign, &report, stdout);
-	int status = report.failures_count == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-	if (campaign.fault_coverage && cli_report_print_fault_coverage(&campaign, &report,
-								       stdout) != 0)
-		status = CLI_EXIT_FAILED;
-	if (campaign.json_path != NULL && cli_report_write_json(&campaign, &report,
-								campaign.json_path) != 0)
-		status = CLI_EXIT_USAGE;
-	if (campaign.junit_path != NULL && cli_report_write_junit(&campaign, &report,
-								  campaign.junit_path) != 0)
-		status = CLI_EXIT_USAGE;
+	if (campaign.fault_coverage)
+		cli_report_print_fault_coverage(&campaign, &report, stdout);
+	exit_status = cli_report_verdict(&campaign, &report).exit_status;
+	if (!run_files_write(&campaign, &report, &files))
+		exit_status = CLI_EXIT_USAGE;
 	cli_report_deinit(&report);
-	return status;
+	return exit_status;
 }

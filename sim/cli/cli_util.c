@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the `gale` subcommands: the wall clock for reports, argument parsing. */
+/*
+ * Helpers shared by the `gale` subcommands: the wall clock for reports, argument parsing,
+ * report files whose write errors are never lost, and counts past 2^64.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,18 +31,57 @@ void cli_usage_error(const char *format, ...)
 	va_end(args);
 }
 
+/* Digit value of c in base (10 or 16), or -1. */
+static int digit_value(char c, unsigned base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Text of a value for messages: printable and short, whatever the user passed. */
+static void quote_value(const char *text, char *buf, size_t buf_len)
+{
+	size_t n = 0;
+	for (; *text != '\0' && n + 4 < buf_len; text++)
+		buf[n++] = (*text >= 0x20 && *text < 0x7f) ? *text : '?';
+	if (*text != '\0')
+		n += (size_t)snprintf(buf + n, buf_len - n, "...");
+	buf[n] = '\0';
+}
+
 bool cli_parse_u64(const char *flag, const char *text, uint64_t *value_out)
 {
-	if (text == NULL || text[0] == '\0' || text[0] == '-') {
-		cli_usage_error("%s needs a non-negative number", flag);
+	char shown[48];
+	quote_value(text != NULL ? text : "", shown, sizeof(shown));
+	const char *digits = text != NULL ? text : "";
+	unsigned base = 10;
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+		base = 16;
+		digits += 2;
+	}
+	if (digits[0] == '\0') {
+		cli_usage_error("%s: '%s' is not a number (decimal, or hex after 0x)", flag, shown);
 		return false;
 	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long long value = strtoull(text, &end, 0);
-	if (errno != 0 || end == text || *end != '\0') {
-		cli_usage_error("%s: '%s' is not a number", flag, text);
-		return false;
+	uint64_t value = 0;
+	for (const char *p = digits; *p != '\0'; p++) {
+		int d = digit_value(*p, base);
+		if (d < 0) {
+			cli_usage_error("%s: '%s' is not a number (decimal, or hex after 0x)", flag,
+					shown);
+			return false;
+		}
+		if (value > (UINT64_MAX - (uint64_t)d) / base) {
+			cli_usage_error("%s: '%s' is out of range (at most %llu)", flag, shown,
+					(unsigned long long)UINT64_MAX);
+			return false;
+		}
+		value = value * base + (uint64_t)d;
 	}
 	*value_out = value;
 	return true;
@@ -48,9 +90,122 @@ bool cli_parse_u64(const char *flag, const char *text, uint64_t *value_out)
 bool cli_parse_profile(const char *text, const char **name_out)
 {
 	if (text == NULL || gale_fault_profile_find(text) == NULL) {
-		cli_usage_error("unknown profile '%s' (see gale list)", text ? text : "");
+		char shown[48];
+		quote_value(text != NULL ? text : "", shown, sizeof(shown));
+		cli_usage_error("unknown profile '%s' (see gale list)", shown);
 		return false;
 	}
 	*name_out = text;
 	return true;
+}
+
+static const struct cli_option_spec *spec_find(const struct cli_option_spec *specs,
+					       size_t count, const char *name, size_t name_len)
+{
+	for (size_t k = 0; k < count; k++)
+		if (strlen(specs[k].name) == name_len && strncmp(specs[k].name, name, name_len) == 0)
+			return &specs[k];
+	return NULL;
+}
+
+bool cli_next_option(const char *command, const struct cli_option_spec *specs, size_t count,
+		     int argc, char **argv, int *i, const struct cli_option_spec **spec_out,
+		     const char **value_out)
+{
+	const char *arg = argv[*i];
+	char shown[48];
+	quote_value(arg, shown, sizeof(shown));
+	*value_out = NULL;
+	const char *equals = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+	size_t name_len = equals != NULL ? (size_t)(equals - arg) : strlen(arg);
+	const struct cli_option_spec *spec = spec_find(specs, count, arg, name_len);
+	const char *attached = equals != NULL ? equals + 1 : NULL;
+	/* "-j4": a one-letter flag with its value attached. */
+	if (spec == NULL && arg[0] == '-' && arg[1] != '-' && arg[1] != '\0' && arg[2] != '\0') {
+		spec = spec_find(specs, count, arg, 2);
+		attached = spec != NULL && spec->takes_value ? arg + 2 : NULL;
+		spec = attached != NULL ? spec : NULL;
+	}
+	if (spec == NULL) {
+		cli_usage_error(arg[0] == '-' ? "%s: unknown option '%s'"
+					      : "%s: unexpected argument '%s'", command, shown);
+		return false;
+	}
+	if (!spec->takes_value && attached != NULL) {
+		cli_usage_error("%s takes no value", spec->name);
+		return false;
+	}
+	if (spec->takes_value && attached == NULL) {
+		if (*i + 1 >= argc) {
+			cli_usage_error("%s needs a value", spec->name);
+			return false;
+		}
+		*i += 1;
+		attached = argv[*i];
+	}
+	*spec_out = spec;
+	*value_out = attached;
+	return true;
+}
+
+FILE *cli_file_open(const char *path)
+{
+	FILE *out = fopen(path, "w");
+	if (out == NULL) {
+		char shown[160];
+		quote_value(path, shown, sizeof(shown));
+		fprintf(stderr, "gale: cannot write %s: %s\n", shown, strerror(errno));
+	}
+	return out;
+}
+
+bool cli_file_close(FILE *out, const char *path)
+{
+	errno = 0;
+	bool failed = fflush(out) != 0 || ferror(out);
+	int saved = errno;
+	if (fclose(out) != 0 && !failed) {
+		failed = true;
+		saved = errno;
+	}
+	if (failed) {
+		char shown[160];
+		quote_value(path, shown, sizeof(shown));
+		fprintf(stderr, "gale: cannot write %s: %s\n", shown,
+			saved != 0 ? strerror(saved) : "write error");
+	}
+	return !failed;
+}
+
+void cli_count_add(struct cli_count *count, uint64_t value)
+{
+	count->low += value;
+	count->high += count->low < value; /* The carry. */
+}
+
+const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len)
+{
+	/* Long division by 10 over four 32-bit limbs, most significant first. */
+	uint32_t limbs[4] = {(uint32_t)(count.high >> 32), (uint32_t)count.high,
+			     (uint32_t)(count.low >> 32), (uint32_t)count.low};
+	char digits[48];
+	size_t n = 0;
+	do {
+		uint64_t rest = 0;
+		bool nonzero = false;
+		for (int k = 0; k < 4; k++) {
+			uint64_t part = (rest << 32) | limbs[k];
+			limbs[k] = (uint32_t)(part / 10);
+			rest = part % 10;
+			nonzero = nonzero || limbs[k] != 0;
+		}
+		digits[n++] = (char)('0' + rest);
+		if (!nonzero)
+			break;
+	} while (n < sizeof(digits));
+	size_t k = 0;
+	for (; k < n && k + 1 < buf_len; k++)
+		buf[k] = digits[n - 1 - k];
+	buf[k] = '\0';
+	return buf;
 }

@@ -6,8 +6,9 @@
  *                and a replay command for every failure
  *   gale replay  one seed again, with its trace and a trace-hash confirmation
  *   gale list    scenarios, profiles, fault knobs and oracles
- * Bad arguments give a one-line error and exit status 2.
+ * Bad arguments, and output that cannot be written, give a one-line error and exit status 2.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,7 @@ int cli_command_list(int argc, char **argv)
 			       "knobs and oracles.\n");
 			return CLI_EXIT_OK;
 		}
-		cli_usage_error("list: unexpected argument '%s'", argv[i]);
+		cli_usage_error("list: unexpected argument '%.64s'", argv[i]);
 		return CLI_EXIT_USAGE;
 	}
 	list_scenarios();
@@ -90,7 +91,7 @@ int cli_command_list(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs(usage_text, stderr);
@@ -108,6 +109,19 @@ int main(int argc, char **argv)
 		return cli_command_replay(argc - 1, argv + 1);
 	if (strcmp(command, "list") == 0)
 		return cli_command_list(argc - 1, argv + 1);
-	cli_usage_error("unknown command '%s'", command);
+	cli_usage_error("unknown command '%.64s'", command);
 	return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	int status = dispatch(argc, argv);
+	/* Output that never arrived (a full disk, a closed pipe) is a failure, not a success. */
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "gale: cannot write to standard output: %s\n",
+			errno != 0 ? strerror(errno) : "write error");
+		return CLI_EXIT_USAGE;
+	}
+	return status;
 }

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `gale run` campaign runner and its reports (sim/cli/): the unit sequence streams
+ * any seed count without overflow, every (scenario, seed) runs exactly once across
+ * workers and shards, failures and crashes are counted and the listed ones bounded, a
+ * campaign cut short reports unrun seeds as skipped, and every report (summary, JSON,
+ * JUnit) states the same verdict as the exit status. Each test pins a bug of issue 13.
+ */
+#define _GNU_SOURCE /* open_memstream. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "test_support.h"
+
+static void campaign_init(struct cli_campaign *campaign, size_t scenarios, uint64_t seeds)
+{
+	memset(campaign, 0, sizeof(*campaign));
+	size_t count = 0;
+	const struct gale_scenario *const *all = gale_catalog_scenarios(&count);
+	assert_true(scenarios <= count);
+	for (size_t i = 0; i < scenarios; i++)
+		campaign->scenarios[i] = all[i];
+	campaign->scenarios_count = scenarios;
+	campaign->seeds_count = seeds;
+	campaign->profile_name = "none";
+	campaign->jobs = 1;
+	campaign->shard_count = 1;
+	campaign->program = "gale";
+}
+
+/* Walks every worker's units of one shard, marking seen[scenario * seeds + offset]. */
+static void walk_shard(const struct cli_campaign *campaign, unsigned char *seen)
+{
+	for (uint32_t w = 0; w < campaign->jobs; w++) {
+		struct cli_position at;
+		if (!cli_position_first(campaign, w, &at))
+			continue;
+		do {
+			struct cli_unit unit = cli_position_unit(campaign, at);
+			uint64_t offset = unit.seed - campaign->seed_first;
+			assert_true(offset < campaign->seeds_count);
+			seen[unit.scenario_index * campaign->seeds_count + offset]++;
+		} while (cli_position_next(campaign, at, &at));
+	}
+}
+
+static void test_units_cover_every_scenario_and_seed_once(void **state)
+{
+	(void)state;
+	static const uint32_t jobs[] = {1, 2, 3, 7};
+	static const uint32_t shards[] = {1, 2, 5};
+	for (size_t j = 0; j < 4; j++) {
+		for (size_t s = 0; s < 3; s++) {
+			struct cli_campaign campaign;
+			campaign_init(&campaign, 3, 11);
+			campaign.seed_first = 100;
+			campaign.jobs = jobs[j];
+			unsigned char seen[3 * 11] = {0};
+			for (uint32_t shard = 0; shard < shards[s]; shard++) {
+				campaign.shard_count = shards[s];
+				campaign.shard_index = shard;
+				walk_shard(&campaign, seen);
+			}
+			for (size_t k = 0; k < sizeof(seen); k++)
+				assert_int_equal(seen[k], 1);
+		}
+	}
+}
+
+/* Rounds interleave scenarios: a worker runs every scenario under a seed before the next. */
+static void test_units_interleave_scenarios_round_by_round(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 3, 10);
+	campaign.jobs = 2;
+	struct cli_position at;
+	assert_true(cli_position_first(&campaign, 1, &at));
+	uint64_t expected_seed[] = {1, 1, 1, 3, 3, 3, 5};
+	for (size_t k = 0; k < 7; k++) {
+		struct cli_unit unit = cli_position_unit(&campaign, at);
+		assert_int_equal(unit.seed, expected_seed[k]);
+		assert_int_equal(unit.scenario_index, k % 3);
+		assert_true(cli_position_next(&campaign, at, &at));
+	}
+}
+
+/* The seed counts that overflowed the old plan (scenarios x seeds past 2^64). */
+static void test_units_near_the_end_of_the_seed_space(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 6, UINT64_MAX);
+	campaign.jobs = 256;
+	campaign.shard_count = 3;
+	campaign.shard_index = 2;
+	uint64_t rounds = cli_shard_seeds(&campaign);
+	assert_int_equal(rounds, UINT64_MAX / 3);
+	struct cli_position last = {rounds - 1, 5}, next;
+	assert_false(cli_position_next(&campaign, last, &next));
+	struct cli_position near = {rounds - 256, 5};
+	assert_false(cli_position_next(&campaign, near, &next));
+	struct cli_position before = {rounds - 257, 5};
+	assert_true(cli_position_next(&campaign, before, &next));
+	assert_int_equal(next.round, rounds - 1);
+	struct cli_unit unit = cli_position_unit(&campaign, next);
+	assert_int_equal(unit.seed, UINT64_MAX - 1); /* Offsets 2, 5, ... UINT64_MAX - 1. */
+	assert_false(cli_position_first(&campaign, 0, &next) && rounds == 0);
+}
+
+static void test_counts_past_two_to_the_64(void **state)
+{
+	(void)state;
+	char text[48];
+	struct cli_count count = {0, 0};
+	assert_string_equal(cli_count_format(count, text, sizeof(text)), "0");
+	cli_count_add(&count, UINT64_MAX);
+	assert_string_equal(cli_count_format(count, text, sizeof(text)), "18446744073709551615");
+	cli_count_add(&count, 1);
+	assert_string_equal(cli_count_format(count, text, sizeof(text)), "18446744073709551616");
+	for (int k = 0; k < 4; k++)
+		cli_count_add(&count, UINT64_MAX);
+	/* 2^64 + 4 (2^64 - 1) = 5 * 2^64 - 4. */
+	assert_string_equal(cli_count_format(count, text, sizeof(text)), "92233720368547758076");
+}
+
+/* A scenario whose verdict depends on the seed: odd seeds fail its check. */
+static int odd_setup(struct gale_scenario_run *run, void *state)
+{
+	(void)state;
+	return run->seed % 2 == 1 ? -EIO : 0;
+}
+
+static const struct gale_scenario odd_scenario = {
+	.name = "odd_fails", .description = "fails on odd seeds", .setup = odd_setup};
+
+/* A scenario that crashes its worker on seed 3 and passes otherwise. */
+static int crash_setup(struct gale_scenario_run *run, void *state)
+{
+	(void)state;
+	if (run->seed == 3)
+		abort();
+	return 0;
+}
+
+static const struct gale_scenario crash_scenario = {
+	.name = "crash_on_3", .description = "aborts on seed 3", .setup = crash_setup};
+
+static char *text_of(void (*write)(const struct cli_campaign *, const struct cli_report *,
+				   FILE *),
+		     const struct cli_campaign *campaign, const struct cli_report *report)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	assert_non_null(out);
+	write(campaign, report, out);
+	assert_int_equal(fclose(out), 0);
+	return text;
+}
+
+static size_t occurrences(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void test_failures_counted_and_lowest_seeds_listed(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 100);
+	campaign.scenarios[0] = &odd_scenario;
+	campaign.scenarios[1] = &crash_scenario;
+	campaign.scenarios_count = 2;
+	campaign.jobs = 3;
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	assert_int_equal(report.units_done, 200);
+	assert_int_equal(report.totals[0].failures_count, 50);
+	assert_int_equal(report.totals[1].failures_count, 1);
+	assert_int_equal(report.totals[1].seeds_count, 100); /* The crash cost one seed. */
+	/* 20 listed for odd_fails (seeds 1, 3, ..., 39, in order), then the crash. */
+	assert_int_equal(report.failures_count, CLI_FAILURES_LISTED + 1);
+	for (size_t k = 0; k < CLI_FAILURES_LISTED; k++) {
+		assert_int_equal(report.failures[k].unit.scenario_index, 0);
+		assert_int_equal(report.failures[k].unit.seed, 2 * k + 1);
+	}
+	const struct cli_failure *crash = &report.failures[CLI_FAILURES_LISTED];
+	assert_int_equal(crash->unit.seed, 3);
+	assert_non_null(strstr(crash->outcome.result.message, "crashed: signal"));
+
+	struct cli_verdict v = cli_report_verdict(&campaign, &report);
+	assert_int_equal(v.exit_status, CLI_EXIT_FAILED);
+	assert_int_equal(v.seeds_failed, 51);
+	char *summary = text_of(cli_report_print, &campaign, &report);
+	assert_non_null(strstr(summary, "\n149 passed, 51 failed\n"));
+	assert_non_null(strstr(summary, "odd_fails: 50 failures, the 20 lowest seeds listed"));
+	char *json = text_of(cli_report_write_json, &campaign, &report);
+	assert_non_null(strstr(json, "\"passed\": false"));
+	assert_non_null(strstr(json, "\"seeds_failed\": 51"));
+	char *junit = text_of(cli_report_write_junit, &campaign, &report);
+	assert_non_null(strstr(junit, "tests=\"2\" failures=\"2\" skipped=\"0\""));
+	assert_int_equal(occurrences(junit, "<failure "), CLI_FAILURES_LISTED + 1);
+	free(summary);
+	free(json);
+	free(junit);
+	cli_report_deinit(&report);
+}
+
+/* Each unit of this scenario takes at least 2 ms of wall time. */
+static int slow_setup(struct gale_scenario_run *run, void *state)
+{
+	(void)run;
+	(void)state;
+	struct timespec nap = {0, 2000000};
+	nanosleep(&nap, NULL);
+	return 0;
+}
+
+static const struct gale_scenario slow_a = {.name = "slow_a", .description = "2 ms",
+					    .setup = slow_setup};
+static const struct gale_scenario slow_b = {.name = "slow_b", .description = "2 ms",
+					    .setup = slow_setup};
+static const struct gale_scenario slow_c = {.name = "slow_c", .description = "2 ms",
+					    .setup = slow_setup};
+
+/*
+ * A campaign stopped by its time limit: far more seeds planned than 50 ms can run. Whatever
+ * the machine's speed, unrun seeds are skipped (never passed), scenarios advanced round
+ * by round (none is more than `jobs` seeds behind another), and the reports agree.
+ */
+static void test_time_limit_reports_unrun_seeds_as_skipped(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 1000000000000ull);
+	campaign.scenarios[0] = &slow_a;
+	campaign.scenarios[1] = &slow_b;
+	campaign.scenarios[2] = &slow_c;
+	campaign.scenarios_count = 3;
+	campaign.jobs = 2;
+	campaign.time_limit_s = 0.05;
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	assert_true(report.stopped_by_time_limit);
+	uint64_t least = UINT64_MAX, most = 0;
+	for (size_t i = 0; i < 3; i++) {
+		const struct cli_totals *t = &report.totals[i];
+		assert_int_equal(t->seeds_planned, 1000000000000ull);
+		least = t->seeds_count < least ? t->seeds_count : least;
+		most = t->seeds_count > most ? t->seeds_count : most;
+	}
+	assert_true(most - least <= campaign.jobs);
+	struct cli_verdict v = cli_report_verdict(&campaign, &report);
+	assert_int_equal(v.exit_status, CLI_EXIT_OK);
+	assert_int_equal(v.seeds_skipped.low, 3000000000000ull - v.seeds_run);
+	char *summary = text_of(cli_report_print, &campaign, &report);
+	char line[96];
+	snprintf(line, sizeof(line), "\n%llu passed, 0 failed, %llu skipped\n",
+		 (unsigned long long)v.seeds_run, (unsigned long long)v.seeds_skipped.low);
+	assert_non_null(strstr(summary, line));
+	char *json = text_of(cli_report_write_json, &campaign, &report);
+	assert_non_null(strstr(json, "\"complete\": false"));
+	assert_non_null(strstr(json, "\"stopped_by_time_limit\": true"));
+	free(summary);
+	free(json);
+
+	/* A scenario that never got a seed is a skipped test case, not a passing one. */
+	report.totals[2].seeds_count = 0;
+	size_t never_ran = 0; /* On a busy machine, the others may not have run either. */
+	for (size_t i = 0; i < 3; i++)
+		never_ran += report.totals[i].seeds_count == 0;
+	char *junit = text_of(cli_report_write_junit, &campaign, &report);
+	snprintf(line, sizeof(line), "skipped=\"%zu\"", never_ran);
+	assert_non_null(strstr(junit, line));
+	const char *c = strstr(junit, "name=\"slow_c\"");
+	assert_non_null(c);
+	assert_non_null(strstr(c, "<skipped message=\"no seed ran: the time limit came first\""));
+	free(junit);
+	cli_report_deinit(&report);
+}
+
+/* --fault-coverage failing: exit 1, and JSON and JUnit say it failed too. */
+static void test_fault_gate_failure_is_in_every_report(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 2);
+	campaign.scenarios[0] = gale_catalog_find("duplex_pump"); /* Injects no driver fault. */
+	campaign.profile_name = "default";
+	campaign.fault_coverage = true;
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	assert_int_equal(report.failures_count, 0);
+	struct cli_verdict v = cli_report_verdict(&campaign, &report);
+	assert_true(v.kinds_never_injected > 0);
+	assert_int_equal(v.exit_status, CLI_EXIT_FAILED);
+	char *json = text_of(cli_report_write_json, &campaign, &report);
+	assert_non_null(strstr(json, "\"passed\": false"));
+	assert_non_null(strstr(json, "\"never_injected\": [\"ready_spurious\""));
+	char *junit = text_of(cli_report_write_junit, &campaign, &report);
+	assert_non_null(strstr(junit, "tests=\"2\" failures=\"1\""));
+	assert_non_null(strstr(junit, "<failure type=\"fault_coverage\""));
+	free(json);
+	free(junit);
+	cli_report_deinit(&report);
+}
+
+static void test_numbers_are_decimal_or_hex_only(void **state)
+{
+	(void)state;
+	uint64_t value = 0;
+	assert_true(cli_parse_u64("--seed", "010", &value));
+	assert_int_equal(value, 10);
+	assert_true(cli_parse_u64("--seed", "08", &value));
+	assert_int_equal(value, 8);
+	assert_true(cli_parse_u64("--hash", "0xfF", &value));
+	assert_int_equal(value, 255);
+	assert_true(cli_parse_u64("--seed", "18446744073709551615", &value));
+	assert_int_equal(value, UINT64_MAX);
+	static const char *const bad[] = {"", " -1", "-1", "+1", " 1", "1 ", "1e3", "0x",
+					  "0x-1", "18446744073709551616", "0x10000000000000000",
+					  "abc", "1.5", "\t2"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		value = 77;
+		if (cli_parse_u64("--seed", bad[k], &value))
+			fail_msg("'%s' was accepted as %llu", bad[k], (unsigned long long)value);
+		assert_int_equal(value, 77);
+	}
+}
+
+static void test_options_take_attached_values(void **state)
+{
+	(void)state;
+	static const struct cli_option_spec specs[] = {{"-j", true}, {"--count", true},
+						       {"--swarm", false}};
+	char *argv[] = {"run", "-j2", "--count=5", "--swarm", "-j", "3", "--swarm=1", "--nope",
+			"-x4", "-j"};
+	int argc = 10;
+	const struct cli_option_spec *spec = NULL;
+	const char *value = NULL;
+	int i = 1;
+	assert_true(cli_next_option("run", specs, 3, argc, argv, &i, &spec, &value));
+	assert_string_equal(spec->name, "-j");
+	assert_string_equal(value, "2");
+	i++;
+	assert_true(cli_next_option("run", specs, 3, argc, argv, &i, &spec, &value));
+	assert_string_equal(value, "5");
+	i++;
+	assert_true(cli_next_option("run", specs, 3, argc, argv, &i, &spec, &value));
+	assert_null(value);
+	i++;
+	assert_true(cli_next_option("run", specs, 3, argc, argv, &i, &spec, &value));
+	assert_string_equal(value, "3");
+	assert_int_equal(i, 5);
+	for (i = 6; i < argc; i++) /* --swarm=1, --nope, -x4, and -j with no value left. */
+		assert_false(cli_next_option("run", specs, 3, argc, argv, &i, &spec, &value));
+}
+
+int gale_test_group(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_units_cover_every_scenario_and_seed_once),
+		cmocka_unit_test(test_units_interleave_scenarios_round_by_round),
+		cmocka_unit_test(test_units_near_the_end_of_the_seed_space),
+		cmocka_unit_test(test_counts_past_two_to_the_64),
+		cmocka_unit_test(test_failures_counted_and_lowest_seeds_listed),
+		cmocka_unit_test(test_time_limit_reports_unrun_seeds_as_skipped),
+		cmocka_unit_test(test_fault_gate_failure_is_in_every_report),
+		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
+		cmocka_unit_test(test_options_take_attached_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
