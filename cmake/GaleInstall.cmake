@@ -7,7 +7,12 @@ install(TARGETS gale_io gale_net gale_sim gale EXPORT galeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(module io net sim)
+# gale::test (gale_main: a program's scenarios as a `gale` command) and the `gale` command.
+if(TARGET gale_test)
+  install(TARGETS gale_test EXPORT galeTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(TARGETS gale_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+foreach(module io net sim sim/cli)
   if(EXISTS ${PROJECT_SOURCE_DIR}/${module}/include/gale)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/gale
             DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
@@ -22,7 +27,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/galeConfig.cmake ${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
 
-# pkg-config: `pkg-config --cflags --libs gale` (io + net), `gale-sim` for the simulator.
+# pkg-config: `pkg-config --cflags --libs gale` (io + net), `gale-sim` for the simulator,
+# `gale-test` for gale_main().
 set(GALE_PC_LIBS "-lgale_io")
 get_target_property(gale_net_type gale_net TYPE)
 if(NOT gale_net_type STREQUAL "INTERFACE_LIBRARY")
@@ -38,3 +44,8 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/gale.pc.in ${PROJECT_BINARY_DIR}/gale
 configure_file(${PROJECT_SOURCE_DIR}/cmake/gale-sim.pc.in ${PROJECT_BINARY_DIR}/gale-sim.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gale.pc ${PROJECT_BINARY_DIR}/gale-sim.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(TARGET gale_test)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/gale-test.pc.in ${PROJECT_BINARY_DIR}/gale-test.pc
+                 @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/gale-test.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -4,7 +4,8 @@
 file(GLOB GALE_PUBLIC_HEADERS CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/io/include/gale/*.h
      ${PROJECT_SOURCE_DIR}/net/include/gale/*.h
-     ${PROJECT_SOURCE_DIR}/sim/include/gale/*.h)
+     ${PROJECT_SOURCE_DIR}/sim/include/gale/*.h
+     ${PROJECT_SOURCE_DIR}/sim/cli/include/gale/*.h)
 set(GALE_HEADER_TUS "")
 foreach(header ${GALE_PUBLIC_HEADERS})
   get_filename_component(name ${header} NAME_WE)
@@ -16,3 +17,6 @@ endforeach()
 add_library(gale_header_check OBJECT ${GALE_HEADER_TUS})
 target_compile_options(gale_header_check PRIVATE ${GALE_WARNING_FLAGS} -pedantic)
 target_link_libraries(gale_header_check PRIVATE gale_io gale_net gale_sim)
+if(TARGET gale_test)
+  target_link_libraries(gale_header_check PRIVATE gale_test)
+endif()

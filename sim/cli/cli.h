@@ -170,6 +170,20 @@ int cli_report_never_injected(const struct cli_campaign *campaign,
 const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len);
 void cli_count_add(struct cli_count *count, uint64_t value);
 
+/*
+ * The program gale_main() runs as: its scenarios and its name for messages. Set for the
+ * duration of the call (tests that call the parts directly get "gale" and no scenarios).
+ */
+struct cli_program {
+	const char *name;                             /* Basename of argv[0]. */
+	const struct gale_scenario *const *scenarios; /* The table gale_main() was given. */
+	size_t scenarios_count;                       /* Entries. */
+};
+extern struct cli_program cli_program;
+
+/* The program's scenario named name, or NULL. */
+const struct gale_scenario *cli_scenario_find(const char *name);
+
 /* Subcommands. */
 int cli_command_run(const char *program, int argc, char **argv);
 int cli_command_replay(int argc, char **argv);

@@ -248,7 +248,7 @@ static void progress_show(const struct cli_report *report, struct progress *prog
 		if (done)
 			fputc('\n', stderr);
 	} else {
-		fprintf(stderr, "gale: %llu/%s seeds, %zu failed, %.0f seeds/s\n",
+		fprintf(stderr, "%s: %llu/%s seeds, %zu failed, %.0f seeds/s\n", cli_program.name,
 			(unsigned long long)report->units_done, progress->planned_text,
 			report->failures_count, rate);
 	}

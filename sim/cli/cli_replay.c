@@ -11,15 +11,14 @@
 
 #include <gale/sim_trace.h>
 
-#include "catalog.h"
 #include "cli.h"
 
 /* Records kept for the dump: enough for every catalog scenario at default sizes. */
 #define REPLAY_RECORDS_MAX (4u * 1024 * 1024)
 
 static const char replay_usage[] =
-	"usage: gale replay --scenario NAME --seed N [--profile P | --swarm]\n"
-	"                   [--trace FILE] [--verbose] [--hash 0xHASH]\n"
+	"replay --scenario NAME --seed N [--profile P | --swarm]\n"
+	"       [--trace FILE] [--verbose] [--hash 0xHASH]\n"
 	"\n"
 	"Reruns one seed exactly and prints its verdict and trace hash.\n"
 	"  --trace FILE   write the whole trace as text to FILE\n"
@@ -51,7 +50,7 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 		return true;
 	}
 	if (strcmp(flag, "--scenario") == 0) {
-		options->scenario = gale_catalog_find(value);
+		options->scenario = cli_scenario_find(value);
 		if (options->scenario == NULL)
 			cli_usage_error("unknown scenario '%.64s' (see gale list)", value);
 		return options->scenario != NULL;
@@ -75,7 +74,7 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 	*options = (struct replay_options){.profile_name = "default"};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(replay_usage, stdout);
+			printf("usage: %s %s", cli_program.name, replay_usage);
 			return CLI_EXIT_OK;
 		}
 		const struct cli_option_spec *spec = NULL;

@@ -242,8 +242,8 @@ static void junit_scenario(const struct cli_campaign *campaign, const struct cli
 			   size_t i, FILE *out)
 {
 	const struct cli_totals *t = &report->totals[i];
-	fprintf(out, "    <testcase classname=\"gale.scenario\" name=\"%s\" time=\"%.3f\">\n",
-		campaign->scenarios[i]->name, (double)t->wall_ns / 1e9);
+	fprintf(out, "    <testcase classname=\"%s.scenario\" name=\"%s\" time=\"%.3f\">\n",
+		cli_program.name, campaign->scenarios[i]->name, (double)t->wall_ns / 1e9);
 	for (size_t k = 0; k < report->failures_count; k++) {
 		const struct cli_failure *f = &report->failures[k];
 		if (f->unit.scenario_index != i)
@@ -279,14 +279,15 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 				 report->totals[i].failures_count == 0;
 	}
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		     "  <testsuite name=\"gale\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
+		     "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
 		     "time=\"%.3f\">\n",
-		campaign->scenarios_count + campaign->fault_coverage, failed_cases, skipped_cases,
+		cli_program.name, campaign->scenarios_count + campaign->fault_coverage, failed_cases, skipped_cases,
 		(double)report->wall_ns / 1e9);
 	for (size_t i = 0; i < campaign->scenarios_count; i++)
 		junit_scenario(campaign, report, i, out);
 	if (campaign->fault_coverage) {
-		fprintf(out, "    <testcase classname=\"gale.gate\" name=\"fault_coverage\">\n");
+		fprintf(out, "    <testcase classname=\"%s.gate\" name=\"fault_coverage\">\n",
+			cli_program.name);
 		uint32_t never = 0;
 		if (cli_report_never_injected(campaign, report, &never) > 0) {
 			fprintf(out, "      <failure type=\"fault_coverage\" message=\"fault kinds "

@@ -8,14 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
 #include "cli.h"
 
 static const char run_usage[] =
-	"usage: gale run [--scenario NAME|all] [--seeds A..B | --count N]\n"
-	"                [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
-	"                [--time-limit SECONDS] [--json FILE] [--junit FILE]\n"
-	"                [--fault-coverage]\n"
+	"run [--scenario NAME|all] [--seeds A..B | --count N]\n"
+	"    [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
+	"    [--time-limit SECONDS] [--json FILE] [--junit FILE] [--fault-coverage]\n"
 	"\n"
 	"Runs each scenario under each seed on the simulator and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
@@ -41,9 +39,9 @@ static const char run_usage[] =
 /* Adds a scenario (or every one, for "all") unless it is in the campaign already. */
 static bool run_add_scenario(struct cli_campaign *campaign, const char *name)
 {
-	size_t count = 0;
-	const struct gale_scenario *const *all = gale_catalog_scenarios(&count);
-	const struct gale_scenario *one = strcmp(name, "all") == 0 ? NULL : gale_catalog_find(name);
+	size_t count = cli_program.scenarios_count;
+	const struct gale_scenario *const *all = cli_program.scenarios;
+	const struct gale_scenario *one = strcmp(name, "all") == 0 ? NULL : cli_scenario_find(name);
 	if (strcmp(name, "all") != 0 && one == NULL) {
 		cli_usage_error("unknown scenario '%.64s' (see gale list)", name);
 		return false;
@@ -196,7 +194,7 @@ static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
 	bool has_profile = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(run_usage, stdout);
+			printf("usage: %s %s", cli_program.name, run_usage);
 			return CLI_EXIT_OK;
 		}
 		const struct cli_option_spec *spec = NULL;
@@ -297,7 +295,8 @@ int cli_command_run(const char *program, int argc, char **argv)
 	struct cli_report report;
 	int rc = cli_campaign_execute(&campaign, &report);
 	if (rc < 0) {
-		fprintf(stderr, "gale: could not run the campaign: %s\n", strerror(-rc));
+		fprintf(stderr, "%s: could not run the campaign: %s\n", cli_program.name,
+			strerror(-rc));
 		cli_report_deinit(&report);
 		run_files_discard(&campaign, &files);
 		return CLI_EXIT_USAGE;

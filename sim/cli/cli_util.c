@@ -14,6 +14,16 @@
 
 #include "cli.h"
 
+struct cli_program cli_program = {.name = "gale"};
+
+const struct gale_scenario *cli_scenario_find(const char *name)
+{
+	for (size_t i = 0; i < cli_program.scenarios_count; i++)
+		if (strcmp(cli_program.scenarios[i]->name, name) == 0)
+			return cli_program.scenarios[i];
+	return NULL;
+}
+
 int64_t cli_wall_now_ns(void)
 {
 	struct timespec now;
@@ -25,7 +35,7 @@ void cli_usage_error(const char *format, ...)
 {
 	va_list args;
 	va_start(args, format);
-	fputs("gale: ", stderr);
+	fprintf(stderr, "%s: ", cli_program.name);
 	vfprintf(stderr, format, args);
 	fputs(" (try --help)\n", stderr);
 	va_end(args);
@@ -154,7 +164,8 @@ FILE *cli_file_open(const char *path)
 	if (out == NULL) {
 		char shown[160];
 		quote_value(path, shown, sizeof(shown));
-		fprintf(stderr, "gale: cannot write %s: %s\n", shown, strerror(errno));
+		fprintf(stderr, "%s: cannot write %s: %s\n", cli_program.name, shown,
+			strerror(errno));
 	}
 	return out;
 }
@@ -171,7 +182,7 @@ bool cli_file_close(FILE *out, const char *path)
 	if (failed) {
 		char shown[160];
 		quote_value(path, shown, sizeof(shown));
-		fprintf(stderr, "gale: cannot write %s: %s\n", shown,
+		fprintf(stderr, "%s: cannot write %s: %s\n", cli_program.name, shown,
 			saved != 0 ? strerror(saved) : "write error");
 	}
 	return !failed;
