@@ -41,6 +41,7 @@ struct cli_campaign {
 	uint32_t shard_index;                      /* This shard (0-based). */
 	uint32_t shard_count;                      /* Shards in all (1 = no sharding). */
 	double time_limit_s;                       /* Wall-clock budget; 0 = none. */
+	double seed_timeout_s;                     /* One seed's wall-clock budget; 0 = none. */
 	const char *json_path;                     /* --json FILE or NULL. */
 	const char *junit_path;                    /* --junit FILE or NULL. */
 	bool fault_coverage;                       /* --fault-coverage: table + gate. */
@@ -68,7 +69,8 @@ struct cli_position {
 /* What a unit produced (sent from a worker to the parent through a pipe). */
 struct cli_outcome {
 	struct gale_run_result result; /* Oracle verdict, message, hash, stats. */
-	int status;                    /* gale_scenario_run()'s return, or -EINTR: crashed. */
+	int status;                    /* gale_scenario_run()'s return, -EINTR: crashed,
+					* -ETIMEDOUT: hung (killed by the watchdog). */
 	int64_t wall_ns;               /* Wall time of the run. */
 };
 

@@ -44,6 +44,8 @@ struct cli_worker {
 	bool busy;                /* started holds a unit started and not finished. */
 	bool heard;               /* It sent a record since it was spawned. */
 	struct cli_position started;
+	int64_t started_ns;       /* When the started unit began (wall clock). */
+	bool hung;                /* Killed by the watchdog: the started unit overran. */
 };
 
 uint64_t cli_shard_seeds(const struct cli_campaign *campaign)
@@ -147,6 +149,7 @@ static int worker_spawn(const struct cli_campaign *campaign, struct cli_worker *
 	worker->fd = fds[0];
 	worker->busy = false;
 	worker->heard = false;
+	worker->hung = false;
 	return 0;
 }
 
@@ -200,13 +203,17 @@ static int report_add(const struct cli_campaign *campaign, struct cli_report *re
 	return failure_keep(report, &failure);
 }
 
-/* A worker died with a unit started: that unit crashed. */
+/* A worker died with a unit started: that unit crashed, or hung and was killed. */
 static int report_crash(const struct cli_campaign *campaign, struct cli_report *report,
-			struct cli_position at, int wait_status)
+			struct cli_position at, int wait_status, bool hung)
 {
-	struct cli_outcome outcome = {.status = -EINTR};
+	struct cli_outcome outcome = {.status = hung ? -ETIMEDOUT : -EINTR};
 	outcome.result.oracle = GALE_ORACLE_NONE;
-	if (WIFSIGNALED(wait_status))
+	if (hung)
+		snprintf(outcome.result.message, sizeof(outcome.result.message),
+			 "hung: no result after %.0f s of wall time (the watchdog killed it); "
+			 "replay it to see where it loops", campaign->seed_timeout_s);
+	else if (WIFSIGNALED(wait_status))
 		snprintf(outcome.result.message, sizeof(outcome.result.message),
 			 "crashed: signal %d (%s); the assert or sanitizer message is above",
 			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
@@ -284,7 +291,7 @@ static int worker_finish(const struct cli_campaign *campaign, struct cli_report 
 	worker->pid = 0;
 	int rc = 0;
 	if (worker->busy) {
-		rc = report_crash(campaign, report, worker->started, status);
+		rc = report_crash(campaign, report, worker->started, status, worker->hung);
 		worker->busy = false;
 		worker->has_next = cli_position_next(campaign, worker->started, &worker->next);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -307,6 +314,7 @@ static int worker_service(const struct cli_campaign *campaign, struct cli_report
 	if (record.kind == RECORD_START) {
 		worker->busy = true;
 		worker->started = record.at;
+		worker->started_ns = cli_wall_now_ns();
 		return 0;
 	}
 	worker->busy = false;
@@ -323,6 +331,24 @@ static void workers_kill(struct cli_worker *workers, uint32_t jobs)
 		waitpid(workers[w].pid, NULL, 0);
 		close(workers[w].fd);
 		workers[w].pid = 0;
+	}
+}
+
+/*
+ * The last resort against a seed that never returns (a loop no simulated budget
+ * catches): kill its worker; worker_finish() reports the seed as hung, with its replay
+ * line, and a new worker resumes after it.
+ */
+static void watchdog_check(const struct cli_campaign *campaign, struct cli_worker *workers)
+{
+	int64_t now = cli_wall_now_ns();
+	for (uint32_t w = 0; w < campaign->jobs; w++) {
+		struct cli_worker *worker = &workers[w];
+		if (worker->pid == 0 || !worker->busy || worker->hung ||
+		    (double)(now - worker->started_ns) / 1e9 <= campaign->seed_timeout_s)
+			continue;
+		worker->hung = true;
+		kill(worker->pid, SIGKILL); /* Its pipe ends: worker_finish() takes over. */
 	}
 }
 
@@ -361,6 +387,8 @@ static int campaign_gather(const struct cli_campaign *campaign, struct cli_repor
 			if (rc < 0)
 				return rc;
 		}
+		if (campaign->seed_timeout_s > 0)
+			watchdog_check(campaign, workers);
 		progress_show(report, progress, false);
 	}
 	return 0;

@@ -13,7 +13,8 @@
 static const char run_usage[] =
 	"run [--scenario NAME|all] [--seeds A..B | --count N]\n"
 	"    [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
-	"    [--time-limit SECONDS] [--json FILE] [--junit FILE] [--fault-coverage]\n"
+	"    [--time-limit SECONDS] [--seed-timeout SECONDS] [--json FILE] [--junit FILE]\n"
+	"    [--fault-coverage]\n"
 	"\n"
 	"Runs each scenario under each seed on the simulator and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
@@ -25,6 +26,8 @@ static const char run_usage[] =
 	"  --shard I/N       run only shard I of N (0-based): the seeds whose offset from the\n"
 	"                    first is I modulo N, for splitting across machines\n"
 	"  --time-limit S    stop starting new seeds after S seconds of wall time\n"
+	"  --seed-timeout S  report a seed that runs S seconds of wall time as hung, with\n"
+	"                    its replay line, and go on (default: 300)\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
 	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
@@ -131,6 +134,7 @@ static const struct cli_option_spec run_options[] = {
 	{"--scenario", true}, {"--seeds", true},      {"--count", true},  {"--profile", true},
 	{"-j", true},         {"--shard", true},      {"--time-limit", true},
 	{"--json", true},     {"--junit", true},      {"--swarm", false},
+	{"--seed-timeout", true},
 	{"--fault-coverage", false},
 };
 
@@ -171,9 +175,11 @@ static bool run_apply_option(struct cli_campaign *campaign, const char *flag, co
 		campaign->jobs = (uint32_t)number;
 		return true;
 	}
-	if (!run_parse_bounded(flag, value, 1, 1000000, &number)) /* --time-limit */
+	/* --time-limit or --seed-timeout. */
+	if (!run_parse_bounded(flag, value, 1, 1000000, &number))
 		return false;
-	campaign->time_limit_s = (double)number;
+	*(strcmp(flag, "--time-limit") == 0 ? &campaign->time_limit_s
+					     : &campaign->seed_timeout_s) = (double)number;
 	return true;
 }
 
@@ -185,6 +191,7 @@ static void run_defaults(struct cli_campaign *campaign, const char *program)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	campaign->jobs = cpus > 0 ? (uint32_t)(cpus < CLI_JOBS_MAX ? cpus : CLI_JOBS_MAX) : 1;
 	campaign->shard_count = 1;
+	campaign->seed_timeout_s = 300;
 	campaign->program = program;
 }
 

@@ -153,7 +153,8 @@ static const char *const bad_numbers[] = {
 /* One bad piece of a `gale run` command line: 1-3 words. */
 static size_t run_bad_piece(const char **words)
 {
-	static const char *const value_flags[] = {"--count", "-j", "--time-limit"};
+	static const char *const value_flags[] = {"--count", "-j", "--time-limit",
+						  "--seed-timeout"};
 	static const char *const bad_ranges[] = {"..", "5..", "..5", "5..4", "0..18446744073709551615",
 						 "1...2", "1.2", "a..b", " 1..2", "1..-2", "08..0x"};
 	static const char *const bad_shards[] = {"1/1", "0/0", "/", "1/", "/2", "-1/2", " 0/2",

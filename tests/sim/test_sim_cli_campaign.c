@@ -151,6 +151,20 @@ static int crash_setup(struct gale_scenario_run *run, void *state)
 static const struct gale_scenario crash_scenario = {
 	.name = "crash_on_3", .description = "aborts on seed 3", .setup = crash_setup};
 
+/* A scenario that never returns on seed 2 (a loop no simulated budget sees). */
+static int hang_setup(struct gale_scenario_run *run, void *state)
+{
+	(void)state;
+	while (run->seed == 2) {
+		struct timespec nap = {1, 0};
+		nanosleep(&nap, NULL);
+	}
+	return 0;
+}
+
+static const struct gale_scenario hang_scenario = {
+	.name = "hang_on_2", .description = "never returns on seed 2", .setup = hang_setup};
+
 static char *text_of(void (*write)(const struct cli_campaign *, const struct cli_report *,
 				   FILE *),
 		     const struct cli_campaign *campaign, const struct cli_report *report)
@@ -212,6 +226,30 @@ static void test_failures_counted_and_lowest_seeds_listed(void **state)
 	free(summary);
 	free(json);
 	free(junit);
+	cli_report_deinit(&report);
+}
+
+/* The watchdog: a hung seed is killed, reported with its replay line, and the rest run. */
+static void test_hung_seed_reported_and_campaign_goes_on(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 6);
+	campaign.scenarios[0] = &hang_scenario;
+	campaign.jobs = 2;
+	campaign.seed_timeout_s = 1;
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	assert_int_equal(report.totals[0].seeds_count, 6);
+	assert_int_equal(report.totals[0].failures_count, 1);
+	assert_int_equal(report.failures_count, 1);
+	const struct cli_failure *hung = &report.failures[0];
+	assert_int_equal(hung->unit.seed, 2);
+	assert_int_equal(hung->outcome.status, -ETIMEDOUT);
+	assert_non_null(strstr(hung->outcome.result.message, "hung: no result after 1 s"));
+	char line[512];
+	cli_replay_command(&campaign, hung, line, sizeof(line));
+	assert_non_null(strstr(line, "gale replay --scenario hang_on_2 --seed 2 "));
 	cli_report_deinit(&report);
 }
 
@@ -374,6 +412,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_counts_past_two_to_the_64),
 		cmocka_unit_test(test_failures_counted_and_lowest_seeds_listed),
 		cmocka_unit_test(test_time_limit_reports_unrun_seeds_as_skipped),
+		cmocka_unit_test(test_hung_seed_reported_and_campaign_goes_on),
 		cmocka_unit_test(test_fault_gate_failure_is_in_every_report),
 		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
 		cmocka_unit_test(test_options_take_attached_values),
