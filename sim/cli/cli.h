@@ -106,6 +106,7 @@ struct cli_report {
 	uint64_t units_done;           /* Units finished. */
 	int64_t wall_ns;               /* Whole campaign, wall clock. */
 	bool stopped_by_time_limit;    /* The budget ran out first. */
+	uint64_t shards_missing;       /* merge: shards that never reported. */
 };
 
 /* The verdict every report states (summary, JSON, JUnit and the exit status agree). */
@@ -141,6 +142,20 @@ int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report 
 
 void cli_report_deinit(struct cli_report *report);
 
+/* Lists failure if it is among the CLI_FAILURES_LISTED lowest seeds of its scenario. */
+int cli_report_keep_failure(struct cli_report *report, const struct cli_failure *failure);
+/* Orders the listed failures by (scenario, seed), as every report shows them. */
+void cli_report_sort_failures(struct cli_report *report);
+
+/*
+ * Reads the JSON reports of a sharded campaign (`run --shard I/N --json`) back into one
+ * campaign and report, as if it had run unsharded: totals summed, failures re-listed,
+ * shards that are missing counted as skipped seeds. The scenarios must be the program's.
+ * 0, or -EINVAL after a one-line error naming the file and what is wrong with it.
+ */
+int cli_merge_reports(const char *const *paths, size_t count, struct cli_campaign *campaign,
+		      struct cli_report *report);
+
 /* Sums the report and decides the exit status (with the fault gate when asked for). */
 struct cli_verdict cli_report_verdict(const struct cli_campaign *campaign,
 				      const struct cli_report *report);
@@ -168,6 +183,23 @@ int cli_report_print_fault_coverage(const struct cli_campaign *campaign,
 int cli_report_never_injected(const struct cli_campaign *campaign,
 			      const struct cli_report *report, uint32_t *kinds_out);
 
+/* Every listed failure with its replay command, on stdout. */
+void cli_report_print_failures(const struct cli_campaign *campaign,
+			       const struct cli_report *report);
+
+/* The report files, opened before the campaign so a bad path costs no run. */
+struct cli_files {
+	FILE *json;  /* --json, or NULL. */
+	FILE *junit; /* --junit, or NULL. */
+};
+/* Opens campaign's --json / --junit files; false (after a one-line error) if one fails. */
+bool cli_files_open(const struct cli_campaign *campaign, struct cli_files *files);
+/* Writes and closes them; false (after a one-line error) when one could not be written. */
+bool cli_files_write(const struct cli_campaign *campaign, const struct cli_report *report,
+		     struct cli_files *files);
+/* Closes and removes them: no report was made, so no file may pass for one. */
+void cli_files_discard(const struct cli_campaign *campaign, struct cli_files *files);
+
 /* Decimal text of a count (buf of at least 40 bytes). */
 const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len);
 void cli_count_add(struct cli_count *count, uint64_t value);
@@ -190,6 +222,7 @@ const struct gale_scenario *cli_scenario_find(const char *name);
 int cli_command_run(const char *program, int argc, char **argv);
 int cli_command_replay(int argc, char **argv);
 int cli_command_list(int argc, char **argv);
+int cli_command_merge(const char *program, int argc, char **argv);
 
 /*
  * Argument helpers: each prints a one-line error and returns false on bad input.

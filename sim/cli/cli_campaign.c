@@ -154,7 +154,7 @@ static int worker_spawn(const struct cli_campaign *campaign, struct cli_worker *
 }
 
 /* Keeps failure among the CLI_FAILURES_LISTED lowest seeds of its scenario. */
-static int failure_keep(struct cli_report *report, const struct cli_failure *failure)
+int cli_report_keep_failure(struct cli_report *report, const struct cli_failure *failure)
 {
 	size_t same = 0, highest = SIZE_MAX;
 	for (size_t k = 0; k < report->failures_count; k++) {
@@ -200,7 +200,7 @@ static int report_add(const struct cli_campaign *campaign, struct cli_report *re
 		return 0;
 	totals->failures_count++;
 	struct cli_failure failure = {.unit = unit, .outcome = *outcome};
-	return failure_keep(report, &failure);
+	return cli_report_keep_failure(report, &failure);
 }
 
 /* A worker died with a unit started: that unit crashed, or hung and was killed. */
@@ -402,6 +402,14 @@ static int failure_compare(const void *a, const void *b)
 	return x->unit.seed < y->unit.seed ? -1 : x->unit.seed > y->unit.seed;
 }
 
+void cli_report_sort_failures(struct cli_report *report)
+{
+	/* qsort's array must not be NULL even for 0 elements (UBSan aborts on it). */
+	if (report->failures_count > 0)
+		qsort(report->failures, report->failures_count, sizeof(*report->failures),
+		      failure_compare);
+}
+
 static void progress_init(const struct cli_campaign *campaign, struct progress *progress)
 {
 	struct cli_count planned = {0, 0};
@@ -441,10 +449,7 @@ int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report 
 	workers_kill(workers, campaign->jobs);
 	progress_show(report, &progress, true);
 	report->wall_ns = cli_wall_now_ns() - progress.start_ns;
-	/* qsort's array must not be NULL even for 0 elements (UBSan aborts on it). */
-	if (report->failures_count > 0)
-		qsort(report->failures, report->failures_count, sizeof(*report->failures),
-		      failure_compare);
+		cli_report_sort_failures(report);
 	return rc;
 }
 

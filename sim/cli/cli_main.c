@@ -6,6 +6,7 @@
  *           and a replay command for every failure
  *   replay  one seed again, with its trace and a trace-hash confirmation
  *   list    scenarios, profiles, fault knobs and oracles
+ *   merge   the JSON reports of a sharded campaign as one report
  * Bad arguments, and output that cannot be written, give a one-line error and exit status 2.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@ static const char usage_text[] =
 	"  run      run scenarios over many seeds and check every oracle\n"
 	"  replay   rerun one seed, print or write its trace, confirm its trace hash\n"
 	"  list     show scenarios, fault profiles, fault knobs and oracles\n"
+	"  merge    combine the JSON reports of a sharded campaign into one report\n"
 	"\n"
 	"`<command> --help` describes each command's options.\n";
 
@@ -110,6 +112,8 @@ static int dispatch(int argc, char **argv)
 		return cli_command_replay(argc - 1, argv + 1);
 	if (strcmp(command, "list") == 0)
 		return cli_command_list(argc - 1, argv + 1);
+	if (strcmp(command, "merge") == 0)
+		return cli_command_merge(argv[0], argc - 1, argv + 1);
 	cli_usage_error("unknown command '%.64s'", command);
 	return CLI_EXIT_USAGE;
 }

@@ -59,8 +59,10 @@ struct cli_verdict cli_report_verdict(const struct cli_campaign *campaign,
 	}
 	if (campaign->fault_coverage)
 		v.kinds_never_injected = cli_report_never_injected(campaign, report, NULL);
-	v.exit_status = v.seeds_failed == 0 && v.kinds_never_injected == 0 ? CLI_EXIT_OK
-									     : CLI_EXIT_FAILED;
+	v.exit_status = v.seeds_failed == 0 && v.kinds_never_injected == 0 &&
+					report->shards_missing == 0
+				? CLI_EXIT_OK
+				: CLI_EXIT_FAILED;
 	return v;
 }
 
@@ -98,6 +100,9 @@ void cli_report_print(const struct cli_campaign *campaign, const struct cli_repo
 		campaign->swarm ? "swarm" : campaign->profile_name, campaign->jobs,
 		campaign->shard_index, campaign->shard_count,
 		report->stopped_by_time_limit ? "   (stopped at the time limit)" : "");
+	if (report->shards_missing > 0)
+		fprintf(out, "%" PRIu64 " shards never reported: their seeds are counted as skipped\n",
+			report->shards_missing);
 	size_t listed[CLI_SCENARIOS_MAX] = {0};
 	for (size_t k = 0; k < report->failures_count; k++)
 		listed[report->failures[k].unit.scenario_index]++;
@@ -174,9 +179,10 @@ static void json_failures(const struct cli_campaign *campaign, const struct cli_
 		char command[512];
 		cli_replay_command(campaign, f, command, sizeof(command));
 		fprintf(out, "%s\n    {\"scenario\": \"%s\", \"seed\": %" PRIu64
-			", \"oracle\": \"%s\", \"trace_hash\": \"0x%016" PRIx64 "\", \"message\": \"",
+			", \"oracle\": \"%s\", \"status\": %d, \"trace_hash\": \"0x%016" PRIx64
+			"\", \"message\": \"",
 			i ? "," : "", campaign->scenarios[f->unit.scenario_index]->name,
-			f->unit.seed, gale_oracle_name(f->outcome.result.oracle),
+			f->unit.seed, gale_oracle_name(f->outcome.result.oracle), f->outcome.status,
 			f->outcome.result.trace_hash);
 		escape_write(out, f->outcome.result.message, false);
 		fprintf(out, "\", \"replay\": \"");
@@ -207,7 +213,8 @@ void cli_report_write_json(const struct cli_campaign *campaign, const struct cli
 {
 	struct cli_verdict v = cli_report_verdict(campaign, report);
 	char planned[48], skipped[48];
-	fprintf(out, "{\n  \"profile\": \"%s\",\n  \"passed\": %s,\n  \"complete\": %s,\n"
+	fprintf(out, "{\n  \"format\": \"gale-run/1\",\n  \"profile\": \"%s\",\n"
+		     "  \"passed\": %s,\n  \"complete\": %s,\n"
 		     "  \"stopped_by_time_limit\": %s,\n  \"seeds_planned\": %s,\n"
 		     "  \"seeds_run\": %" PRIu64 ",\n  \"seeds_failed\": %" PRIu64 ",\n"
 		     "  \"seeds_skipped\": %s,\n",
@@ -217,6 +224,14 @@ void cli_report_write_json(const struct cli_campaign *campaign, const struct cli
 		report->stopped_by_time_limit ? "true" : "false",
 		cli_count_format(v.seeds_planned, planned, sizeof(planned)), v.seeds_run,
 		v.seeds_failed, cli_count_format(v.seeds_skipped, skipped, sizeof(skipped)));
+	/* What `merge` needs to put shards back together. */
+	fprintf(out, "  \"seed_first\": %" PRIu64 ",\n  \"seeds_per_scenario\": %" PRIu64 ",\n"
+		     "  \"shard_index\": %u,\n  \"shard_count\": %u,\n  \"jobs\": %u,\n"
+		     "  \"wall_ns\": %" PRId64 ",\n  \"fault_coverage_checked\": %s,\n"
+		     "  \"shards_missing\": %" PRIu64 ",\n",
+		campaign->seed_first, campaign->seeds_count, campaign->shard_index,
+		campaign->shard_count, campaign->jobs, report->wall_ns,
+		campaign->fault_coverage ? "true" : "false", report->shards_missing);
 	if (campaign->fault_coverage)
 		json_fault_coverage(campaign, report, out);
 	fprintf(out, "  \"scenarios\": [");
@@ -281,8 +296,9 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 		     "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
 		     "time=\"%.3f\">\n",
-		cli_program.name, campaign->scenarios_count + campaign->fault_coverage, failed_cases, skipped_cases,
-		(double)report->wall_ns / 1e9);
+		cli_program.name,
+		campaign->scenarios_count + campaign->fault_coverage + (report->shards_missing > 0),
+		failed_cases, skipped_cases, (double)report->wall_ns / 1e9);
 	for (size_t i = 0; i < campaign->scenarios_count; i++)
 		junit_scenario(campaign, report, i, out);
 	if (campaign->fault_coverage) {
@@ -299,5 +315,67 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 		}
 		fprintf(out, "    </testcase>\n");
 	}
+	if (report->shards_missing > 0)
+		fprintf(out, "    <testcase classname=\"%s.gate\" name=\"shards\">\n"
+			     "      <failure type=\"shards\" message=\"%" PRIu64 " shards never "
+			     "reported\"/>\n    </testcase>\n", cli_program.name, report->shards_missing);
 	fprintf(out, "  </testsuite>\n</testsuites>\n");
+}
+
+void cli_report_print_failures(const struct cli_campaign *campaign,
+			       const struct cli_report *report)
+{
+	for (size_t i = 0; i < report->failures_count; i++) {
+		const struct cli_failure *failure = &report->failures[i];
+		char command[512];
+		cli_replay_command(campaign, failure, command, sizeof(command));
+		fprintf(stdout, "FAIL %s seed=%llu oracle=%s: %s\n  replay: %s\n",
+		       campaign->scenarios[failure->unit.scenario_index]->name,
+		       (unsigned long long)failure->unit.seed,
+		       gale_oracle_name(failure->outcome.result.oracle),
+		       failure->outcome.result.message, command);
+	}
+}
+
+bool cli_files_open(const struct cli_campaign *campaign, struct cli_files *files)
+{
+	files->json = campaign->json_path != NULL ? cli_file_open(campaign->json_path) : NULL;
+	files->junit = campaign->junit_path != NULL ? cli_file_open(campaign->junit_path) : NULL;
+	if ((campaign->json_path == NULL || files->json != NULL) &&
+	    (campaign->junit_path == NULL || files->junit != NULL))
+		return true;
+	if (files->json != NULL)
+		fclose(files->json);
+	if (files->junit != NULL)
+		fclose(files->junit);
+	return false;
+}
+
+/* No report to write (the campaign could not run): no file that could pass for one. */
+void cli_files_discard(const struct cli_campaign *campaign, struct cli_files *files)
+{
+	if (files->json != NULL) {
+		fclose(files->json);
+		remove(campaign->json_path);
+	}
+	if (files->junit != NULL) {
+		fclose(files->junit);
+		remove(campaign->junit_path);
+	}
+}
+
+/* Writes and closes the report files; false when one could not be written. */
+bool cli_files_write(const struct cli_campaign *campaign, const struct cli_report *report,
+			    struct cli_files *files)
+{
+	bool ok = true;
+	if (files->json != NULL) {
+		cli_report_write_json(campaign, report, files->json);
+		ok = cli_file_close(files->json, campaign->json_path) && ok;
+	}
+	if (files->junit != NULL) {
+		cli_report_write_junit(campaign, report, files->junit);
+		ok = cli_file_close(files->junit, campaign->junit_path) && ok;
+	}
+	return ok;
 }

@@ -225,70 +225,6 @@ static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
 	return -1;
 }
 
-static void run_print_failures(const struct cli_campaign *campaign,
-			       const struct cli_report *report)
-{
-	for (size_t i = 0; i < report->failures_count; i++) {
-		const struct cli_failure *failure = &report->failures[i];
-		char command[512];
-		cli_replay_command(campaign, failure, command, sizeof(command));
-		printf("FAIL %s seed=%llu oracle=%s: %s\n  replay: %s\n",
-		       campaign->scenarios[failure->unit.scenario_index]->name,
-		       (unsigned long long)failure->unit.seed,
-		       gale_oracle_name(failure->outcome.result.oracle),
-		       failure->outcome.result.message, command);
-	}
-}
-
-/* The report files, opened before the campaign so a bad path costs no run. */
-struct run_files {
-	FILE *json;  /* --json, or NULL. */
-	FILE *junit; /* --junit, or NULL. */
-};
-
-static bool run_files_open(const struct cli_campaign *campaign, struct run_files *files)
-{
-	files->json = campaign->json_path != NULL ? cli_file_open(campaign->json_path) : NULL;
-	files->junit = campaign->junit_path != NULL ? cli_file_open(campaign->junit_path) : NULL;
-	if ((campaign->json_path == NULL || files->json != NULL) &&
-	    (campaign->junit_path == NULL || files->junit != NULL))
-		return true;
-	if (files->json != NULL)
-		fclose(files->json);
-	if (files->junit != NULL)
-		fclose(files->junit);
-	return false;
-}
-
-/* No report to write (the campaign could not run): no file that could pass for one. */
-static void run_files_discard(const struct cli_campaign *campaign, struct run_files *files)
-{
-	if (files->json != NULL) {
-		fclose(files->json);
-		remove(campaign->json_path);
-	}
-	if (files->junit != NULL) {
-		fclose(files->junit);
-		remove(campaign->junit_path);
-	}
-}
-
-/* Writes and closes the report files; false when one could not be written. */
-static bool run_files_write(const struct cli_campaign *campaign, const struct cli_report *report,
-			    struct run_files *files)
-{
-	bool ok = true;
-	if (files->json != NULL) {
-		cli_report_write_json(campaign, report, files->json);
-		ok = cli_file_close(files->json, campaign->json_path) && ok;
-	}
-	if (files->junit != NULL) {
-		cli_report_write_junit(campaign, report, files->junit);
-		ok = cli_file_close(files->junit, campaign->junit_path) && ok;
-	}
-	return ok;
-}
-
 int cli_command_run(const char *program, int argc, char **argv)
 {
 	struct cli_campaign campaign;
@@ -296,8 +232,8 @@ int cli_command_run(const char *program, int argc, char **argv)
 	int exit_status = run_parse(&campaign, argc, argv);
 	if (exit_status >= 0)
 		return exit_status;
-	struct run_files files;
-	if (!run_files_open(&campaign, &files))
+	struct cli_files files;
+	if (!cli_files_open(&campaign, &files))
 		return CLI_EXIT_USAGE;
 	struct cli_report report;
 	int rc = cli_campaign_execute(&campaign, &report);
@@ -305,15 +241,15 @@ int cli_command_run(const char *program, int argc, char **argv)
 		fprintf(stderr, "%s: could not run the campaign: %s\n", cli_program.name,
 			strerror(-rc));
 		cli_report_deinit(&report);
-		run_files_discard(&campaign, &files);
+		cli_files_discard(&campaign, &files);
 		return CLI_EXIT_USAGE;
 	}
-	run_print_failures(&campaign, &report);
+	cli_report_print_failures(&campaign, &report);
 	cli_report_print(&campaign, &report, stdout);
 	if (campaign.fault_coverage)
 		cli_report_print_fault_coverage(&campaign, &report, stdout);
 	exit_status = cli_report_verdict(&campaign, &report).exit_status;
-	if (!run_files_write(&campaign, &report, &files))
+	if (!cli_files_write(&campaign, &report, &files))
 		exit_status = CLI_EXIT_USAGE;
 	cli_report_deinit(&report);
 	return exit_status;

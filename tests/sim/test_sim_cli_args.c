@@ -270,6 +270,10 @@ static void test_generated_bad_vectors_exit_2_with_one_line(void **state)
 			static const char *const others[][3] = {{"list", "x", NULL},
 								{"list", "--bogus", NULL},
 								{"nope", NULL, NULL},
+								{"merge", NULL, NULL},
+								{"merge", "/nonexistent.json", NULL},
+								{"merge", "--json", NULL},
+								{"merge", "--junit=", NULL},
 								{"", NULL, NULL},
 								{"--bogus", NULL, NULL}};
 			const char *const *other = others[pick(COUNT(others))];

@@ -15,6 +15,7 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "test_support.h"
 
 static void campaign_init(struct cli_campaign *campaign, size_t scenarios, uint64_t seeds)
@@ -352,6 +353,129 @@ static void test_fault_gate_failure_is_in_every_report(void **state)
 	cli_report_deinit(&report);
 }
 
+/* Blanks what differs between a sharded and an unsharded run: wall times, shards, jobs. */
+static void json_normalize(char *json)
+{
+	static const char *const keys[] = {"\"wall_ns\": ", "\"jobs\": ", "\"shard_count\": "};
+	for (size_t k = 0; k < 3; k++) {
+		for (char *p = strstr(json, keys[k]); p != NULL; p = strstr(p + 1, keys[k])) {
+			char *number = p + strlen(keys[k]), *end = number;
+			while (*end >= '0' && *end <= '9')
+				end++;
+			*number = '0'; /* The number becomes "0", whatever its length. */
+			memmove(number + 1, end, strlen(end) + 1);
+		}
+	}
+}
+
+static char *json_file_of(const struct cli_campaign *campaign, const struct cli_report *report,
+			  const char *path)
+{
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	cli_report_write_json(campaign, report, out);
+	assert_int_equal(fclose(out), 0);
+	return text_of(cli_report_write_json, campaign, report);
+}
+
+/* merge of the shards 0/4 .. 3/4 writes the JSON of the unsharded run, failures included. */
+static void test_merge_of_shards_equals_the_unsharded_run(void **state)
+{
+	(void)state;
+	static const struct gale_scenario *const table[] = {&odd_scenario, &crash_scenario};
+	cli_program = (struct cli_program){"gale", table, 2};
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 101);
+	campaign.scenarios[0] = &odd_scenario;
+	campaign.scenarios[1] = &crash_scenario;
+	campaign.scenarios_count = 2;
+	campaign.seed_first = 7;
+	campaign.jobs = 2;
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	char *whole = json_file_of(&campaign, &report, "/tmp/gale-merge-test-whole.json");
+	cli_report_deinit(&report);
+	char paths[4][64];
+	const char *path_list[4];
+	for (uint32_t shard = 0; shard < 4; shard++) {
+		campaign.shard_index = shard;
+		campaign.shard_count = 4;
+		assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+		snprintf(paths[shard], sizeof(paths[shard]), "/tmp/gale-merge-test-%u.json", shard);
+		path_list[3 - shard] = paths[shard]; /* Any order. */
+		free(json_file_of(&campaign, &report, paths[shard]));
+		cli_report_deinit(&report);
+	}
+	struct cli_campaign merged = {.program = "gale", .jobs = 1, .shard_count = 1};
+	assert_int_equal(cli_merge_reports(path_list, 4, &merged, &report), 0);
+	assert_int_equal(report.shards_missing, 0);
+	char *joined = text_of(cli_report_write_json, &merged, &report);
+	json_normalize(whole);
+	json_normalize(joined);
+	assert_string_equal(joined, whole);
+	assert_non_null(strstr(joined, "\"seeds_failed\": 51")); /* Odd seeds 7 .. 107. */
+	cli_report_deinit(&report);
+
+	/* A shard missing: its seeds are skipped and the merge fails; a shard twice: refused. */
+	assert_int_equal(cli_merge_reports(path_list, 3, &merged, &report), 0);
+	assert_int_equal(report.shards_missing, 1);
+	assert_int_equal(cli_report_verdict(&merged, &report).exit_status, CLI_EXIT_FAILED);
+	cli_report_deinit(&report);
+	const char *twice[] = {paths[0], paths[1], paths[0]};
+	assert_int_equal(cli_merge_reports(twice, 3, &merged, &report), -EINVAL);
+	cli_report_deinit(&report);
+	for (int k = 0; k < 4; k++)
+		remove(paths[k]);
+	remove("/tmp/gale-merge-test-whole.json");
+	free(whole);
+	free(joined);
+	cli_program = (struct cli_program){.name = "gale"};
+}
+
+/* The JSON reader refuses every truncation of a real report, and every byte flipped. */
+static void test_json_reader_refuses_broken_reports(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 2, 3);
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	char *json = text_of(cli_report_write_json, &campaign, &report);
+	cli_report_deinit(&report);
+	size_t len = strlen(json);
+	char error[96];
+	struct cli_json *root = cli_json_parse(json, len, error, sizeof(error));
+	assert_non_null(root);
+	uint64_t seeds = 0;
+	assert_true(cli_json_u64(cli_json_get(root, "seeds_run"), &seeds));
+	assert_int_equal(seeds, 6);
+	cli_json_free(root);
+	for (size_t cut = 0; cut + 1 < len; cut++) { /* len - 1 drops only the final newline. */
+		root = cli_json_parse(json, cut, error, sizeof(error));
+		if (root != NULL)
+			fail_msg("a report cut at byte %zu of %zu parsed", cut, len);
+		assert_non_null(strstr(error, " at byte "));
+	}
+	for (size_t at = 0; at < len; at += 7) { /* Flipped bytes: parsed or refused, never a crash. */
+		char saved = json[at];
+		json[at] = (char)(json[at] ^ 0x5a);
+		cli_json_free(cli_json_parse(json, len, error, sizeof(error)));
+		json[at] = saved;
+	}
+	free(json);
+	static const char *const bad[] = {"", "{", "[1,]", "{\"a\" 1}", "01", "\"\\x\"", "nul",
+					  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+					  "\"\x01\"", "{} {}", "-", "1e", "1.", "1.e5", "1e+", "+1"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		if (cli_json_parse(bad[k], strlen(bad[k]), error, sizeof(error)) != NULL)
+			fail_msg("'%s' parsed", bad[k]);
+	static const char good[] = " [1.5e-3, 2E+7, -0, 0.25, \"\\u00e9\\n\", {}, [], null, true] ";
+	root = cli_json_parse(good, strlen(good), error, sizeof(error));
+	assert_non_null(root);
+	assert_string_equal(root->child->next->next->next->next->string, "\xc3\xa9\n");
+	cli_json_free(root);
+}
+
 static void test_numbers_are_decimal_or_hex_only(void **state)
 {
 	(void)state;
@@ -414,6 +538,8 @@ int gale_test_group(void)
 		cmocka_unit_test(test_time_limit_reports_unrun_seeds_as_skipped),
 		cmocka_unit_test(test_hung_seed_reported_and_campaign_goes_on),
 		cmocka_unit_test(test_fault_gate_failure_is_in_every_report),
+		cmocka_unit_test(test_merge_of_shards_equals_the_unsharded_run),
+		cmocka_unit_test(test_json_reader_refuses_broken_reports),
 		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
 		cmocka_unit_test(test_options_take_attached_values),
 	};

@@ -20,6 +20,7 @@
  *   my_tests replay --scenario NAME --seed N [--profile P | --swarm] [--trace F]
  *                   [--verbose] [--hash H]
  *   my_tests list
+ *   my_tests merge [--json F] [--junit F] SHARD.json...   (the reports of run --shard I/N)
  * with the progress bar, the summary, JSON and JUnit reports, forked workers (a crashing
  * seed costs one failure, not the campaign), and for every failure a replay line that
  * names your binary: `my_tests replay --scenario kv_get_put --seed 17 --profile default
