@@ -17,8 +17,10 @@ if(TARGET gale_cli_core)
 endif()
 if(TARGET gale_cli)
   # The command from outside: generated bad argument vectors, write errors, huge counts.
-  gale_add_cmocka_test(test_sim_cli_args LABEL sim SOURCES sim/test_sim_cli_args.c)
+  gale_add_cmocka_test(test_sim_cli_args LABEL sim SOURCES sim/test_sim_cli_args.c
+                       LIBS gale_cli_core)
   target_compile_definitions(test_sim_cli_args PRIVATE _DEFAULT_SOURCE
-                             GALE_CLI_PATH="$<TARGET_FILE:gale_cli>")
+                             GALE_CLI_PATH="$<TARGET_FILE:gale_cli>"
+                             GALE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(test_sim_cli_args gale_cli)
 endif()

@@ -247,6 +247,11 @@ bool cli_next_option(const char *command, const struct cli_option_spec *specs, s
 		     int argc, char **argv, int *i, const struct cli_option_spec **spec_out,
 		     const char **value_out);
 
+/*
+ * The whole file at path (at most max bytes), NUL-terminated, to free; NULL after a
+ * one-line error "<program>: <command>: <path>: <reason>".
+ */
+char *cli_file_read(const char *command, const char *path, size_t max, size_t *len_out);
 /* Opens path for writing, with a one-line error naming it; NULL on failure. */
 FILE *cli_file_open(const char *path);
 /* Flushes and closes out; false (after a one-line error naming path) if anything was lost. */

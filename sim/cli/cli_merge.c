@@ -17,44 +17,12 @@
 #include "cli.h"
 #include "cli_json.h"
 
-enum { MERGE_FILE_MAX = 256 * 1024 * 1024 };
+enum { MERGE_FILE_MAX = 256 * 1024 * 1024 }; /* Reports are far smaller. */
 
 static bool merge_error(const char *path, const char *what)
 {
 	fprintf(stderr, "%s: merge: %.200s: %s\n", cli_program.name, path, what);
 	return false;
-}
-
-/* The whole file, NUL-terminated; NULL after a one-line error. */
-static char *file_read(const char *path, size_t *len_out)
-{
-	FILE *in = fopen(path, "rb");
-	if (in == NULL) {
-		merge_error(path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, len = 0;
-	char *text = malloc(cap);
-	while (text != NULL) {
-		len += fread(text + len, 1, cap - len - 1, in);
-		if (len < cap - 1 || cap >= MERGE_FILE_MAX)
-			break;
-		char *grown = realloc(text, cap * 2);
-		if (grown == NULL)
-			free(text);
-		text = grown;
-		cap *= 2;
-	}
-	bool bad = text == NULL || ferror(in) || len >= MERGE_FILE_MAX - 1;
-	fclose(in);
-	if (bad) {
-		merge_error(path, text == NULL ? "out of memory" : "cannot read it (or over 256 MiB)");
-		free(text);
-		return NULL;
-	}
-	text[len] = '\0';
-	*len_out = len;
-	return text;
 }
 
 /* A campaign field every shard must agree on. */
@@ -205,7 +173,7 @@ static bool merge_one(const char *path, struct cli_campaign *campaign,
 		      struct cli_report *report, uint64_t *shard_index_out, bool first)
 {
 	size_t len = 0;
-	char *text = file_read(path, &len);
+	char *text = cli_file_read("merge", path, MERGE_FILE_MAX, &len);
 	if (text == NULL)
 		return false;
 	char error[96];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gale/gale_fuzz.h>
 #include <gale/sim_trace.h>
 
 #include "cli.h"
@@ -16,11 +17,17 @@
 /* Records kept for the dump: enough for every catalog scenario at default sizes. */
 #define REPLAY_RECORDS_MAX (4u * 1024 * 1024)
 
+/* Fuzz inputs are small (libFuzzer's -max_len); this bounds a wrong file. */
+#define REPLAY_INPUT_MAX (64u * 1024 * 1024)
+
 static const char replay_usage[] =
 	"replay --scenario NAME --seed N [--profile P | --swarm]\n"
 	"       [--trace FILE] [--verbose] [--hash 0xHASH]\n"
+	"replay --input FILE [--trace FILE] [--verbose] [--hash 0xHASH]\n"
 	"\n"
 	"Reruns one seed exactly and prints its verdict and trace hash.\n"
+	"  --input FILE   run a fuzz input instead (a crash GALE_FUZZ_TARGET saved): it picks\n"
+	"                 the scenario and profile, and is the run's entropy\n"
 	"  --trace FILE   write the whole trace as text to FILE\n"
 	"  --verbose      print the trace to stdout\n"
 	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n";
@@ -36,11 +43,12 @@ struct replay_options {
 	bool verbose;                         /* --verbose. */
 	uint64_t hash;                        /* --hash. */
 	bool has_hash;                        /* --hash given. */
+	const char *input_path;               /* --input or NULL. */
 };
 
 static const struct cli_option_spec replay_options[] = {
 	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
-	{"--hash", true},     {"--swarm", false}, {"--verbose", false},
+	{"--hash", true},     {"--swarm", false}, {"--verbose", false}, {"--input", true},
 };
 
 static bool replay_apply(struct replay_options *options, const char *flag, const char *value)
@@ -59,10 +67,10 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 		return options->has_seed = cli_parse_u64(flag, value, &options->seed);
 	if (strcmp(flag, "--profile") == 0)
 		return options->has_profile = cli_parse_profile(value, &options->profile_name);
-	if (strcmp(flag, "--trace") == 0) {
-		options->trace_path = value;
+	if (strcmp(flag, "--trace") == 0 || strcmp(flag, "--input") == 0) {
+		*(flag[2] == 't' ? &options->trace_path : &options->input_path) = value;
 		if (value[0] == '\0')
-			cli_usage_error("--trace needs a file name");
+			cli_usage_error("%s needs a file name", flag);
 		return value[0] != '\0';
 	}
 	return options->has_hash = cli_parse_u64(flag, value, &options->hash); /* --hash */
@@ -85,8 +93,16 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 		    !replay_apply(options, spec->name, value))
 			return CLI_EXIT_USAGE;
 	}
+	if (options->input_path != NULL) {
+		if (options->has_seed || options->has_profile || options->swarm) {
+			cli_usage_error("--input picks the profile and is the entropy: no --seed, "
+					"--profile or --swarm with it");
+			return CLI_EXIT_USAGE;
+		}
+		return -1;
+	}
 	if (options->scenario == NULL || !options->has_seed) {
-		cli_usage_error("replay needs --scenario NAME and --seed N");
+		cli_usage_error("replay needs --scenario NAME and --seed N (or --input FILE)");
 		return CLI_EXIT_USAGE;
 	}
 	if (options->swarm && options->has_profile) {
@@ -113,15 +129,34 @@ static int replay_dump(const struct gale_trace *trace, FILE *out)
 static void replay_print(const struct replay_options *options, int status,
 			 const struct gale_run_result *result)
 {
-	printf("scenario %s seed %" PRIu64 " profile %s: %s\n", options->scenario->name,
-	       options->seed, options->swarm ? "swarm" : options->profile_name,
-	       status == 0 ? "passed" : status > 0 ? "FAILED" : "could not run");
+	if (options->input_path != NULL)
+		printf("scenario %s input %s profile %s: ", options->scenario->name,
+		       options->input_path, result->profile.name != NULL ? result->profile.name : "?");
+	else
+		printf("scenario %s seed %" PRIu64 " profile %s: ", options->scenario->name,
+		       options->seed, options->swarm ? "swarm" : options->profile_name);
+	printf("%s\n", status == 0 ? "passed" : status > 0 ? "FAILED" : "could not run");
 	if (status > 0)
 		printf("oracle %s: %s\n", gale_oracle_name(result->oracle), result->message);
 	printf("trace hash 0x%016" PRIx64 " (%" PRIu64 " records), simulated time %.6f s, "
 	       "%" PRIu64 " driver ops, %" PRIu64 " task polls\n",
 	       result->trace_hash, result->trace_count, (double)result->sim.time_ns / 1e9,
 	       result->sim.ops_count, result->polls_count);
+}
+
+/* The input's scenario and options, as the fuzz target decoded them. */
+static bool replay_decode(struct replay_options *options, const char *bytes, size_t len,
+			  struct gale_fuzz_case *input)
+{
+	gale_fuzz_decode((const uint8_t *)bytes, len, cli_program.scenarios,
+			 cli_program.scenarios_count, input);
+	if (options->scenario != NULL && options->scenario != input->scenario) {
+		cli_usage_error("%.64s picks scenario %s, not %s", options->input_path,
+				input->scenario->name, options->scenario->name);
+		return false;
+	}
+	options->scenario = input->scenario;
+	return true;
 }
 
 int cli_command_replay(int argc, char **argv)
@@ -135,15 +170,31 @@ int cli_command_replay(int argc, char **argv)
 	if (options.trace_path != NULL && trace_file == NULL)
 		return CLI_EXIT_USAGE;
 	bool keep = options.trace_path != NULL || options.verbose;
-	struct gale_run_options run = {
-		.seed = options.seed,
-		.profile = options.swarm ? NULL : gale_fault_profile_find(options.profile_name),
-		.swarm = options.swarm,
-		.trace_records_max = keep ? REPLAY_RECORDS_MAX : 0,
-	};
+	struct gale_fuzz_case input;
+	char *bytes = NULL;
+	struct gale_run_options *run = &input.options;
+	if (options.input_path != NULL) {
+		size_t len = 0;
+		bytes = cli_file_read("replay", options.input_path, REPLAY_INPUT_MAX, &len);
+		if (bytes == NULL || !replay_decode(&options, bytes, len, &input)) {
+			free(bytes);
+			if (trace_file != NULL)
+				fclose(trace_file);
+			return CLI_EXIT_USAGE;
+		}
+	} else {
+		input.options = (struct gale_run_options){
+			.seed = options.seed,
+			.profile = options.swarm ? NULL
+						 : gale_fault_profile_find(options.profile_name),
+			.swarm = options.swarm,
+		};
+	}
+	run->trace_records_max = keep ? REPLAY_RECORDS_MAX : 0;
 	struct gale_trace trace = {0};
 	struct gale_run_result result;
-	int status = gale_scenario_run(options.scenario, &run, keep ? &trace : NULL, &result);
+	int status = gale_scenario_run(options.scenario, run, keep ? &trace : NULL, &result);
+	free(bytes);
 	if (options.verbose)
 		replay_dump(&trace, stdout);
 	replay_print(&options, status, &result);

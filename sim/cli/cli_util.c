@@ -220,3 +220,38 @@ const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len)
 	buf[k] = '\0';
 	return buf;
 }
+
+char *cli_file_read(const char *command, const char *path, size_t max, size_t *len_out)
+{
+	char shown[160];
+	quote_value(path, shown, sizeof(shown));
+	FILE *in = fopen(path, "rb");
+	if (in == NULL) {
+		fprintf(stderr, "%s: %s: %s: %s\n", cli_program.name, command, shown,
+			strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *text = malloc(cap);
+	while (text != NULL) {
+		len += fread(text + len, 1, cap - len - 1, in);
+		if (len < cap - 1 || cap > max)
+			break;
+		char *grown = realloc(text, cap * 2);
+		if (grown == NULL)
+			free(text);
+		text = grown;
+		cap *= 2;
+	}
+	bool bad = text == NULL || ferror(in) || len > max;
+	fclose(in);
+	if (bad) {
+		fprintf(stderr, "%s: %s: %s: %s\n", cli_program.name, command, shown,
+			text == NULL ? "out of memory" : "cannot read it, or it is too large");
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	*len_out = len;
+	return text;
+}

@@ -18,6 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <gale/gale_fuzz.h>
+
+#include "catalog.h"
 #include "test_support.h"
 
 #ifndef GALE_CLI_PATH
@@ -382,6 +387,49 @@ static void test_write_errors_are_reported(void **state)
 	expect_usage_error(missing, "--json in a missing folder");
 }
 
+/* A fuzz_tcp_sim corpus input replays through `gale replay --input` with the trace hash the
+ * fuzz target's decoder gives in-process: the fuzz target and the command are one path. */
+static void test_fuzz_corpus_replays_through_the_command(void **state)
+{
+	(void)state;
+	const char *dir_path = GALE_SOURCE_DIR "/fuzz/corpus/tcp_sim";
+	DIR *dir = opendir(dir_path);
+	if (dir == NULL)
+		skip();
+	size_t count = 0;
+	const struct gale_scenario *const *catalog = gale_catalog_scenarios(&count);
+	int checked = 0;
+	for (struct dirent *entry; checked < 4 && (entry = readdir(dir)) != NULL;) {
+		if (entry->d_name[0] == '.' || strncmp(entry->d_name, "README", 6) == 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
+		FILE *in = fopen(path, "rb");
+		assert_non_null(in);
+		static uint8_t bytes[1 << 16];
+		size_t len = fread(bytes, 1, sizeof(bytes), in);
+		fclose(in);
+		struct gale_fuzz_case fuzz_case;
+		assert_int_equal(gale_fuzz_decode(bytes, len, catalog, count, &fuzz_case), 0);
+		struct gale_run_result result;
+		assert_int_equal(gale_scenario_run(fuzz_case.scenario, &fuzz_case.options, NULL,
+						   &result), 0);
+		char expected[96];
+		snprintf(expected, sizeof(expected), "trace hash 0x%016llx (",
+			 (unsigned long long)result.trace_hash);
+		const char *args[] = {"replay", "--input", path, NULL};
+		struct outcome o;
+		run_gale(args, NULL, &o);
+		if (o.exit_status != 0 || strstr(o.out, expected) == NULL ||
+		    strstr(o.out, fuzz_case.scenario->name) == NULL)
+			fail_msg("%s: exit %d, want '%s' and %s in:\n%s%s", path, o.exit_status,
+				 expected, fuzz_case.scenario->name, o.out, o.err);
+		checked++;
+	}
+	closedir(dir);
+	assert_int_equal(checked, 4);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +438,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_decimal_numbers_and_attached_values),
 		cmocka_unit_test(test_huge_seed_counts_stream_in_bounded_memory),
 		cmocka_unit_test(test_write_errors_are_reported),
+		cmocka_unit_test(test_fuzz_corpus_replays_through_the_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

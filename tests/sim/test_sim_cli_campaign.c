@@ -11,7 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <gale/gale_fuzz.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -476,6 +482,98 @@ static void test_json_reader_refuses_broken_reports(void **state)
 	cli_json_free(root);
 }
 
+/* A scenario whose verdict comes from its entropy: fails when the first draw is 3. */
+static int draw_setup(struct gale_scenario_run *run, void *state)
+{
+	(void)state;
+	uint64_t draw = gale_entropy_range(gale_sim_entropy(&run->sim), 0, 7);
+	if (draw == 3)
+		gale_scenario_fail(run, GALE_ORACLE_CHECK, "drew %llu", (unsigned long long)draw);
+	return 0;
+}
+
+static const struct gale_scenario draw_scenario = {
+	.name = "draw", .description = "fails when it draws 3", .setup = draw_setup};
+
+/* Runs `replay args...` in-process; returns its exit status and its stdout in *out. */
+static int replay_in_process(char **args, int argc, char **out)
+{
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	FILE *capture = tmpfile();
+	assert_non_null(capture);
+	dup2(fileno(capture), STDOUT_FILENO);
+	int status = cli_command_replay(argc, args);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	long size = ftell(capture);
+	rewind(capture);
+	*out = calloc(1, (size_t)size + 1);
+	assert_int_equal(fread(*out, 1, (size_t)size, capture), (size_t)size);
+	fclose(capture);
+	return status;
+}
+
+/*
+ * A fuzz input replays through `replay --input` exactly as the fuzz target ran it (one
+ * decoder): same scenario, verdict, message and trace hash; and the fuzz entry aborts on
+ * the failing input with the oracle's message, so libFuzzer keeps it.
+ */
+static void test_fuzz_input_replays_like_the_fuzz_target(void **state)
+{
+	(void)state;
+	static const struct gale_scenario *const table[] = {&odd_scenario, &draw_scenario};
+	cli_program = (struct cli_program){"gale", table, 2};
+	uint8_t input[3] = {1, 0, 0}; /* Scenario 1 (draw), profile none, one entropy byte. */
+	struct gale_run_result result = {0};
+	int rc = 0;
+	for (int b = 0; b < 256 && rc == 0; b++) {
+		input[2] = (uint8_t)b;
+		struct gale_fuzz_case fuzz_case;
+		assert_int_equal(gale_fuzz_decode(input, sizeof(input), table, 2, &fuzz_case), 0);
+		assert_ptr_equal(fuzz_case.scenario, &draw_scenario);
+		rc = gale_scenario_run(fuzz_case.scenario, &fuzz_case.options, NULL, &result);
+	}
+	assert_int_equal(rc, 1); /* Some byte draws 3. */
+	const char *path = "/tmp/gale-fuzz-input-test";
+	FILE *file = fopen(path, "wb");
+	assert_non_null(file);
+	assert_int_equal(fwrite(input, 1, sizeof(input), file), sizeof(input));
+	assert_int_equal(fclose(file), 0);
+
+	char hash[40];
+	snprintf(hash, sizeof(hash), "0x%016llx", (unsigned long long)result.trace_hash);
+	char *args[] = {"replay", "--input", (char *)path, "--hash", hash};
+	char *out = NULL;
+	assert_int_equal(replay_in_process(args, 5, &out), CLI_EXIT_FAILED);
+	assert_non_null(strstr(out, "scenario draw input /tmp/gale-fuzz-input-test profile none: "
+				    "FAILED\noracle check: drew 3 (step 0)\n"));
+	assert_non_null(strstr(out, "trace hash matches the reported"));
+	free(out);
+	char *wrong[] = {"replay", "--input", (char *)path, "--scenario", "odd_fails"};
+	assert_int_equal(replay_in_process(wrong, 5, &out), CLI_EXIT_USAGE);
+	free(out);
+	char *mixed[] = {"replay", "--input", (char *)path, "--seed", "3"};
+	assert_int_equal(replay_in_process(mixed, 5, &out), CLI_EXIT_USAGE);
+	free(out);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, STDERR_FILENO);
+		gale_fuzz_scenarios(input, sizeof(input), table, 2);
+		_exit(0); /* Not reached: the failing input aborts. */
+	}
+	int wait_status = 0;
+	assert_int_equal(waitpid(pid, &wait_status, 0), pid);
+	assert_true(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGABRT);
+	input[2] = 0;
+	remove(path);
+	cli_program = (struct cli_program){.name = "gale"};
+}
+
 static void test_numbers_are_decimal_or_hex_only(void **state)
 {
 	(void)state;
@@ -540,6 +638,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_fault_gate_failure_is_in_every_report),
 		cmocka_unit_test(test_merge_of_shards_equals_the_unsharded_run),
 		cmocka_unit_test(test_json_reader_refuses_broken_reports),
+		cmocka_unit_test(test_fuzz_input_replays_like_the_fuzz_target),
 		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
 		cmocka_unit_test(test_options_take_attached_values),
 	};
