@@ -25,6 +25,8 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/galeConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/galeConfig.cmake ${PROJECT_BINARY_DIR}/galeConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/GaleScenarioTests.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/GaleScenarioTestsWrite.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
 
 # pkg-config: `pkg-config --cflags --libs gale` (io + net), `gale-sim` for the simulator,

@@ -75,14 +75,26 @@ static void list_faults(void)
 
 int cli_command_list(int argc, char **argv)
 {
+	bool names_only = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: %s list\n\nShows the scenarios, fault profiles, fault "
-			       "knobs and oracles.\n", cli_program.name);
+			printf("usage: %s list [--names]\n\nShows the scenarios, fault profiles, "
+			       "fault knobs and oracles.\n  --names   only the scenario names, one "
+			       "per line (for scripts and test discovery)\n", cli_program.name);
 			return CLI_EXIT_OK;
 		}
-		cli_usage_error("list: unexpected argument '%.64s'", argv[i]);
+		if (strcmp(argv[i], "--names") == 0) {
+			names_only = true;
+			continue;
+		}
+		cli_usage_error(argv[i][0] == '-' ? "list: unknown option '%.64s'"
+						  : "list: unexpected argument '%.64s'", argv[i]);
 		return CLI_EXIT_USAGE;
+	}
+	if (names_only) {
+		for (size_t i = 0; i < cli_program.scenarios_count; i++)
+			printf("%s\n", cli_program.scenarios[i]->name);
+		return CLI_EXIT_OK;
 	}
 	list_scenarios();
 	list_profiles();
