@@ -4,3 +4,6 @@
 # Included from tests/CMakeLists.txt.
 gale_add_cmocka_test(test_sim_scenario LABEL sim SOURCES sim/test_sim_scenario.c LIBS gale_sim)
 gale_add_cmocka_test(test_sim_oracles LABEL sim SOURCES sim/test_sim_oracles.c LIBS gale_sim)
+# The scenario kit (scenario_kit.h): the fault rule, barriers, signals, patterns.
+gale_add_cmocka_test(test_sim_scenario_kit LABEL sim SOURCES sim/test_sim_scenario_kit.c
+                     LIBS gale_sim)

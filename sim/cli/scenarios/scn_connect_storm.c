@@ -84,7 +84,7 @@ struct storm_state {
 	struct gale_socket_addr server_addr;  /* The listener's address. */
 	struct gale_socket_addr dead_addr;    /* Nobody listens there. */
 	struct gale_tcp_listener listener;    /* The server's. */
-	struct scn_signal acceptor_signal;    /* Woken when a client finishes. */
+	struct gale_scenario_signal acceptor_signal;    /* Woken when a client finishes. */
 	uint32_t clients_count;               /* Attempts. */
 	uint32_t clients_done;                /* Finished clients. */
 	uint32_t connected_count;             /* Clients whose connect succeeded. */
@@ -113,7 +113,7 @@ static int session_poll(void *data, struct gale_cx *cx)
 		session->end_rc = rc;
 		session->is_done = true;
 		gale_tcp_stream_close(&session->stream);
-		return scn_is_broken(rc) ? 0 : rc;
+		return gale_scenario_error_is_broken(rc) ? 0 : rc;
 	}
 }
 
@@ -131,7 +131,7 @@ static int acceptor_poll(void *data, struct gale_cx *cx)
 	for (;;) {
 		if (acceptor_is_finished(state))
 			return gale_tcp_listener_close(&state->listener);
-		scn_signal_store(&state->acceptor_signal, cx);
+		gale_scenario_signal_wait(&state->acceptor_signal, cx);
 		if (state->accepted_count == STORM_CLIENTS_MAX) {
 			gale_scenario_fail(state->run, GALE_ORACLE_CHECK,
 					   "connect_storm: more connections accepted than clients");
@@ -150,7 +150,7 @@ static int acceptor_poll(void *data, struct gale_cx *cx)
 		state->accepted_count++;
 		session->state = state;
 		session->peer_port = gale_socket_addr_port(&peer);
-		rc = scn_spawn(state->run, "storm-session", session_poll, session, false, NULL);
+		rc = gale_scenario_spawn_retry(state->run, "storm-session", session_poll, session, false, NULL);
 		if (rc != 0) {
 			/* No task for it: the check then misses this session's reads. */
 			gale_tcp_stream_close(&session->stream);
@@ -170,7 +170,7 @@ static void client_finish(struct storm_client *client)
 		gale_tcp_stream_close(&client->stream);
 	client->is_done = true;
 	state->clients_done++;
-	scn_signal_wake(&state->acceptor_signal);
+	gale_scenario_signal_wake(&state->acceptor_signal);
 }
 
 /* Connected: record the port the server will see, then act out the client's kind. */
@@ -231,7 +231,7 @@ static int client_poll(void *data, struct gale_cx *cx)
 		rc = gale_write_all_poll(&client->write, cx);
 		if (rc != GALE_PENDING)
 			client->write_rc = rc;
-		if (scn_is_broken(rc))
+		if (gale_scenario_error_is_broken(rc))
 			rc = 0; /* A reset cut the message short; the session shows how short. */
 	}
 	if (rc == GALE_PENDING)
@@ -253,11 +253,11 @@ static void storm_client_init(struct storm_state *state, uint32_t index)
 	client->kind = gale_entropy_pick(gale_sim_entropy(&run->sim), kind_weights,
 					 STORM_KIND_COUNT);
 	assert(client->kind < STORM_KIND_COUNT);
-	gale_sleep_init(&client->start, &run->runtime, (int64_t)scn_draw(run, 0, STORM_STAGGER_NS));
+	gale_sleep_init(&client->start, &run->runtime, (int64_t)gale_scenario_draw(run, 0, STORM_STAGGER_NS));
 	if (client->kind != STORM_SEND_CLOSE)
 		return;
-	client->message_len = (size_t)scn_draw(run, 1, STORM_MESSAGE_LEN_MAX);
-	scn_pattern_fill(run->seed ^ index, 0, client->message, client->message_len);
+	client->message_len = (size_t)gale_scenario_draw(run, 1, STORM_MESSAGE_LEN_MAX);
+	gale_scenario_pattern_fill(run->seed ^ index, 0, client->message, client->message_len);
 	assert(client->message_len <= sizeof(client->message));
 }
 
@@ -265,8 +265,8 @@ static int storm_setup(struct gale_scenario_run *run, void *data)
 {
 	struct storm_state *state = data;
 	state->run = run;
-	state->clients_count = (uint32_t)scn_draw(run, STORM_CLIENTS_MIN, STORM_CLIENTS_MAX);
-	int backlog = (int)scn_draw(run, 1, 4);
+	state->clients_count = (uint32_t)gale_scenario_draw(run, STORM_CLIENTS_MIN, STORM_CLIENTS_MAX);
+	int backlog = (int)gale_scenario_draw(run, 1, 4);
 	/* The clients' host first: unbound sockets take the first host as their source. */
 	int rc = gale_sim_host_add(&run->sim, "10.0.0.2", NULL);
 	if (rc == 0)
@@ -279,11 +279,11 @@ static int storm_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    backlog);
 	if (rc == 0)
-		rc = scn_spawn(run, "storm-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "storm-acceptor", acceptor_poll, state, false, NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		storm_client_init(state, i);
 		/* Refusals are part of the storm: the check judges every client's result. */
-		rc = scn_spawn(run, storm_kind_names[state->clients[i].kind], client_poll,
+		rc = gale_scenario_spawn_retry(run, storm_kind_names[state->clients[i].kind], client_poll,
 			       &state->clients[i], true, &state->clients[i].handle);
 	}
 	return rc;
@@ -310,7 +310,7 @@ static const char *storm_session_judge(const struct storm_state *state,
 				       const struct storm_client *client,
 				       const struct storm_session *session)
 {
-	bool resets = scn_faults(state->run, GALE_FAULT_RESET) > 0;
+	bool resets = gale_scenario_faults(state->run, GALE_FAULT_RESET) > 0;
 	assert(client->is_connected);
 	if (session == NULL)
 		return "no session (or two) has its port";

@@ -36,7 +36,7 @@ struct pump_state;
 struct pump_direction {
 	struct pump_state *state;        /* Borrowed. */
 	unsigned from;                   /* The writing end. */
-	uint64_t pattern_seed;           /* Byte i is scn_pattern_byte(pattern_seed, i). */
+	uint64_t pattern_seed;           /* Byte i is gale_scenario_pattern_byte(pattern_seed, i). */
 	uint64_t total_len;              /* Bytes to move. */
 	uint64_t written;                /* Bytes write_all completed. */
 	uint64_t read;                   /* Bytes read_exact completed and verified. */
@@ -78,7 +78,7 @@ static size_t pump_chunk_len(struct pump_direction *direction, uint64_t done)
 	uint64_t max = direction->state->ring_len * 2 + 1;
 	assert(left > 0);
 	assert(max <= PUMP_CHUNK_MAX);
-	return (size_t)scn_draw(direction->state->run, 1, left < max ? left : max);
+	return (size_t)gale_scenario_draw(direction->state->run, 1, left < max ? left : max);
 }
 
 static int pump_write_step(struct pump_direction *direction, struct gale_cx *cx)
@@ -86,7 +86,7 @@ static int pump_write_step(struct pump_direction *direction, struct gale_cx *cx)
 	struct pump_state *state = direction->state;
 	if (!direction->is_writing) {
 		size_t len = pump_chunk_len(direction, direction->written);
-		scn_pattern_fill(direction->pattern_seed, direction->written, direction->out, len);
+		gale_scenario_pattern_fill(direction->pattern_seed, direction->written, direction->out, len);
 		gale_write_all_init(&direction->write,
 				    gale_duplex_end_writer(&state->duplex, direction->from),
 				    direction->out, len);
@@ -138,7 +138,7 @@ static void pump_read_verify(struct pump_direction *direction)
 		gale_scenario_fail(run, GALE_ORACLE_CONTRACT,
 				   "duplex_pump: read_exact completed with %zu of %zu bytes",
 				   direction->read_exact.len_filled, len);
-	size_t bad = scn_pattern_mismatch(direction->pattern_seed, direction->read, direction->in,
+	size_t bad = gale_scenario_pattern_mismatch(direction->pattern_seed, direction->read, direction->in,
 					  len);
 	if (bad != len)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
@@ -208,7 +208,7 @@ static int pump_setup(struct gale_scenario_run *run, void *data)
 {
 	struct pump_state *state = data;
 	state->run = run;
-	state->ring_len = (size_t)scn_draw(run, 1, PUMP_RING_MAX);
+	state->ring_len = (size_t)gale_scenario_draw(run, 1, PUMP_RING_MAX);
 	uint64_t len_max = state->ring_len * 256;
 	len_max = len_max < PUMP_LEN_MAX ? len_max : PUMP_LEN_MAX;
 	/* No ALLOC_FAIL during setup: this allocation fails only for real. */
@@ -221,9 +221,9 @@ static int pump_setup(struct gale_scenario_run *run, void *data)
 		direction->state = state;
 		direction->from = from;
 		direction->pattern_seed = run->seed ^ (0xD0D0ull << from);
-		direction->total_len = scn_draw(run, 1, len_max);
+		direction->total_len = gale_scenario_draw(run, 1, len_max);
 		/* The STREAM oracle then checks every byte each end writes and reads. */
-		scn_pattern_fill(direction->pattern_seed, 0, state->expected,
+		gale_scenario_pattern_fill(direction->pattern_seed, 0, state->expected,
 				 (size_t)direction->total_len);
 		rc = gale_scenario_stream_expect_duplex(run, &state->duplex, from, state->expected,
 							(size_t)direction->total_len);
@@ -233,9 +233,9 @@ static int pump_setup(struct gale_scenario_run *run, void *data)
 	/* Spawn order is part of the seed's story: alternate writers and readers. */
 	for (unsigned from = 0; from < 2 && rc == 0; from++) {
 		struct pump_direction *direction = &state->directions[from];
-		rc = scn_spawn(run, "pump-writer", pump_writer_poll, direction, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "pump-writer", pump_writer_poll, direction, false, NULL);
 		if (rc == 0)
-			rc = scn_spawn(run, "pump-reader", pump_reader_poll, direction, false,
+			rc = gale_scenario_spawn_retry(run, "pump-reader", pump_reader_poll, direction, false,
 				       NULL);
 	}
 	return rc;

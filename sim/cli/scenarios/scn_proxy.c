@@ -91,7 +91,7 @@ struct proxy_server {
 	const char *session_name;              /* Its sessions' task name. */
 	gale_poll_fn *session_poll;            /* Its sessions' poll. */
 	struct gale_tcp_listener listener;     /* Its listener. */
-	struct scn_signal signal;              /* Woken when the last client finishes. */
+	struct gale_scenario_signal signal;              /* Woken when the last client finishes. */
 	struct proxy_slot slots[PROXY_SLOTS_MAX];       /* Live sessions. */
 	struct proxy_record records[PROXY_RECORDS_MAX]; /* Every accepted connection. */
 	uint32_t records_count;                /* Entries used. */
@@ -126,7 +126,7 @@ static int slot_end(struct proxy_slot *slot, int rc)
 		gale_tcp_stream_close(&slot->backend);
 	gale_tcp_stream_close(&slot->accepted);
 	slot->is_in_use = false;
-	return scn_is_broken(rc) || rc == -ECONNREFUSED ? 0 : rc;
+	return gale_scenario_error_is_broken(rc) || rc == -ECONNREFUSED ? 0 : rc;
 }
 
 static int backend_session_poll(void *data, struct gale_cx *cx)
@@ -222,7 +222,7 @@ static void server_session_start(struct proxy_server *server, struct proxy_slot 
 	slot->record = record;
 	slot->is_in_use = true;
 	slot->is_copying = false;
-	if (scn_spawn(server->state->run, server->session_name, server->session_poll, slot, false,
+	if (gale_scenario_spawn_retry(server->state->run, server->session_name, server->session_poll, slot, false,
 		      NULL) == 0)
 		return;
 	server->dropped_count++;
@@ -236,7 +236,7 @@ static int server_accept_poll(void *data, struct gale_cx *cx)
 	for (;;) {
 		if (state->clients_done == state->clients_count)
 			return gale_tcp_listener_close(&server->listener);
-		scn_signal_store(&server->signal, cx);
+		gale_scenario_signal_wait(&server->signal, cx);
 		struct proxy_slot *slot = server_slot_free(server);
 		if (slot == NULL || server->records_count == PROXY_RECORDS_MAX) {
 			gale_scenario_fail(state->run, GALE_ORACLE_CHECK,
@@ -279,8 +279,8 @@ static void client_finish(struct proxy_client *client)
 	client->is_done = true;
 	state->clients_done++;
 	if (state->clients_done == state->clients_count) {
-		scn_signal_wake(&state->proxy.signal);
-		scn_signal_wake(&state->backend.signal);
+		gale_scenario_signal_wake(&state->proxy.signal);
+		gale_scenario_signal_wake(&state->backend.signal);
 	}
 }
 
@@ -300,7 +300,7 @@ static int client_attempt_start(struct proxy_client *client)
 	client->connects_count++;
 	size_t len = (size_t)client->total_len;
 	assert(len <= sizeof(state->expected));
-	scn_pattern_fill(client->pattern_seed, 0, state->expected, len);
+	gale_scenario_pattern_fill(client->pattern_seed, 0, state->expected, len);
 	rc = gale_scenario_stream_expect_fd(state->run, gale_tcp_stream_fd(&client->stream),
 					    state->expected, len);
 	return rc == -ENOMEM ? 0 : rc; /* Without it the echo comparison still checks all. */
@@ -333,7 +333,7 @@ static int client_send(struct proxy_client *client, struct gale_cx *cx)
 		if (client->write.len_written == client->write.len) {
 			uint64_t left = client->total_len - client->sent;
 			size_t len = left < PROXY_CHUNK_MAX ? (size_t)left : PROXY_CHUNK_MAX;
-			scn_pattern_fill(client->pattern_seed, client->sent, client->out, len);
+			gale_scenario_pattern_fill(client->pattern_seed, client->sent, client->out, len);
 			gale_write_all_init(&client->write, gale_tcp_stream_writer(&client->stream),
 					    client->out, len);
 		}
@@ -358,7 +358,7 @@ static int client_receive(struct proxy_client *client, struct gale_cx *cx)
 			return rc;
 		if (rb.len_filled == 0)
 			return client->received == client->total_len ? 0 : GALE_E_UNEXPECTED_EOF;
-		size_t bad = scn_pattern_mismatch(client->pattern_seed, client->received,
+		size_t bad = gale_scenario_pattern_mismatch(client->pattern_seed, client->received,
 						  client->in, rb.len_filled);
 		if (bad != rb.len_filled || client->received + rb.len_filled > client->total_len) {
 			gale_scenario_fail(client->state->run, GALE_ORACLE_CHECK,
@@ -377,7 +377,7 @@ static int client_transfer(struct proxy_client *client, struct gale_cx *cx)
 	assert(client->is_connected);
 	int send_rc = client->is_sent ? 0 : client_send(client, cx);
 	if (send_rc != 0 && send_rc != GALE_PENDING)
-		return scn_is_broken(send_rc) ? client_break(client) : send_rc;
+		return gale_scenario_error_is_broken(send_rc) ? client_break(client) : send_rc;
 	int receive_rc = client_receive(client, cx);
 	if (receive_rc == GALE_PENDING || (receive_rc == 0 && send_rc == GALE_PENDING))
 		return GALE_PENDING;
@@ -385,7 +385,7 @@ static int client_transfer(struct proxy_client *client, struct gale_cx *cx)
 		client_finish(client);
 		return 0;
 	}
-	return scn_is_broken(receive_rc) ? client_break(client) : receive_rc;
+	return gale_scenario_error_is_broken(receive_rc) ? client_break(client) : receive_rc;
 }
 
 static int client_poll(void *data, struct gale_cx *cx)
@@ -414,7 +414,7 @@ static int proxy_server_start(struct gale_scenario_run *run, struct proxy_server
 	assert(server->session_poll != NULL);
 	int rc = gale_tcp_listener_bind(&server->listener, &run->runtime, addr, 0);
 	if (rc == 0)
-		rc = scn_spawn(run, name, server_accept_poll, server, false, NULL);
+		rc = gale_scenario_spawn_retry(run, name, server_accept_poll, server, false, NULL);
 	return rc;
 }
 
@@ -422,7 +422,7 @@ static int proxy_setup(struct gale_scenario_run *run, void *data)
 {
 	struct proxy_state *state = data;
 	state->run = run;
-	state->clients_count = (uint32_t)scn_draw(run, 1, PROXY_CLIENTS_MAX);
+	state->clients_count = (uint32_t)gale_scenario_draw(run, 1, PROXY_CLIENTS_MAX);
 	state->proxy.state = state->backend.state = state; /* The state comes zeroed. */
 	state->proxy.session_name = "proxy-session";
 	state->proxy.session_poll = proxy_session_poll;
@@ -448,8 +448,8 @@ static int proxy_setup(struct gale_scenario_run *run, void *data)
 		client->state = state;
 		client->index = i;
 		client->pattern_seed = run->seed ^ ((uint64_t)i << 48) ^ 0x9209ull;
-		client->total_len = scn_draw(run, 1, PROXY_LEN_MAX);
-		rc = scn_spawn(run, "proxy-client", client_poll, client, false, NULL);
+		client->total_len = gale_scenario_draw(run, 1, PROXY_LEN_MAX);
+		rc = gale_scenario_spawn_retry(run, "proxy-client", client_poll, client, false, NULL);
 	}
 	return rc;
 }
@@ -513,11 +513,11 @@ static int proxy_check(struct gale_scenario_run *run, void *data)
 				   (unsigned long long)stats.connections_count,
 				   (unsigned long long)stats.connects_refused_count);
 	uint64_t dropped = state->proxy.dropped_count + state->backend.dropped_count;
-	if (broken > 0 && scn_faults(run, GALE_FAULT_RESET) == 0 && dropped == 0)
+	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 && dropped == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "proxy: %llu attempts broke without a RESET fault",
 				   (unsigned long long)broken);
-	if (client_refused > 0 && scn_faults(run, GALE_FAULT_CONNECT_REFUSED) == 0)
+	if (client_refused > 0 && gale_scenario_faults(run, GALE_FAULT_CONNECT_REFUSED) == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "proxy: clients refused without a CONNECT_REFUSED fault");
 	return 0;

@@ -91,7 +91,7 @@ struct rpc_state {
 	struct gale_scenario_run *run;        /* Borrowed. */
 	struct gale_socket_addr server_addr;  /* The server. */
 	struct gale_tcp_listener listener;    /* Its listener. */
-	struct scn_signal acceptor_signal;    /* Woken when the last client finishes. */
+	struct gale_scenario_signal acceptor_signal;    /* Woken when the last client finishes. */
 	uint32_t clients_count;               /* Clients. */
 	uint32_t clients_done;                /* Finished clients. */
 	uint64_t requests_served;             /* Responses the server wrote in full. */
@@ -140,7 +140,7 @@ static int session_end(struct rpc_session *session, int rc)
 	/* End of stream between requests is how a client says goodbye. */
 	bool goodbye = rc == GALE_E_UNEXPECTED_EOF && session->phase == RPC_HEADER &&
 		       session->read.len_filled == 0;
-	return goodbye || scn_is_broken(rc) ? 0 : rc;
+	return goodbye || gale_scenario_error_is_broken(rc) ? 0 : rc;
 }
 
 /* One step of a session: 0 to go on, GALE_PENDING, or how the session ends. */
@@ -206,7 +206,7 @@ static void session_start(struct rpc_state *state, struct rpc_session *session)
 	session->phase = RPC_HEADER;
 	gale_read_exact_init(&session->read, gale_tcp_stream_reader(&session->stream),
 			     session->header, 4);
-	if (scn_spawn(state->run, "rpc-session", session_poll, session, false, NULL) == 0)
+	if (gale_scenario_spawn_retry(state->run, "rpc-session", session_poll, session, false, NULL) == 0)
 		return;
 	state->sessions_dropped++;
 	gale_tcp_stream_close(&session->stream);
@@ -220,7 +220,7 @@ static int acceptor_poll(void *data, struct gale_cx *cx)
 	for (;;) {
 		if (state->clients_done == state->clients_count)
 			return gale_tcp_listener_close(&state->listener);
-		scn_signal_store(&state->acceptor_signal, cx);
+		gale_scenario_signal_wait(&state->acceptor_signal, cx);
 		struct rpc_session *session = session_free_slot(state);
 		if (session == NULL) {
 			gale_scenario_fail(state->run, GALE_ORACLE_CHECK,
@@ -290,10 +290,10 @@ static void client_request_start(struct rpc_client *client)
 {
 	struct gale_scenario_run *run = client->state->run;
 	assert(client->is_connected && !client->is_in_request);
-	client->payload_len = (size_t)scn_draw(run, 0, RPC_PAYLOAD_MAX);
+	client->payload_len = (size_t)gale_scenario_draw(run, 0, RPC_PAYLOAD_MAX);
 	uint64_t seed = run->seed ^ ((uint64_t)client->index << 32) ^ client->requests_done;
 	rpc_u32_put(client->request, (uint32_t)client->payload_len);
-	scn_pattern_fill(seed, 0, client->request + 4, client->payload_len);
+	gale_scenario_pattern_fill(seed, 0, client->request + 4, client->payload_len);
 	gale_write_all_init(&client->write, gale_tcp_stream_writer(&client->stream),
 			    client->request, 4 + client->payload_len);
 	client->phase = RPC_SEND;
@@ -346,7 +346,7 @@ static int client_request(struct rpc_client *client, struct gale_cx *cx)
 		client->requests_on_connection++;
 		return 0;
 	}
-	if (rc != GALE_E_TIMED_OUT && !scn_is_broken(rc))
+	if (rc != GALE_E_TIMED_OUT && !gale_scenario_error_is_broken(rc))
 		return rc;
 	client->timeouts_count += rc == GALE_E_TIMED_OUT;
 	client->broken_count += rc != GALE_E_TIMED_OUT;
@@ -371,7 +371,7 @@ static int client_poll(void *data, struct gale_cx *cx)
 	client->is_done = true;
 	state->clients_done++;
 	if (state->clients_done == state->clients_count)
-		scn_signal_wake(&state->acceptor_signal);
+		gale_scenario_signal_wake(&state->acceptor_signal);
 	return rc;
 }
 
@@ -381,7 +381,7 @@ static int rpc_setup(struct gale_scenario_run *run, void *data)
 {
 	struct rpc_state *state = data;
 	state->run = run;
-	state->clients_count = (uint32_t)scn_draw(run, 2, RPC_CLIENTS_MAX);
+	state->clients_count = (uint32_t)gale_scenario_draw(run, 2, RPC_CLIENTS_MAX);
 	/* The clients' host first: unbound sockets take the first host as their source. */
 	int rc = gale_sim_host_add(&run->sim, "10.0.4.2", NULL);
 	if (rc == 0)
@@ -392,13 +392,13 @@ static int rpc_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    0);
 	if (rc == 0)
-		rc = scn_spawn(run, "rpc-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "rpc-acceptor", acceptor_poll, state, false, NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		struct rpc_client *client = &state->clients[i];
 		client->state = state;
 		client->index = i;
-		client->requests_count = (uint32_t)scn_draw(run, 1, RPC_REQUESTS_MAX);
-		rc = scn_spawn(run, "rpc-client", client_poll, client, false, NULL);
+		client->requests_count = (uint32_t)gale_scenario_draw(run, 1, RPC_REQUESTS_MAX);
+		rc = gale_scenario_spawn_retry(run, "rpc-client", client_poll, client, false, NULL);
 	}
 	return rc;
 }
@@ -427,11 +427,11 @@ static int rpc_check(struct gale_scenario_run *run, void *data)
 				   (unsigned long long)connects, (unsigned long long)refused,
 				   (unsigned long long)stats.connections_count,
 				   (unsigned long long)stats.connects_refused_count);
-	if (timeouts > 0 && scn_faults(run, GALE_FAULT_PARTITION) == 0)
+	if (timeouts > 0 && gale_scenario_faults(run, GALE_FAULT_PARTITION) == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: %llu requests timed out without a PARTITION fault",
 				   (unsigned long long)timeouts);
-	if (broken > 0 && scn_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
+	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: %llu requests broke without a RESET fault",
 				   (unsigned long long)broken);

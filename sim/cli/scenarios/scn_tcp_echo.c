@@ -78,7 +78,7 @@ struct echo_state {
 	struct gale_scenario_run *run;           /* Borrowed. */
 	struct gale_socket_addr server_addr;     /* 10.0.0.1:ECHO_PORT. */
 	struct gale_tcp_listener listener;       /* The server's. */
-	struct scn_signal acceptor_signal;       /* Woken when the last client finishes. */
+	struct gale_scenario_signal acceptor_signal;       /* Woken when the last client finishes. */
 	uint32_t clients_count;                  /* N. */
 	uint32_t clients_done;                   /* Finished clients. */
 	uint32_t messages_count;                 /* M. */
@@ -101,7 +101,7 @@ static int session_end(struct echo_session *session, int rc)
 	assert(rc != GALE_PENDING);
 	gale_tcp_stream_close(&session->stream);
 	session->is_in_use = false;
-	return scn_is_broken(rc) ? 0 : rc;
+	return gale_scenario_error_is_broken(rc) ? 0 : rc;
 }
 
 static int session_poll(void *data, struct gale_cx *cx)
@@ -143,7 +143,7 @@ static void session_start(struct echo_state *state, struct echo_session *session
 	gale_copy_init(&session->copy, gale_tcp_stream_reader(&session->stream),
 		       gale_tcp_stream_writer(&session->stream), session->buf,
 		       state->session_buf_len);
-	if (scn_spawn(state->run, "echo-session", session_poll, session, false, NULL) == 0)
+	if (gale_scenario_spawn_retry(state->run, "echo-session", session_poll, session, false, NULL) == 0)
 		return;
 	state->sessions_dropped++;
 	gale_tcp_stream_close(&session->stream);
@@ -157,7 +157,7 @@ static int acceptor_poll(void *data, struct gale_cx *cx)
 	for (;;) {
 		if (state->clients_done == state->clients_count)
 			return gale_tcp_listener_close(&state->listener);
-		scn_signal_store(&state->acceptor_signal, cx);
+		gale_scenario_signal_wait(&state->acceptor_signal, cx);
 		struct echo_session *session = session_free_slot(state);
 		if (session == NULL) {
 			gale_scenario_fail(state->run, GALE_ORACLE_CHECK,
@@ -203,7 +203,7 @@ static void client_finish(struct echo_client *client)
 	state->clients_done++;
 	assert(state->clients_done <= state->clients_count);
 	if (state->clients_done == state->clients_count)
-		scn_signal_wake(&state->acceptor_signal);
+		gale_scenario_signal_wake(&state->acceptor_signal);
 }
 
 /* Message i of a client: message_lens[i] bytes of its own pattern. */
@@ -213,7 +213,7 @@ static size_t client_message_fill(const struct echo_client *client, uint32_t i, 
 	size_t len = client->message_lens[i];
 	assert(i < client->state->messages_count);
 	assert(len > 0 && len <= ECHO_MESSAGE_LEN_MAX);
-	scn_pattern_fill(seed, 0, buf, len);
+	gale_scenario_pattern_fill(seed, 0, buf, len);
 	return len;
 }
 
@@ -278,7 +278,7 @@ static int client_send(struct echo_client *client, struct gale_cx *cx)
 	if (rc == GALE_PENDING)
 		return rc;
 	client->bytes_sent += client->write.len_written;
-	if (scn_is_broken(rc))
+	if (gale_scenario_error_is_broken(rc))
 		return client_break(client);
 	if (rc != 0)
 		return rc;
@@ -295,7 +295,7 @@ static int client_receive(struct echo_client *client, struct gale_cx *cx)
 	int rc = gale_read_exact_poll(&client->read, cx);
 	if (rc == GALE_PENDING)
 		return rc;
-	if (scn_is_broken(rc))
+	if (gale_scenario_error_is_broken(rc))
 		return client_break(client);
 	if (rc != 0)
 		return rc;
@@ -333,7 +333,7 @@ static int client_drain(struct echo_client *client, struct gale_cx *cx)
 		gale_scenario_fail(client->state->run, GALE_ORACLE_CHECK,
 				   "tcp_echo: client %u got bytes after its last echo",
 				   client->index);
-	if (rc == 0 || scn_is_broken(rc)) {
+	if (rc == 0 || gale_scenario_error_is_broken(rc)) {
 		client_finish(client); /* Every echo was verified: a late break changes nothing. */
 		return 0;
 	}
@@ -353,7 +353,7 @@ static int client_step(struct echo_client *client, struct gale_cx *cx)
 		int rc = gale_tcp_stream_poll_shutdown(&client->stream, cx);
 		if (rc == 0)
 			client->phase = ECHO_DRAIN;
-		if (!scn_is_broken(rc))
+		if (!gale_scenario_error_is_broken(rc))
 			return rc;
 		client_finish(client); /* Every echo was verified: a late break changes nothing. */
 		return 0;
@@ -388,9 +388,9 @@ static int echo_setup(struct gale_scenario_run *run, void *data)
 {
 	struct echo_state *state = data;
 	state->run = run;
-	state->clients_count = (uint32_t)scn_draw(run, 2, ECHO_CLIENTS_MAX);
-	state->messages_count = (uint32_t)scn_draw(run, 1, ECHO_MESSAGES_MAX);
-	state->session_buf_len = (size_t)scn_draw(run, 1, ECHO_SESSION_BUF_SIZE);
+	state->clients_count = (uint32_t)gale_scenario_draw(run, 2, ECHO_CLIENTS_MAX);
+	state->messages_count = (uint32_t)gale_scenario_draw(run, 1, ECHO_MESSAGES_MAX);
+	state->session_buf_len = (size_t)gale_scenario_draw(run, 1, ECHO_SESSION_BUF_SIZE);
 	/* The clients' host first: unbound sockets take the first host as their source. */
 	int rc = gale_sim_host_add(&run->sim, "10.0.0.2", NULL);
 	if (rc == 0)
@@ -401,15 +401,15 @@ static int echo_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    0);
 	if (rc == 0)
-		rc = scn_spawn(run, "echo-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "echo-acceptor", acceptor_poll, state, false, NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		struct echo_client *client = &state->clients[i];
 		client->state = state;
 		client->index = i;
 		for (uint32_t m = 0; m < state->messages_count; m++)
-			client->message_lens[m] = (uint16_t)scn_draw(run, 1, ECHO_MESSAGE_LEN_MAX);
+			client->message_lens[m] = (uint16_t)gale_scenario_draw(run, 1, ECHO_MESSAGE_LEN_MAX);
 		client_message_load(client);
-		rc = scn_spawn(run, "echo-client", client_poll, client, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "echo-client", client_poll, client, false, NULL);
 	}
 	return rc;
 }
@@ -432,12 +432,12 @@ static void echo_check_counts(struct gale_scenario_run *run, struct echo_state *
 				   (unsigned long long)connects, (unsigned long long)refused,
 				   (unsigned long long)stats.connections_count,
 				   (unsigned long long)stats.connects_refused_count);
-	if (refused > 0 && scn_faults(run, GALE_FAULT_CONNECT_REFUSED) == 0)
+	if (refused > 0 && gale_scenario_faults(run, GALE_FAULT_CONNECT_REFUSED) == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "tcp_echo: %llu connects refused without a CONNECT_REFUSED "
 				   "fault",
 				   (unsigned long long)refused);
-	if (broken > 0 && scn_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
+	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "tcp_echo: %llu connections broke without a RESET fault",
 				   (unsigned long long)broken);
