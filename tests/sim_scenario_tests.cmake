@@ -7,3 +7,6 @@ gale_add_cmocka_test(test_sim_oracles LABEL sim SOURCES sim/test_sim_oracles.c L
 # The scenario kit (scenario_kit.h): the fault rule, barriers, signals, patterns.
 gale_add_cmocka_test(test_sim_scenario_kit LABEL sim SOURCES sim/test_sim_scenario_kit.c
                      LIBS gale_sim)
+# The per-poll budget: a busy loop inside one poll fails with LIMIT instead of hanging.
+gale_add_cmocka_test(test_sim_poll_budget LABEL sim SOURCES sim/test_sim_poll_budget.c
+                     LIBS gale_sim)

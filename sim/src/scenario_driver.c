@@ -306,11 +306,54 @@ static void tokens_remove_fd(struct gale_scenario_state *state, int fd)
 	}
 }
 
+/* ---- The per-poll budget --------------------------------------------------------------------- */
+
+/*
+ * Driver ops one task poll may make before it counts as a busy loop: far above any real
+ * poll (moving 64 KiB one byte at a time under READ_SHORT takes 65,536 reads), and reached
+ * in a fraction of a second of wall time.
+ */
+#define POLL_OPS_MAX 1000000
+
+/*
+ * Counts an op of the task being polled. A poll that passes POLL_OPS_MAX (a task looping
+ * inside one poll: retrying on -EAGAIN instead of returning pending) fails the run with the
+ * LIMIT oracle, naming the task (the failure adds it) and the op it repeats; from then on
+ * every op fails with GALE_E_LIMIT, so the loop's error path ends it and the run stops.
+ * Returns 0, or GALE_E_LIMIT for an op that must not run.
+ */
+static int poll_budget_spend(struct gale_scenario_state *state, const char *op, int fd)
+{
+	if (state->poll_ops_blown)
+		return GALE_E_LIMIT;
+	if (!state->runtime_ready)
+		return 0;
+	struct gale_executor *executor = &state->run->runtime.executor;
+	if (gale_executor_current(executor).id == 0)
+		return 0; /* Outside task polls: setup, teardown, the runtime's own calls. */
+	uint64_t polls = gale_executor_stats_get(executor).polls_count;
+	if (polls != state->poll_ops_at) {
+		state->poll_ops_at = polls;
+		state->poll_ops_count = 0;
+	}
+	if (++state->poll_ops_count <= POLL_OPS_MAX)
+		return 0;
+	state->poll_ops_blown = true;
+	gale__scenario_failf(state, GALE_ORACLE_LIMIT,
+			     "one poll made %d driver ops without returning (the last: %s on fd %d): "
+			     "a busy loop inside a poll; return GALE_PENDING instead of retrying",
+			     POLL_OPS_MAX, op, fd);
+	return GALE_E_LIMIT;
+}
+
 /* ---- The ops --------------------------------------------------------------------------------- */
 
 static int sd_fd_register(struct gale_driver *driver, int fd, uint64_t token, uint32_t interest)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "fd_register", fd);
+	if (budget != 0)
+		return budget;
 	int rc = gale_driver_fd_register(driver_inner(state), fd, token, interest);
 	if (rc == 0)
 		tokens_add(state, fd, token);
@@ -322,6 +365,9 @@ static int sd_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
 			    uint32_t interest)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "fd_reregister", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_fd_reregister(driver_inner(state), fd, token, interest);
 }
@@ -358,6 +404,9 @@ static int sd_wake(struct gale_driver *driver)
 static ssize_t sd_read(struct gale_driver *driver, int fd, void *buf, size_t len)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "read", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_read(driver_inner(state), fd, buf, len);
 	fd_read_done(state, fd, n);
 	return n;
@@ -366,6 +415,9 @@ static ssize_t sd_read(struct gale_driver *driver, int fd, void *buf, size_t len
 static ssize_t sd_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "write", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_write(driver_inner(state), fd, buf, len);
 	struct iovec iov = {(void *)(uintptr_t)buf, len};
 	fd_write_done(state, fd, &iov, 1, n);
@@ -376,6 +428,9 @@ static ssize_t sd_readv(struct gale_driver *driver, int fd, const struct iovec *
 			int iov_count)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "readv", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_readv(driver_inner(state), fd, iov, iov_count);
 	fd_read_done(state, fd, n);
 	return n;
@@ -385,6 +440,9 @@ static ssize_t sd_writev(struct gale_driver *driver, int fd, const struct iovec 
 			 int iov_count)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "writev", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_writev(driver_inner(state), fd, iov, iov_count);
 	fd_write_done(state, fd, iov, iov_count, n);
 	return n;
@@ -394,6 +452,9 @@ static ssize_t sd_recv(struct gale_driver *driver, int fd, void *buf, size_t len
 		       uint32_t flags)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "recv", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_recv(driver_inner(state), fd, buf, len, flags);
 	fd_read_done(state, fd, n);
 	return n;
@@ -403,6 +464,9 @@ static ssize_t sd_send(struct gale_driver *driver, int fd, const void *buf, size
 		       uint32_t flags)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "send", fd);
+	if (budget != 0)
+		return budget;
 	ssize_t n = gale_driver_send(driver_inner(state), fd, buf, len, flags);
 	struct iovec iov = {(void *)(uintptr_t)buf, len};
 	fd_write_done(state, fd, &iov, 1, n);
@@ -412,6 +476,9 @@ static ssize_t sd_send(struct gale_driver *driver, int fd, const void *buf, size
 static int sd_socket(struct gale_driver *driver, int domain, int type, int protocol)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "socket", -1);
+	if (budget != 0)
+		return budget;
 	int fd = gale_driver_socket(driver_inner(state), domain, type, protocol);
 	if (fd >= 0)
 		fd_opened(state, fd);
@@ -422,6 +489,9 @@ static int sd_bind(struct gale_driver *driver, int fd, const struct sockaddr *ad
 		   socklen_t addr_len)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "bind", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_bind(driver_inner(state), fd, addr, addr_len);
 }
@@ -429,6 +499,9 @@ static int sd_bind(struct gale_driver *driver, int fd, const struct sockaddr *ad
 static int sd_listen(struct gale_driver *driver, int fd, int backlog)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "listen", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_listen(driver_inner(state), fd, backlog);
 }
@@ -437,6 +510,9 @@ static int sd_accept(struct gale_driver *driver, int fd, struct sockaddr_storage
 		     socklen_t *addr_len_out)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "accept", fd);
+	if (budget != 0)
+		return budget;
 	int accepted = gale_driver_accept(driver_inner(state), fd, addr_out, addr_len_out);
 	fd_read_done(state, fd, accepted);
 	if (accepted >= 0)
@@ -448,6 +524,9 @@ static int sd_connect(struct gale_driver *driver, int fd, const struct sockaddr 
 		      socklen_t addr_len)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "connect", fd);
+	if (budget != 0)
+		return budget;
 	int rc = gale_driver_connect(driver_inner(state), fd, addr, addr_len);
 	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
 	if (record != NULL)
@@ -459,6 +538,9 @@ static int sd_connect(struct gale_driver *driver, int fd, const struct sockaddr 
 static int sd_socket_error_take(struct gale_driver *driver, int fd)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "socket_error_take", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_socket_error_take(driver_inner(state), fd);
 }
@@ -466,6 +548,9 @@ static int sd_socket_error_take(struct gale_driver *driver, int fd)
 static int sd_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt, int value)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "sockopt_set", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_sockopt_set(driver_inner(state), fd, opt, value);
 }
@@ -474,6 +559,9 @@ static int sd_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt 
 			  int *value_out)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "sockopt_get", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_sockopt_get(driver_inner(state), fd, opt, value_out);
 }
@@ -482,6 +570,9 @@ static int sd_addr_local(struct gale_driver *driver, int fd, struct sockaddr_sto
 			 socklen_t *addr_len_out)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "addr_local", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_addr_local(driver_inner(state), fd, addr_out, addr_len_out);
 }
@@ -492,6 +583,9 @@ static int sd_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_stor
 			socklen_t *addr_len_out)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "addr_peer", fd);
+	if (budget != 0)
+		return budget;
 	int rc = gale_driver_addr_peer(driver_inner(state), fd, addr_out, addr_len_out);
 	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
 	if (record != NULL && rc == -ENOTCONN)
@@ -505,6 +599,9 @@ static int sd_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_stor
 static int sd_shutdown(struct gale_driver *driver, int fd, int how)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "shutdown", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_shutdown(driver_inner(state), fd, how);
 }
@@ -521,6 +618,9 @@ static int sd_close(struct gale_driver *driver, int fd)
 static int sd_socketpair(struct gale_driver *driver, int fds_out[2])
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "socketpair", -1);
+	if (budget != 0)
+		return budget;
 	int rc = gale_driver_socketpair(driver_inner(state), fds_out);
 	if (rc == 0) {
 		fd_opened(state, fds_out[0]);
@@ -532,6 +632,9 @@ static int sd_socketpair(struct gale_driver *driver, int fds_out[2])
 static int sd_pipe(struct gale_driver *driver, int fds_out[2])
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "pipe", -1);
+	if (budget != 0)
+		return budget;
 	int rc = gale_driver_pipe(driver_inner(state), fds_out);
 	if (rc == 0) {
 		fd_opened(state, fds_out[0]);
@@ -543,6 +646,9 @@ static int sd_pipe(struct gale_driver *driver, int fds_out[2])
 static int sd_fd_nonblocking_set(struct gale_driver *driver, int fd)
 {
 	struct gale_scenario_state *state = driver_state(driver);
+	int budget = poll_budget_spend(state, "fd_nonblocking_set", fd);
+	if (budget != 0)
+		return budget;
 	fd_touched(state, fd);
 	return gale_driver_fd_nonblocking_set(driver_inner(state), fd);
 }

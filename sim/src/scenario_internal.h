@@ -106,6 +106,10 @@ struct gale_scenario_state {
 	struct scenario_duplex **duplexes;       /* Observed duplexes (dead ones included). */
 	uint32_t duplexes_len;
 	uint32_t duplexes_cap;
+	/* The per-poll budget (scenario_driver.c): driver ops one task poll made so far. */
+	uint64_t poll_ops_at;                    /* Executor polls_count when counting began. */
+	uint64_t poll_ops_count;                 /* Ops since then within that poll. */
+	bool poll_ops_blown;                     /* Over budget: every op fails from now on. */
 };
 
 /* ---- scenario.c ---- */
