@@ -4,7 +4,9 @@
  *
  * Methodology: small task programs over socketpairs and real timers. Wall time is never
  * asserted beyond "the clock did not run backwards and a sleep did not end early"
- * (measured on the driver's own clock), so the tests are robust on a loaded machine.
+ * (measured on the driver's own clock), and deadlines that are compared with each other
+ * are computed from one clock reading (a preemption between two readings would reorder
+ * them), so the tests are robust on a loaded machine.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -63,8 +65,11 @@ static void sleep_never_ends_early_on_the_real_clock(void **state)
 	struct gale_task_handle handles[3];
 	int64_t start_ns = gale_runtime_now_ns(&f->runtime);
 	for (int i = 0; i < 3; i++) {
-		/* Spawned longest first: completion order must follow deadlines, not spawns. */
-		gale_sleep_init(&sleepers[i].sleep, &f->runtime, (3 - i) * 2000000);
+		/* Spawned longest first: completion order must follow deadlines, not spawns.
+		 * The deadlines share start_ns, so their order does not depend on how long
+		 * the loop took. */
+		gale_sleep_init_until(&sleepers[i].sleep, &f->runtime,
+				      start_ns + (3 - i) * 2000000);
 		assert_int_equal(gale_executor_spawn(&f->runtime.executor, sleeper_poll,
 						     &sleepers[i], &handles[i]),
 				 0);

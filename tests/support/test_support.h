@@ -18,6 +18,15 @@
 /* Each test file defines this: runs its cmocka group and returns the failure count. */
 int gale_test_group(void);
 
+/*
+ * How long an os test waits for an event the kernel or the runtime owes it (a loopback
+ * handshake, a readiness edge, a due timer) before calling it lost. Generous on purpose: on
+ * a shared, loaded machine any single step may lag by seconds, so an os test waits for the
+ * event itself and never assumes it happens within a time window. Only a failing test ever
+ * waits this long (CTest's per-test timeout is 120 s).
+ */
+#define GALE_TEST_EVENT_WAIT_NS (30 * INT64_C(1000000000))
+
 /* The seed sweep of sim tests: GALE_TEST_SEED pins one, GALE_TEST_SEEDS sets the count. */
 struct gale_test_seeds {
 	uint64_t first; /* First seed. */
@@ -38,6 +47,14 @@ struct gale_test_allocator {
 	uint64_t fail_at;           /* Fail the call with this number (1-based); 0 = never. */
 };
 void gale_test_allocator_init(struct gale_test_allocator *allocator);
+
+/*
+ * A death test (support/test_death.c): runs fn(data) in a forked child and fails unless
+ * the child aborts (SIGABRT) with message_part somewhere in what it wrote to stderr. For
+ * the checks that abort on purpose (a broken reader contract, error.h); the parent's
+ * state is untouched whatever the child does.
+ */
+void gale_test_expect_abort(void (*fn)(void *data), void *data, const char *message_part);
 
 /*
  * A recording waker for tests: counts wakes per id. wake_counts[id % 16] increments.
