@@ -135,9 +135,12 @@ static bool name_is_valid(const char *name)
 {
 	if (name == NULL || name[0] == '\0' || strcmp(name, "all") == 0)
 		return false;
-	for (const char *p = name; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+	for (const char *p = name; *p != '\0'; p++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+			  *p == '-';
+		if (!ok)
 			return false;
+	}
 	return true;
 }
 
@@ -151,15 +154,19 @@ static bool table_is_valid(const struct gale_scenario *const *scenarios, size_t 
 	}
 	for (size_t i = 0; i < count; i++) {
 		const struct gale_scenario *s = scenarios[i];
-		const char *problem = s == NULL ? "is NULL"
-				      : !name_is_valid(s->name) ? "has a name that is empty, \"all\" "
-								  "or not [a-z0-9_-]"
-				      : s->setup == NULL ? "has no setup function" : NULL;
+		const char *problem = NULL;
+		if (s == NULL)
+			problem = "is NULL";
+		else if (!name_is_valid(s->name))
+			problem = "has a name that is empty, \"all\" or not [a-z0-9_-]";
+		else if (s->setup == NULL)
+			problem = "has no setup function";
 		for (size_t k = 0; problem == NULL && k < i; k++)
 			if (scenarios[k] != NULL && strcmp(scenarios[k]->name, s->name) == 0)
 				problem = "has the same name as an earlier one";
 		if (problem != NULL) {
-			fprintf(stderr, "%s: gale_main: scenario %zu ('%.64s') %s\n", cli_program.name, i,
+			fprintf(stderr, "%s: gale_main: scenario %zu ('%.64s') %s\n",
+				cli_program.name, i,
 				s != NULL && s->name != NULL ? s->name : "", problem);
 			return false;
 		}

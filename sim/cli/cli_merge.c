@@ -72,7 +72,9 @@ static bool merge_scenario_names(const char *path, const struct cli_json *root,
 	size_t i = 0;
 	for (const struct cli_json *s = list->child; s != NULL; s = s->next, i++) {
 		const char *name = cli_json_string(cli_json_get(s, "name"));
-		const struct gale_scenario *scenario = name != NULL ? cli_scenario_find(name) : NULL;
+		const struct gale_scenario *scenario = NULL;
+		if (name != NULL)
+			scenario = cli_scenario_find(name);
 		if (scenario == NULL)
 			return merge_error(path, "a scenario this program does not have");
 		if (i >= CLI_SCENARIOS_MAX || (!first && (i >= campaign->scenarios_count ||
@@ -102,7 +104,8 @@ static bool merge_totals(const char *path, const struct cli_json *root,
 		    !cli_json_i64(cli_json_get(s, "sim_time_ns"), &sim_ns) ||
 		    !cli_json_i64(cli_json_get(s, "wall_ns"), &wall_ns) || kinds == NULL ||
 		    failures > seeds || seeds > t->seeds_planned - t->seeds_count)
-			return merge_error(path, "a scenario's totals are missing or do not add up");
+			return merge_error(path,
+					   "a scenario's totals are missing or do not add up");
 		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
 			uint64_t n;
 			if (!cli_json_u64(cli_json_get(kinds, gale_fault_kind_name(kind)), &n))
@@ -209,7 +212,8 @@ static bool merge_one(const char *path, struct cli_campaign *campaign,
 		ok = merge_totals(path, root, campaign, report) &&
 		     merge_failures(path, root, campaign, report);
 	}
-	if (ok && cli_json_i64(cli_json_get(root, "wall_ns"), &wall_ns) && wall_ns > report->wall_ns)
+	bool has_wall = ok && cli_json_i64(cli_json_get(root, "wall_ns"), &wall_ns);
+	if (has_wall && wall_ns > report->wall_ns)
 		report->wall_ns = wall_ns; /* Shards ran side by side: the longest is the wall. */
 	*shard_index_out = shard_index;
 	cli_json_free(root);
@@ -270,8 +274,8 @@ int cli_command_merge(const char *program, int argc, char **argv)
 				cli_usage_error("%s needs a file name", spec->name);
 			status = CLI_EXIT_USAGE;
 		} else {
-			*(spec->name[2] == 'j' && spec->name[3] == 's' ? &campaign.json_path
-								       : &campaign.junit_path) = value;
+			bool json = strcmp(spec->name, "--json") == 0;
+			*(json ? &campaign.json_path : &campaign.junit_path) = value;
 		}
 	}
 	if (status < 0 && count == 0) {

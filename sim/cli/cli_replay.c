@@ -122,16 +122,18 @@ static int replay_dump(const struct gale_trace *trace, FILE *out)
 			return -1;
 	}
 	if (gale_trace_is_truncated(trace))
-		fprintf(out, "... trace truncated after %zu records\n", gale_trace_kept_count(trace));
+		fprintf(out, "... trace truncated after %zu records\n",
+			gale_trace_kept_count(trace));
 	return 0;
 }
 
 static void replay_print(const struct replay_options *options, int status,
 			 const struct gale_run_result *result)
 {
+	const char *profile = result->profile.name != NULL ? result->profile.name : "?";
 	if (options->input_path != NULL)
 		printf("scenario %s input %s profile %s: ", options->scenario->name,
-		       options->input_path, result->profile.name != NULL ? result->profile.name : "?");
+		       options->input_path, profile);
 	else
 		printf("scenario %s seed %" PRIu64 " profile %s: ", options->scenario->name,
 		       options->seed, options->swarm ? "swarm" : options->profile_name);

@@ -101,7 +101,8 @@ void cli_report_print(const struct cli_campaign *campaign, const struct cli_repo
 		campaign->shard_index, campaign->shard_count,
 		report->stopped_by_time_limit ? "   (stopped at the time limit)" : "");
 	if (report->shards_missing > 0)
-		fprintf(out, "%" PRIu64 " shards never reported: their seeds are counted as skipped\n",
+		fprintf(out,
+			"%" PRIu64 " shards never reported: their seeds are counted as skipped\n",
 			report->shards_missing);
 	size_t listed[CLI_SCENARIOS_MAX] = {0};
 	for (size_t k = 0; k < report->failures_count; k++)
@@ -318,7 +319,8 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 	if (report->shards_missing > 0)
 		fprintf(out, "    <testcase classname=\"%s.gate\" name=\"shards\">\n"
 			     "      <failure type=\"shards\" message=\"%" PRIu64 " shards never "
-			     "reported\"/>\n    </testcase>\n", cli_program.name, report->shards_missing);
+			     "reported\"/>\n    </testcase>\n",
+			cli_program.name, report->shards_missing);
 	fprintf(out, "  </testsuite>\n</testsuites>\n");
 }
 

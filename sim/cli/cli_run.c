@@ -159,7 +159,8 @@ static bool run_apply_option(struct cli_campaign *campaign, const char *flag, co
 			cli_usage_error("%s needs a file name", flag);
 			return false;
 		}
-		*(strcmp(flag, "--json") == 0 ? &campaign->json_path : &campaign->junit_path) = value;
+		bool json = strcmp(flag, "--json") == 0;
+		*(json ? &campaign->json_path : &campaign->junit_path) = value;
 		return true;
 	}
 	if (strcmp(flag, "--count") == 0) {
@@ -206,7 +207,8 @@ static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
 		}
 		const struct cli_option_spec *spec = NULL;
 		const char *value = NULL;
-		if (!cli_next_option("run", run_options, sizeof(run_options) / sizeof(run_options[0]),
+		if (!cli_next_option("run", run_options,
+				     sizeof(run_options) / sizeof(run_options[0]),
 				     argc, argv, &i, &spec, &value))
 			return CLI_EXIT_USAGE;
 		/* In either order: a profile given with --swarm would be silently ignored. */

@@ -113,7 +113,8 @@ static const struct cli_option_spec *spec_find(const struct cli_option_spec *spe
 					       size_t count, const char *name, size_t name_len)
 {
 	for (size_t k = 0; k < count; k++)
-		if (strlen(specs[k].name) == name_len && strncmp(specs[k].name, name, name_len) == 0)
+		if (strlen(specs[k].name) == name_len &&
+		    strncmp(specs[k].name, name, name_len) == 0)
 			return &specs[k];
 	return NULL;
 }

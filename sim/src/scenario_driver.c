@@ -340,8 +340,9 @@ static int poll_budget_spend(struct gale_scenario_state *state, const char *op, 
 		return 0;
 	state->poll_ops_blown = true;
 	gale__scenario_failf(state, GALE_ORACLE_LIMIT,
-			     "one poll made %d driver ops without returning (the last: %s on fd %d): "
-			     "a busy loop inside a poll; return GALE_PENDING instead of retrying",
+			     "one poll made %d driver ops without returning (the last: %s on fd "
+			     "%d): a busy loop inside a poll; return GALE_PENDING instead of "
+			     "retrying",
 			     POLL_OPS_MAX, op, fd);
 	return GALE_E_LIMIT;
 }

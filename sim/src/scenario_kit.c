@@ -70,7 +70,8 @@ bool gale_scenario_error_explained(const struct gale_scenario_run *run, int rc)
 {
 	uint32_t causes = rc < 0 ? gale_scenario_fault_causes(rc) : 0;
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
-		if ((causes & KIND(kind)) && gale_scenario_faults(run, (enum gale_fault_kind)kind) > 0)
+		if ((causes & KIND(kind)) &&
+		    gale_scenario_faults(run, (enum gale_fault_kind)kind) > 0)
 			return true;
 	return false;
 }

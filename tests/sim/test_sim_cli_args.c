@@ -160,8 +160,9 @@ static size_t run_bad_piece(const char **words)
 {
 	static const char *const value_flags[] = {"--count", "-j", "--time-limit",
 						  "--seed-timeout"};
-	static const char *const bad_ranges[] = {"..", "5..", "..5", "5..4", "0..18446744073709551615",
-						 "1...2", "1.2", "a..b", " 1..2", "1..-2", "08..0x"};
+	static const char *const bad_ranges[] = {
+		"..", "5..", "..5", "5..4", "0..18446744073709551615", "1...2", "1.2", "a..b",
+		" 1..2", "1..-2", "08..0x"};
 	static const char *const bad_shards[] = {"1/1", "0/0", "/", "1/", "/2", "-1/2", " 0/2",
 						 "0/4294967296", "2/1", "0/2/3"};
 	static const char *const bad_words[] = {"--bogus", "positional", "--swarm=1", "-x",
@@ -272,15 +273,12 @@ static void test_generated_bad_vectors_exit_2_with_one_line(void **state)
 		} else if (kind < 9) {
 			make_replay_vector(args);
 		} else {
-			static const char *const others[][3] = {{"list", "x", NULL},
-								{"list", "--bogus", NULL},
-								{"nope", NULL, NULL},
-								{"merge", NULL, NULL},
-								{"merge", "/nonexistent.json", NULL},
-								{"merge", "--json", NULL},
-								{"merge", "--junit=", NULL},
-								{"", NULL, NULL},
-								{"--bogus", NULL, NULL}};
+			static const char *const others[][3] = {
+				{"list", "x", NULL},     {"list", "--bogus", NULL},
+				{"nope", NULL, NULL},    {"merge", NULL, NULL},
+				{"merge", "/nonexistent.json", NULL},
+				{"merge", "--json", NULL}, {"merge", "--junit=", NULL},
+				{"", NULL, NULL},        {"--bogus", NULL, NULL}};
 			const char *const *other = others[pick(COUNT(others))];
 			memcpy(args, other, sizeof(others[0]));
 		}

@@ -462,7 +462,8 @@ static void test_json_reader_refuses_broken_reports(void **state)
 			fail_msg("a report cut at byte %zu of %zu parsed", cut, len);
 		assert_non_null(strstr(error, " at byte "));
 	}
-	for (size_t at = 0; at < len; at += 7) { /* Flipped bytes: parsed or refused, never a crash. */
+	/* Flipped bytes: parsed or refused, never a crash. */
+	for (size_t at = 0; at < len; at += 7) {
 		char saved = json[at];
 		json[at] = (char)(json[at] ^ 0x5a);
 		cli_json_free(cli_json_parse(json, len, error, sizeof(error)));
@@ -470,8 +471,10 @@ static void test_json_reader_refuses_broken_reports(void **state)
 	}
 	free(json);
 	static const char *const bad[] = {"", "{", "[1,]", "{\"a\" 1}", "01", "\"\\x\"", "nul",
-					  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-					  "\"\x01\"", "{} {}", "-", "1e", "1.", "1.e5", "1e+", "+1"};
+					  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1"
+					  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+					  "\"\x01\"", "{} {}", "-", "1e", "1.", "1.e5", "1e+",
+					  "+1"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
 		if (cli_json_parse(bad[k], strlen(bad[k]), error, sizeof(error)) != NULL)
 			fail_msg("'%s' parsed", bad[k]);

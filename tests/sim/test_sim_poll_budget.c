@@ -42,7 +42,8 @@ static int spin_setup(struct gale_scenario_run *run, void *data)
 	struct spin *spin = data;
 	spin->run = run;
 	int rc = gale_driver_socketpair(gale_scenario_driver(run), spin->fds);
-	return rc < 0 ? rc : gale_scenario_spawn_retry(run, "spinner", spinner_poll, spin, false, NULL);
+	return rc < 0 ? rc : gale_scenario_spawn_retry(run, "spinner", spinner_poll, spin, false,
+						       NULL);
 }
 
 static void spin_teardown(struct gale_scenario_run *run, void *data)
@@ -64,7 +65,8 @@ static void test_busy_loop_inside_a_poll_fails_with_limit(void **state)
 	assert_int_equal(gale_scenario_run(&spin_scenario, &options, NULL, &first), 1);
 	assert_int_equal(first.oracle, GALE_ORACLE_LIMIT);
 	if (strstr(first.message, "busy loop inside a poll") == NULL ||
-	    strstr(first.message, "read on fd") == NULL || strstr(first.message, "'spinner'") == NULL)
+	    strstr(first.message, "read on fd") == NULL ||
+	    strstr(first.message, "'spinner'") == NULL)
 		fail_msg("message: %s", first.message);
 	/* Bounded: the budget plus the setup's few ops, far below the run's step limit. */
 	assert_true(first.sim.ops_count < 1100000);

@@ -137,7 +137,8 @@ static int meet_setup(struct gale_scenario_run *run, void *data)
 	static const char *const names[] = {"t0", "t1", "t2"};
 	for (int k = 0; k < 3 && rc == 0; k++) {
 		meet->ids[k] = k;
-		rc = gale_scenario_spawn_retry(run, names[k], meet_poll, &meet->ids[k], false, NULL);
+		rc = gale_scenario_spawn_retry(run, names[k], meet_poll, &meet->ids[k], false,
+					       NULL);
 	}
 	return rc;
 }

@@ -58,7 +58,8 @@ static int producer_poll(void *data, struct gale_cx *cx)
 		uint64_t left = state->total_len - side->offset;
 		side->chunk_len = left < sizeof(side->buf) ? (size_t)left : sizeof(side->buf);
 		for (size_t i = 0; i < side->chunk_len; i++)
-			side->buf[i] = gale_scenario_pattern_byte(state->pattern_seed, side->offset + i);
+			side->buf[i] = gale_scenario_pattern_byte(state->pattern_seed,
+								  side->offset + i);
 		ssize_t n = gale_async_fd_guard_try_io(&guard, pair_write_cb, side);
 		if (n == -EAGAIN)
 			continue;
@@ -87,10 +88,11 @@ static int consumer_poll(void *data, struct gale_cx *cx)
 		if (n == 0)
 			break; /* The producer closed: end of stream. */
 		for (ssize_t i = 0; i < n; i++) {
-			if (side->buf[i] != gale_scenario_pattern_byte(state->pattern_seed, side->offset + (uint64_t)i)) {
+			uint64_t at = side->offset + (uint64_t)i;
+			if (side->buf[i] != gale_scenario_pattern_byte(state->pattern_seed, at)) {
 				gale_scenario_fail(state->run, GALE_ORACLE_CHECK,
 						   "async_fd_pair: byte %llu differs",
-						   (unsigned long long)(side->offset + (uint64_t)i));
+						   (unsigned long long)at);
 				break;
 			}
 		}

@@ -150,7 +150,8 @@ static int acceptor_poll(void *data, struct gale_cx *cx)
 		state->accepted_count++;
 		session->state = state;
 		session->peer_port = gale_socket_addr_port(&peer);
-		rc = gale_scenario_spawn_retry(state->run, "storm-session", session_poll, session, false, NULL);
+		rc = gale_scenario_spawn_retry(state->run, "storm-session", session_poll, session,
+					       false, NULL);
 		if (rc != 0) {
 			/* No task for it: the check then misses this session's reads. */
 			gale_tcp_stream_close(&session->stream);
@@ -253,7 +254,8 @@ static void storm_client_init(struct storm_state *state, uint32_t index)
 	client->kind = gale_entropy_pick(gale_sim_entropy(&run->sim), kind_weights,
 					 STORM_KIND_COUNT);
 	assert(client->kind < STORM_KIND_COUNT);
-	gale_sleep_init(&client->start, &run->runtime, (int64_t)gale_scenario_draw(run, 0, STORM_STAGGER_NS));
+	int64_t stagger_ns = (int64_t)gale_scenario_draw(run, 0, STORM_STAGGER_NS);
+	gale_sleep_init(&client->start, &run->runtime, stagger_ns);
 	if (client->kind != STORM_SEND_CLOSE)
 		return;
 	client->message_len = (size_t)gale_scenario_draw(run, 1, STORM_MESSAGE_LEN_MAX);
@@ -265,7 +267,8 @@ static int storm_setup(struct gale_scenario_run *run, void *data)
 {
 	struct storm_state *state = data;
 	state->run = run;
-	state->clients_count = (uint32_t)gale_scenario_draw(run, STORM_CLIENTS_MIN, STORM_CLIENTS_MAX);
+	state->clients_count = (uint32_t)gale_scenario_draw(run, STORM_CLIENTS_MIN,
+							    STORM_CLIENTS_MAX);
 	int backlog = (int)gale_scenario_draw(run, 1, 4);
 	/* The clients' host first: unbound sockets take the first host as their source. */
 	int rc = gale_sim_host_add(&run->sim, "10.0.0.2", NULL);
@@ -279,11 +282,13 @@ static int storm_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    backlog);
 	if (rc == 0)
-		rc = gale_scenario_spawn_retry(run, "storm-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "storm-acceptor", acceptor_poll, state, false,
+					       NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		storm_client_init(state, i);
 		/* Refusals are part of the storm: the check judges every client's result. */
-		rc = gale_scenario_spawn_retry(run, storm_kind_names[state->clients[i].kind], client_poll,
+		rc = gale_scenario_spawn_retry(run, storm_kind_names[state->clients[i].kind],
+					       client_poll,
 			       &state->clients[i], true, &state->clients[i].handle);
 	}
 	return rc;

@@ -36,7 +36,7 @@ struct pump_state;
 struct pump_direction {
 	struct pump_state *state;        /* Borrowed. */
 	unsigned from;                   /* The writing end. */
-	uint64_t pattern_seed;           /* Byte i is gale_scenario_pattern_byte(pattern_seed, i). */
+	uint64_t pattern_seed;           /* Byte i is pattern byte i of this seed. */
 	uint64_t total_len;              /* Bytes to move. */
 	uint64_t written;                /* Bytes write_all completed. */
 	uint64_t read;                   /* Bytes read_exact completed and verified. */
@@ -86,7 +86,8 @@ static int pump_write_step(struct pump_direction *direction, struct gale_cx *cx)
 	struct pump_state *state = direction->state;
 	if (!direction->is_writing) {
 		size_t len = pump_chunk_len(direction, direction->written);
-		gale_scenario_pattern_fill(direction->pattern_seed, direction->written, direction->out, len);
+		gale_scenario_pattern_fill(direction->pattern_seed, direction->written,
+					   direction->out, len);
 		gale_write_all_init(&direction->write,
 				    gale_duplex_end_writer(&state->duplex, direction->from),
 				    direction->out, len);
@@ -138,7 +139,8 @@ static void pump_read_verify(struct pump_direction *direction)
 		gale_scenario_fail(run, GALE_ORACLE_CONTRACT,
 				   "duplex_pump: read_exact completed with %zu of %zu bytes",
 				   direction->read_exact.len_filled, len);
-	size_t bad = gale_scenario_pattern_mismatch(direction->pattern_seed, direction->read, direction->in,
+	size_t bad = gale_scenario_pattern_mismatch(direction->pattern_seed, direction->read,
+						    direction->in,
 					  len);
 	if (bad != len)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
@@ -233,9 +235,11 @@ static int pump_setup(struct gale_scenario_run *run, void *data)
 	/* Spawn order is part of the seed's story: alternate writers and readers. */
 	for (unsigned from = 0; from < 2 && rc == 0; from++) {
 		struct pump_direction *direction = &state->directions[from];
-		rc = gale_scenario_spawn_retry(run, "pump-writer", pump_writer_poll, direction, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "pump-writer", pump_writer_poll, direction,
+					       false, NULL);
 		if (rc == 0)
-			rc = gale_scenario_spawn_retry(run, "pump-reader", pump_reader_poll, direction, false,
+			rc = gale_scenario_spawn_retry(run, "pump-reader", pump_reader_poll,
+						       direction, false,
 				       NULL);
 	}
 	return rc;

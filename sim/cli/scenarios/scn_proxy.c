@@ -222,7 +222,8 @@ static void server_session_start(struct proxy_server *server, struct proxy_slot 
 	slot->record = record;
 	slot->is_in_use = true;
 	slot->is_copying = false;
-	if (gale_scenario_spawn_retry(server->state->run, server->session_name, server->session_poll, slot, false,
+	if (gale_scenario_spawn_retry(server->state->run, server->session_name,
+				      server->session_poll, slot, false,
 		      NULL) == 0)
 		return;
 	server->dropped_count++;
@@ -333,7 +334,8 @@ static int client_send(struct proxy_client *client, struct gale_cx *cx)
 		if (client->write.len_written == client->write.len) {
 			uint64_t left = client->total_len - client->sent;
 			size_t len = left < PROXY_CHUNK_MAX ? (size_t)left : PROXY_CHUNK_MAX;
-			gale_scenario_pattern_fill(client->pattern_seed, client->sent, client->out, len);
+			gale_scenario_pattern_fill(client->pattern_seed, client->sent, client->out,
+						   len);
 			gale_write_all_init(&client->write, gale_tcp_stream_writer(&client->stream),
 					    client->out, len);
 		}
@@ -449,7 +451,8 @@ static int proxy_setup(struct gale_scenario_run *run, void *data)
 		client->index = i;
 		client->pattern_seed = run->seed ^ ((uint64_t)i << 48) ^ 0x9209ull;
 		client->total_len = gale_scenario_draw(run, 1, PROXY_LEN_MAX);
-		rc = gale_scenario_spawn_retry(run, "proxy-client", client_poll, client, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "proxy-client", client_poll, client, false,
+					       NULL);
 	}
 	return rc;
 }

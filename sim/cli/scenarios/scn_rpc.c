@@ -206,7 +206,8 @@ static void session_start(struct rpc_state *state, struct rpc_session *session)
 	session->phase = RPC_HEADER;
 	gale_read_exact_init(&session->read, gale_tcp_stream_reader(&session->stream),
 			     session->header, 4);
-	if (gale_scenario_spawn_retry(state->run, "rpc-session", session_poll, session, false, NULL) == 0)
+	if (gale_scenario_spawn_retry(state->run, "rpc-session", session_poll, session, false,
+				      NULL) == 0)
 		return;
 	state->sessions_dropped++;
 	gale_tcp_stream_close(&session->stream);
@@ -392,7 +393,8 @@ static int rpc_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    0);
 	if (rc == 0)
-		rc = gale_scenario_spawn_retry(run, "rpc-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "rpc-acceptor", acceptor_poll, state, false,
+					       NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		struct rpc_client *client = &state->clients[i];
 		client->state = state;
@@ -431,7 +433,8 @@ static int rpc_check(struct gale_scenario_run *run, void *data)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: %llu requests timed out without a PARTITION fault",
 				   (unsigned long long)timeouts);
-	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
+	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 &&
+	    state->sessions_dropped == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: %llu requests broke without a RESET fault",
 				   (unsigned long long)broken);

@@ -78,7 +78,7 @@ struct echo_state {
 	struct gale_scenario_run *run;           /* Borrowed. */
 	struct gale_socket_addr server_addr;     /* 10.0.0.1:ECHO_PORT. */
 	struct gale_tcp_listener listener;       /* The server's. */
-	struct gale_scenario_signal acceptor_signal;       /* Woken when the last client finishes. */
+	struct gale_scenario_signal acceptor_signal; /* Woken when the last client finishes. */
 	uint32_t clients_count;                  /* N. */
 	uint32_t clients_done;                   /* Finished clients. */
 	uint32_t messages_count;                 /* M. */
@@ -143,7 +143,8 @@ static void session_start(struct echo_state *state, struct echo_session *session
 	gale_copy_init(&session->copy, gale_tcp_stream_reader(&session->stream),
 		       gale_tcp_stream_writer(&session->stream), session->buf,
 		       state->session_buf_len);
-	if (gale_scenario_spawn_retry(state->run, "echo-session", session_poll, session, false, NULL) == 0)
+	if (gale_scenario_spawn_retry(state->run, "echo-session", session_poll, session, false,
+				      NULL) == 0)
 		return;
 	state->sessions_dropped++;
 	gale_tcp_stream_close(&session->stream);
@@ -401,15 +402,19 @@ static int echo_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
 					    0);
 	if (rc == 0)
-		rc = gale_scenario_spawn_retry(run, "echo-acceptor", acceptor_poll, state, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "echo-acceptor", acceptor_poll, state, false,
+					       NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
 		struct echo_client *client = &state->clients[i];
 		client->state = state;
 		client->index = i;
-		for (uint32_t m = 0; m < state->messages_count; m++)
-			client->message_lens[m] = (uint16_t)gale_scenario_draw(run, 1, ECHO_MESSAGE_LEN_MAX);
+		for (uint32_t m = 0; m < state->messages_count; m++) {
+			uint64_t len = gale_scenario_draw(run, 1, ECHO_MESSAGE_LEN_MAX);
+			client->message_lens[m] = (uint16_t)len;
+		}
 		client_message_load(client);
-		rc = gale_scenario_spawn_retry(run, "echo-client", client_poll, client, false, NULL);
+		rc = gale_scenario_spawn_retry(run, "echo-client", client_poll, client, false,
+					       NULL);
 	}
 	return rc;
 }
@@ -437,7 +442,8 @@ static void echo_check_counts(struct gale_scenario_run *run, struct echo_state *
 				   "tcp_echo: %llu connects refused without a CONNECT_REFUSED "
 				   "fault",
 				   (unsigned long long)refused);
-	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 && state->sessions_dropped == 0)
+	if (broken > 0 && gale_scenario_faults(run, GALE_FAULT_RESET) == 0 &&
+	    state->sessions_dropped == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "tcp_echo: %llu connections broke without a RESET fault",
 				   (unsigned long long)broken);
