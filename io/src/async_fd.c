@@ -24,7 +24,7 @@ int gale_async_fd_init_with_interest(struct gale_async_fd *async_fd,
 	assert(async_fd != NULL);
 	assert(runtime != NULL);
 	*async_fd = (struct gale_async_fd){.priv_runtime = runtime, .priv_fd = -1};
-	if ((interest & GALE_READY_INTEREST_ALL) == 0 || (interest & ~GALE_READY_INTEREST_ALL) != 0)
+	if (!gale__interest_is_valid(interest))
 		return -EINVAL;
 	int rc = gale_driver_fd_nonblocking_set(gale_runtime_driver(runtime), fd);
 	if (rc != 0)
@@ -104,13 +104,24 @@ static void async_fd_guard_fill(struct gale_async_fd *async_fd, struct gale_read
 	async_fd->priv_guards_live++;
 }
 
+/* True when direction is READ or WRITE and the AsyncFd was registered for it. */
+static bool async_fd_watches(const struct gale_async_fd *async_fd, enum gale_direction direction)
+{
+	if (direction == GALE_DIRECTION_READ)
+		return (async_fd->priv_interest & GALE_READY_READ) != 0;
+	return direction == GALE_DIRECTION_WRITE &&
+	       (async_fd->priv_interest & GALE_READY_WRITE) != 0;
+}
+
 static int async_fd_poll_direction(struct gale_async_fd *async_fd, struct gale_cx *cx,
 				   enum gale_direction direction,
 				   struct gale_async_fd_guard *guard_out)
 {
-	assert(cx != NULL);
+	assert(async_fd != NULL && cx != NULL);
 	if (!async_fd->priv_is_open)
 		return GALE_E_CLOSED;
+	if (!async_fd_watches(async_fd, direction))
+		return -EINVAL;
 	struct gale_ready_event event;
 	int rc = gale_reactor_poll_ready(async_fd_reactor(async_fd), async_fd->priv_token,
 					 direction, cx, &event);
@@ -122,14 +133,12 @@ static int async_fd_poll_direction(struct gale_async_fd *async_fd, struct gale_c
 int gale_async_fd_poll_read_ready(struct gale_async_fd *async_fd, struct gale_cx *cx,
 				  struct gale_async_fd_guard *guard_out)
 {
-	assert(async_fd->priv_interest & GALE_READY_READ);
 	return async_fd_poll_direction(async_fd, cx, GALE_DIRECTION_READ, guard_out);
 }
 
 int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd, struct gale_cx *cx,
 				   struct gale_async_fd_guard *guard_out)
 {
-	assert(async_fd->priv_interest & GALE_READY_WRITE);
 	return async_fd_poll_direction(async_fd, cx, GALE_DIRECTION_WRITE, guard_out);
 }
 
@@ -140,10 +149,10 @@ int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
 			  ssize_t *result_out)
 {
 	assert(async_fd != NULL);
-	assert(async_fd->priv_interest & (direction == GALE_DIRECTION_READ ? GALE_READY_READ
-									   : GALE_READY_WRITE));
 	if (!async_fd->priv_is_open)
 		return GALE_E_CLOSED;
+	if (!async_fd_watches(async_fd, direction))
+		return -EINVAL;
 	return gale__reactor_poll_io(async_fd_reactor(async_fd), async_fd->priv_token, direction,
 				     cx, io, data, result_out);
 }
@@ -227,7 +236,7 @@ void gale_async_fd_ready_init(struct gale_async_fd_ready *future, struct gale_as
 			      uint32_t interest)
 {
 	assert(future != NULL && async_fd != NULL);
-	assert((interest & GALE_READY_INTEREST_ALL) != 0);
+	/* An interest other than READ and/or WRITE is kept: the reactor's poll says -EINVAL. */
 	future->async_fd = async_fd;
 	gale_ready_waiter_init(&future->waiter, interest);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* copy and copy_bidirectional through caller buffers (no allocation). */
 #include <assert.h>
+#include <errno.h> /* E* constants only. */
 
 #include <gale/copy.h>
 #include <gale/error.h>
@@ -16,8 +17,8 @@ void gale_copy_init(struct gale_copy *future, struct gale_async_read reader,
 		    struct gale_async_write writer, void *buf, size_t cap)
 {
 	assert(future != NULL && buf != NULL);
-	assert(cap > 0);
 	assert(reader.ops != NULL && writer.ops != NULL);
+	/* cap == 0 is kept: the first poll returns -EINVAL (an init has no error to return). */
 	future->reader = reader;
 	future->writer = writer;
 	future->len_copied = 0;
@@ -96,7 +97,7 @@ int gale_copy_poll(struct gale_copy *future, struct gale_cx *cx)
 {
 	assert(future != NULL && cx != NULL);
 	assert(!future->priv_done);
-	int rc = copy_step(future, cx);
+	int rc = future->priv_cap > 0 ? copy_step(future, cx) : -EINVAL;
 	if (rc == 0)
 		future->priv_need_flush = false;
 	if (rc != GALE_PENDING)
@@ -110,7 +111,7 @@ void gale_copy_bidirectional_init(struct gale_copy_bidirectional *future,
 				  size_t cap_b_to_a)
 {
 	assert(future != NULL);
-	assert(buf_a_to_b != buf_b_to_a);
+	/* One buffer for both directions is kept: the first poll returns -EINVAL. */
 	gale_copy_init(&future->a_to_b, a.reader, b.writer, buf_a_to_b, cap_a_to_b);
 	gale_copy_init(&future->b_to_a, b.reader, a.writer, buf_b_to_a, cap_b_to_a);
 	future->priv_state_a_to_b = DIRECTION_COPYING;
@@ -142,6 +143,10 @@ int gale_copy_bidirectional_poll(struct gale_copy_bidirectional *future, struct 
 {
 	assert(future != NULL && cx != NULL);
 	assert(!future->priv_done);
+	if (future->a_to_b.priv_buf == future->b_to_a.priv_buf) {
+		future->priv_done = true;
+		return -EINVAL;
+	}
 	/* Both directions are polled every time, so both store the waker when pending. */
 	int rc_a_to_b = direction_poll(&future->a_to_b, &future->priv_state_a_to_b, cx);
 	if (rc_a_to_b < 0) {

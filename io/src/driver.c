@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The driver wrappers: the only place that dereferences driver->ops (SQLite os.c).
- * Each asserts its arguments, supplies the fallback of optional ops, and forwards.
+ * Each checks its arguments (bad values are -EINVAL for every driver alike; NULL
+ * pointers are asserted), supplies the fallback of optional ops, and forwards. The
+ * driver's answers that could overrun a caller's buffer (a count above len, more events
+ * than events_cap) are checked in every build type (GALE__CONTRACT).
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -18,15 +21,30 @@ static inline const struct gale_driver_ops *driver_ops(const struct gale_driver 
 	return driver->ops;
 }
 
+/* A driver's byte count must fit what it was offered (a larger one overruns the caller). */
+static inline ssize_t driver_count_check(const struct gale_driver *driver, const char *op,
+					 ssize_t rc, size_t len)
+{
+	GALE__CONTRACT(rc < 0 || (size_t)rc <= len, "driver '%s' %s returned %zd for %zu bytes",
+		       driver->ops->name, op, rc, len);
+	return rc;
+}
+
 int gale_driver_fd_register(struct gale_driver *driver, int fd, uint64_t token, uint32_t interest)
 {
-	return driver_ops(driver)->fd_register(driver, fd, token, interest);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (!gale__interest_is_valid(interest))
+		return -EINVAL;
+	return ops->fd_register(driver, fd, token, interest);
 }
 
 int gale_driver_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
 			      uint32_t interest)
 {
-	return driver_ops(driver)->fd_reregister(driver, fd, token, interest);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (!gale__interest_is_valid(interest))
+		return -EINVAL;
+	return ops->fd_reregister(driver, fd, token, interest);
 }
 
 int gale_driver_fd_deregister(struct gale_driver *driver, int fd)
@@ -37,10 +55,13 @@ int gale_driver_fd_deregister(struct gale_driver *driver, int fd)
 int gale_driver_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
 		     int64_t timeout_ns)
 {
-	assert(events != NULL && events_cap > 0);
-	assert(timeout_ns >= -1);
-	int rc = driver_ops(driver)->wait(driver, events, events_cap, timeout_ns);
-	assert(rc <= events_cap);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (events_cap <= 0 || timeout_ns < -1)
+		return -EINVAL;
+	assert(events != NULL);
+	int rc = ops->wait(driver, events, events_cap, timeout_ns);
+	GALE__CONTRACT(rc <= events_cap, "driver '%s' wait returned %d events for %d slots",
+		       ops->name, rc, events_cap);
 	return rc;
 }
 
@@ -53,17 +74,15 @@ int gale_driver_wake(struct gale_driver *driver)
 ssize_t gale_driver_read(struct gale_driver *driver, int fd, void *buf, size_t len)
 {
 	assert(buf != NULL || len == 0);
-	ssize_t rc = driver_ops(driver)->read(driver, fd, buf, len);
-	assert(rc < 0 || (size_t)rc <= len);
-	return rc;
+	return driver_count_check(driver, "read", driver_ops(driver)->read(driver, fd, buf, len),
+				  len);
 }
 
 ssize_t gale_driver_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
 {
 	assert(buf != NULL || len == 0);
-	ssize_t rc = driver_ops(driver)->write(driver, fd, buf, len);
-	assert(rc < 0 || (size_t)rc <= len);
-	return rc;
+	return driver_count_check(driver, "write",
+				  driver_ops(driver)->write(driver, fd, buf, len), len);
 }
 
 /* Tokio's default poll_write_vectored: the first non-empty buffer, or an empty one. */
@@ -79,9 +98,10 @@ static const struct iovec *iov_first_nonempty(const struct iovec *iov, int iov_c
 ssize_t gale_driver_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
 			  int iov_count)
 {
-	assert(iov != NULL || iov_count == 0);
-	assert(iov_count >= 0);
 	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (iov_count < 0)
+		return -EINVAL;
+	assert(iov != NULL || iov_count == 0);
 	if (ops->readv != NULL)
 		return ops->readv(driver, fd, iov, iov_count);
 	const struct iovec *first = iov_first_nonempty(iov, iov_count);
@@ -93,9 +113,10 @@ ssize_t gale_driver_readv(struct gale_driver *driver, int fd, const struct iovec
 ssize_t gale_driver_writev(struct gale_driver *driver, int fd, const struct iovec *iov,
 			   int iov_count)
 {
-	assert(iov != NULL || iov_count == 0);
-	assert(iov_count >= 0);
 	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (iov_count < 0)
+		return -EINVAL;
+	assert(iov != NULL || iov_count == 0);
 	if (ops->writev != NULL)
 		return ops->writev(driver, fd, iov, iov_count);
 	const struct iovec *first = iov_first_nonempty(iov, iov_count);
@@ -107,17 +128,21 @@ ssize_t gale_driver_writev(struct gale_driver *driver, int fd, const struct iove
 ssize_t gale_driver_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
 			 uint32_t flags)
 {
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if ((flags & ~GALE_RECV_PEEK) != 0)
+		return -EINVAL;
 	assert(buf != NULL || len == 0);
-	assert((flags & ~GALE_RECV_PEEK) == 0);
-	return driver_ops(driver)->recv(driver, fd, buf, len, flags);
+	return driver_count_check(driver, "recv", ops->recv(driver, fd, buf, len, flags), len);
 }
 
 ssize_t gale_driver_send(struct gale_driver *driver, int fd, const void *buf, size_t len,
 			 uint32_t flags)
 {
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (flags != 0)
+		return -EINVAL;
 	assert(buf != NULL || len == 0);
-	assert(flags == 0);
-	return driver_ops(driver)->send(driver, fd, buf, len, flags);
+	return driver_count_check(driver, "send", ops->send(driver, fd, buf, len, flags), len);
 }
 
 int gale_driver_socket(struct gale_driver *driver, int domain, int type, int protocol)
@@ -185,8 +210,10 @@ int gale_driver_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_st
 
 int gale_driver_shutdown(struct gale_driver *driver, int fd, int how)
 {
-	assert(how >= GALE_SHUTDOWN_READ && how <= GALE_SHUTDOWN_BOTH);
-	return driver_ops(driver)->shutdown(driver, fd, how);
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	if (how < GALE_SHUTDOWN_READ || how > GALE_SHUTDOWN_BOTH)
+		return -EINVAL;
+	return ops->shutdown(driver, fd, how);
 }
 
 int gale_driver_close(struct gale_driver *driver, int fd)

@@ -535,7 +535,7 @@ static int gale_driver_epoll_bind(struct gale_driver *base, int fd, const struct
 static int gale_driver_epoll_listen(struct gale_driver *base, int fd, int backlog)
 {
 	(void)driver_epoll_from(base);
-	assert(backlog >= 0);
+	/* A negative backlog is the kernel's limit (somaxconn), as the simulator models it. */
 	int rc;
 	do {
 		rc = listen(fd, backlog);

@@ -234,9 +234,11 @@ void gale_duplex_deinit(struct gale_duplex *duplex)
 	if (observer != NULL && observer->on_deinit != NULL)
 		observer->on_deinit(observer->data);
 	gale__free(duplex->priv_allocator, duplex->priv_memory, 2 * duplex->priv_cap);
-	/* Release builds make a second deinit a no-op; debug builds poison to catch reuse. */
-	duplex->priv_memory = NULL;
+	/* Poisoned against use after deinit (debug builds), but priv_memory reads NULL so a
+	 * second deinit is a no-op, as the header promises: poisoning it too would send that
+	 * deinit after the poisoned observer. */
 	GALE__POISON(duplex);
+	duplex->priv_memory = NULL;
 }
 
 static struct gale_duplex_end *duplex_end_get(struct gale_duplex *duplex, unsigned end)

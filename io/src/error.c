@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* gale_strerror(): messages for gale's own codes and the errno values gale returns. */
+/*
+ * gale_strerror(): messages for gale's own codes and the errno values gale returns; and
+ * gale__contract_fail(), the message and abort of a broken contract (io_internal.h).
+ */
 #include <errno.h> /* E* constants only. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <gale/error.h>
+
+#include "io_internal.h"
 
 struct error_entry {
 	int code;            /* Positive errno value. */
@@ -100,4 +108,15 @@ const char *gale_error_name(int rc)
 		return "GALE_PENDING";
 	const struct error_entry *entry = error_find(rc);
 	return entry != NULL ? entry->name : "UNKNOWN";
+}
+
+void gale__contract_fail(const char *file, int line, const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	fputs("gale: contract broken: ", stderr);
+	vfprintf(stderr, format, args);
+	fprintf(stderr, " (%s:%d)\n", file, line);
+	va_end(args);
+	abort();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <gale/alloc.h>
+#include <gale/common.h>
 
 /* Allocation through a gale_allocator; NULL allocator means the default. */
 static inline const struct gale_allocator *gale__allocator_or_default(
@@ -36,6 +37,32 @@ static inline void gale__free(const struct gale_allocator *allocator, void *ptr,
 #else
 #define GALE__POISON(object) ((void)0)
 #endif /* NDEBUG */
+
+/*
+ * Contract checks that stay in every build type, unlike assert(), which NDEBUG removes.
+ * For the cheap checks around calls into code gale does not control (readers, writers,
+ * drivers), where a broken implementation would otherwise overrun a buffer or drop bytes
+ * silently in a release build. A broken contract is a programmer error, as an assert is:
+ * gale__contract_fail() prints "gale: contract broken: <message> (<file>:<line>)" on
+ * stderr and aborts. The check itself costs a compare and a branch predicted not taken.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define GALE__UNLIKELY(condition) __builtin_expect(!!(condition), 0)
+#define GALE__COLD __attribute__((cold, noinline))
+#else
+#define GALE__UNLIKELY(condition) (condition)
+#define GALE__COLD
+#endif /* __GNUC__ || __clang__ */
+
+#define GALE__CONTRACT(condition, ...)                                                      \
+	do {                                                                                \
+		if (GALE__UNLIKELY(!(condition)))                                           \
+			gale__contract_fail(__FILE__, __LINE__, __VA_ARGS__);               \
+	} while (0)
+
+/* Prints the broken contract (printf-style) and aborts. Never returns. */
+_Noreturn GALE__COLD void gale__contract_fail(const char *file, int line, const char *format,
+					      ...) GALE_PRINTF(3, 4);
 
 /* ---- Timers (timer.c): the runtime's pairing heap of armed struct gale_timer nodes ---- */
 
@@ -76,6 +103,13 @@ static inline uint32_t gale__executor_live_count(const struct gale_executor *exe
 }
 
 /* ---- Reactor (reactor.c) ---- */
+
+/* An interest a caller may ask for: READ and/or WRITE, nothing else (else -EINVAL). Shared
+ * by the driver wrappers, the reactor and AsyncFd, so all three refuse the same values. */
+static inline bool gale__interest_is_valid(uint32_t interest)
+{
+	return interest != 0 && (interest & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0;
+}
 
 /* Reports a readiness misuse (e.g. an AsyncFd guard consumed twice) to the reactor's
  * observer. Returns false when no observer with a misuse callback is installed: the caller

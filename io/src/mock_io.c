@@ -228,15 +228,29 @@ static const struct gale_async_write_ops mock_write_ops = {
 	.poll_shutdown = mock_poll_shutdown,
 };
 
-/* Asserts one action is well-formed (a malformed script is a programmer error). */
-static void mock_action_check(const struct gale_mock_action *action)
+/* Checks that action index is well-formed; a malformed one is recorded as the mock's
+ * violation (GALE_E_MOCK from every call, and from finish), like any script error. */
+static bool mock_action_check(struct gale_mock_io *mock, size_t index)
 {
-	assert(action->kind >= GALE_MOCK_READ && action->kind <= GALE_MOCK_PENDING);
-	if (action->kind == GALE_MOCK_READ || action->kind == GALE_MOCK_EXPECT_WRITE)
-		assert(action->len > 0 && action->bytes != NULL);
-	if (action->kind == GALE_MOCK_READ_ERROR || action->kind == GALE_MOCK_WRITE_ERROR)
-		assert(action->code < 0);
-	(void)action;
+	const struct gale_mock_action *action = &mock->priv_actions[index];
+	if (action->kind < GALE_MOCK_READ || action->kind > GALE_MOCK_PENDING) {
+		mock_fail(mock, "action %zu: unknown kind %d", index, (int)action->kind);
+		return false;
+	}
+	bool has_bytes = action->kind == GALE_MOCK_READ || action->kind == GALE_MOCK_EXPECT_WRITE;
+	if (has_bytes && (action->len == 0 || action->bytes == NULL)) {
+		mock_fail(mock, "action %zu (%s): needs bytes and len > 0 (len %zu)", index,
+			  mock_kind_name(action->kind), action->len);
+		return false;
+	}
+	bool has_code = action->kind == GALE_MOCK_READ_ERROR ||
+			action->kind == GALE_MOCK_WRITE_ERROR;
+	if (has_code && action->code >= 0) {
+		mock_fail(mock, "action %zu (%s): code %d is not negative", index,
+			  mock_kind_name(action->kind), action->code);
+		return false;
+	}
+	return true;
 }
 
 void gale_mock_io_init(struct gale_mock_io *mock, const struct gale_mock_action *actions,
@@ -244,12 +258,12 @@ void gale_mock_io_init(struct gale_mock_io *mock, const struct gale_mock_action 
 {
 	assert(mock != NULL);
 	assert(actions != NULL || actions_count == 0);
-	for (size_t i = 0; i < actions_count; i++)
-		mock_action_check(&actions[i]);
 	*mock = (struct gale_mock_io){0};
 	mock->priv_actions = actions;
 	mock->priv_actions_count = actions_count;
 	mock->priv_waker = gale_waker_none();
+	for (size_t i = 0; i < actions_count && mock_action_check(mock, i); i++)
+		continue;
 }
 
 struct gale_async_read gale_mock_io_reader(struct gale_mock_io *mock)

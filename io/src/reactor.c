@@ -231,8 +231,7 @@ int gale_reactor_register(struct gale_reactor *reactor, int fd, uint32_t interes
 {
 	assert(reactor != NULL && reactor->priv_slots != NULL);
 	assert(token_out != NULL);
-	assert((interest & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0);
-	if ((interest & GALE_READY_INTEREST_ALL) == 0)
+	if (!gale__interest_is_valid(interest))
 		return -EINVAL;
 	uint32_t slot_index = reactor->priv_free_head;
 	if (slot_index == reactor->priv_slots_cap)
@@ -263,12 +262,11 @@ int gale_reactor_register(struct gale_reactor *reactor, int fd, uint32_t interes
 int gale_reactor_reregister(struct gale_reactor *reactor, uint64_t token, uint32_t interest)
 {
 	assert(reactor != NULL);
-	assert((interest & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0);
 	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
 	if (slot == NULL)
 		return GALE_E_CLOSED;
-	/* The same check as register: the driver would refuse an empty interest anyway. */
-	if ((interest & GALE_READY_INTEREST_ALL) == 0)
+	/* The same check as register: the driver would refuse such an interest anyway. */
+	if (!gale__interest_is_valid(interest))
 		return -EINVAL;
 	int rc = gale_driver_fd_reregister(reactor->priv_driver, slot->fd, token, interest);
 	if (rc < 0)
@@ -373,7 +371,8 @@ static void reactor_event_dispatch(struct gale_reactor *reactor, const struct ga
 int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns)
 {
 	assert(reactor != NULL && reactor->priv_slots != NULL);
-	assert(timeout_ns >= -1);
+	if (timeout_ns < -1)
+		return -EINVAL;
 	reactor->priv_stats.turns_count++;
 	int count = gale_driver_wait(reactor->priv_driver, reactor->priv_events,
 				     reactor->priv_events_cap, timeout_ns);
@@ -411,7 +410,8 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 {
 	assert(reactor != NULL);
 	assert(cx != NULL && event_out != NULL);
-	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
+	if (direction != GALE_DIRECTION_READ && direction != GALE_DIRECTION_WRITE)
+		return -EINVAL;
 	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
 	if (slot == NULL)
 		return GALE_E_CLOSED;
@@ -421,7 +421,7 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32_t interest)
 {
 	assert(waiter != NULL);
-	assert((interest & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0);
+	/* An interest other than READ and/or WRITE is kept: the first poll returns -EINVAL. */
 	*waiter = (struct gale_ready_waiter){0};
 	waiter->interest = interest;
 	waiter->priv_waker = gale_waker_none();
@@ -433,7 +433,8 @@ int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
 {
 	assert(reactor != NULL && waiter != NULL);
 	assert(cx != NULL && event_out != NULL);
-	assert((waiter->interest & GALE_READY_INTEREST_ALL) != 0);
+	if (!gale__interest_is_valid(waiter->interest))
+		return -EINVAL;
 	/* A waiter serves one registration at a time: re-polling it for another is a bug. */
 	assert(!waiter->priv_linked || waiter->priv_token == token);
 	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);

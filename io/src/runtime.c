@@ -33,14 +33,14 @@ struct gale_runtime_options gale_runtime_options_default(void)
 	return options;
 }
 
-/* The caller's options with every zero field replaced by its default. */
+/* The caller's options with every zero field replaced by its default. events_cap < 0 is
+ * the caller's mistake, not a default: runtime_init refuses it before resolving. */
 static struct gale_runtime_options runtime_options_resolve(
 	const struct gale_runtime_options *options)
 {
 	struct gale_runtime_options resolved = gale_runtime_options_default();
 	if (options == NULL)
 		return resolved;
-	assert(options->events_cap >= 0);
 	resolved.allocator = options->allocator;
 	if (options->registrations_max != 0)
 		resolved.registrations_max = options->registrations_max;
@@ -56,8 +56,10 @@ int gale_runtime_init(struct gale_runtime *runtime, struct gale_driver *driver,
 {
 	assert(runtime != NULL);
 	assert(driver != NULL && driver->ops != NULL);
-	struct gale_runtime_options resolved = runtime_options_resolve(options);
 	*runtime = (struct gale_runtime){0};
+	if (options != NULL && options->events_cap < 0)
+		return -EINVAL;
+	struct gale_runtime_options resolved = runtime_options_resolve(options);
 	int rc = gale_executor_init(&runtime->executor, resolved.allocator);
 	if (rc < 0)
 		goto out_zero;
@@ -172,7 +174,8 @@ static int runtime_turn_wait(struct gale_runtime *runtime, int64_t timeout_ns)
 int gale_runtime_turn(struct gale_runtime *runtime, int64_t timeout_ns)
 {
 	assert(runtime != NULL && runtime->priv_driver != NULL);
-	assert(timeout_ns >= -1);
+	if (timeout_ns < -1)
+		return -EINVAL;
 	runtime_turn_run(runtime);
 	return runtime_turn_wait(runtime, timeout_ns);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* split: read and write halves of one stream, with waker fan-out for one-slot objects. */
 #include <assert.h>
+#include <errno.h> /* E* constants only. */
 
 #include <gale/error.h>
 #include <gale/split.h>
@@ -19,15 +20,20 @@ static void split_wake_cb(void *data, uint64_t id)
 	gale_waker_wake(&write_waker);
 }
 
-/* Remembers the half's waker and returns the context the object should see. */
-static struct gale_cx split_cx_enter(struct gale_split *split, struct gale_waker *slot,
-				     const struct gale_cx *cx)
+/*
+ * Remembers the half's waker and sets *cx_inner to the context the object should see.
+ * False (the poll then returns -EINVAL) when the split was given a wakers mode that is
+ * neither of enum gale_split_wakers: the halves of an unknown mode never reach the object.
+ */
+static bool split_cx_enter(struct gale_split *split, struct gale_waker *slot,
+			   const struct gale_cx *cx, struct gale_cx *cx_inner)
 {
-	assert(split->priv_wakers == GALE_SPLIT_WAKERS_SHARED);
 	assert(cx != NULL);
+	if (split->priv_wakers != GALE_SPLIT_WAKERS_SHARED)
+		return false;
 	*slot = cx->waker;
-	struct gale_cx cx_inner = {{split_wake_cb, split, 0}};
-	return cx_inner;
+	*cx_inner = (struct gale_cx){{split_wake_cb, split, 0}};
+	return true;
 }
 
 /* A ready (or failed) half no longer waits: forget its waker. */
@@ -40,7 +46,9 @@ static void split_cx_leave(struct gale_waker *slot, int rc)
 static int split_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf *rb)
 {
 	struct gale_split *split = self;
-	struct gale_cx cx_inner = split_cx_enter(split, &split->priv_read_waker, cx);
+	struct gale_cx cx_inner;
+	if (!split_cx_enter(split, &split->priv_read_waker, cx, &cx_inner))
+		return -EINVAL;
 	int rc = gale_async_read_poll(split->priv_inner.reader, &cx_inner, rb);
 	split_cx_leave(&split->priv_read_waker, rc);
 	return rc;
@@ -50,7 +58,9 @@ static int split_poll_write(void *self, struct gale_cx *cx, const void *buf, siz
 			    size_t *len_written_out)
 {
 	struct gale_split *split = self;
-	struct gale_cx cx_inner = split_cx_enter(split, &split->priv_write_waker, cx);
+	struct gale_cx cx_inner;
+	if (!split_cx_enter(split, &split->priv_write_waker, cx, &cx_inner))
+		return -EINVAL;
 	int rc = gale_async_write_poll(split->priv_inner.writer, &cx_inner, buf, len,
 				       len_written_out);
 	split_cx_leave(&split->priv_write_waker, rc);
@@ -61,7 +71,9 @@ static int split_poll_writev(void *self, struct gale_cx *cx, const struct iovec 
 			     int iov_count, size_t *len_written_out)
 {
 	struct gale_split *split = self;
-	struct gale_cx cx_inner = split_cx_enter(split, &split->priv_write_waker, cx);
+	struct gale_cx cx_inner;
+	if (!split_cx_enter(split, &split->priv_write_waker, cx, &cx_inner))
+		return -EINVAL;
 	int rc = gale_async_write_poll_vectored(split->priv_inner.writer, &cx_inner, iov,
 						iov_count, len_written_out);
 	split_cx_leave(&split->priv_write_waker, rc);
@@ -71,7 +83,9 @@ static int split_poll_writev(void *self, struct gale_cx *cx, const struct iovec 
 static int split_poll_flush(void *self, struct gale_cx *cx)
 {
 	struct gale_split *split = self;
-	struct gale_cx cx_inner = split_cx_enter(split, &split->priv_write_waker, cx);
+	struct gale_cx cx_inner;
+	if (!split_cx_enter(split, &split->priv_write_waker, cx, &cx_inner))
+		return -EINVAL;
 	int rc = gale_async_write_poll_flush(split->priv_inner.writer, &cx_inner);
 	split_cx_leave(&split->priv_write_waker, rc);
 	return rc;
@@ -80,7 +94,9 @@ static int split_poll_flush(void *self, struct gale_cx *cx)
 static int split_poll_shutdown(void *self, struct gale_cx *cx)
 {
 	struct gale_split *split = self;
-	struct gale_cx cx_inner = split_cx_enter(split, &split->priv_write_waker, cx);
+	struct gale_cx cx_inner;
+	if (!split_cx_enter(split, &split->priv_write_waker, cx, &cx_inner))
+		return -EINVAL;
 	int rc = gale_async_write_poll_shutdown(split->priv_inner.writer, &cx_inner);
 	split_cx_leave(&split->priv_write_waker, rc);
 	return rc;
@@ -116,7 +132,7 @@ void gale_split_init(struct gale_split *split, struct gale_async_stream stream,
 {
 	assert(split != NULL);
 	assert(stream.reader.ops != NULL && stream.writer.ops != NULL);
-	assert(wakers == GALE_SPLIT_WAKERS_PER_DIRECTION || wakers == GALE_SPLIT_WAKERS_SHARED);
+	/* An unknown wakers mode is kept: the halves' polls return -EINVAL. */
 	split->priv_inner = stream;
 	split->priv_wakers = wakers;
 	split->priv_read_waker = gale_waker_none();

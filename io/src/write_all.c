@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* write_all (buffer and iovec array), flush and shutdown futures over a writer. */
 #include <assert.h>
+#include <errno.h> /* E* constants only. */
 
 #include <gale/error.h>
 #include <gale/write_all.h>
@@ -47,8 +48,8 @@ void gale_write_all_vectored_init(struct gale_write_all_vectored *future,
 				  int iov_count)
 {
 	assert(future != NULL && writer.ops != NULL);
-	assert(iov_count >= 0);
-	assert(iov != NULL || iov_count == 0);
+	/* iov_count < 0 is kept: the first poll returns -EINVAL (init has no error). */
+	assert(iov != NULL || iov_count <= 0);
 	future->writer = writer;
 	future->iov = iov;
 	future->iov_count = iov_count;
@@ -110,6 +111,10 @@ int gale_write_all_vectored_poll(struct gale_write_all_vectored *future, struct 
 {
 	assert(future != NULL && cx != NULL);
 	assert(!future->priv_done);
+	if (future->iov_count < 0) {
+		future->priv_done = true;
+		return -EINVAL;
+	}
 	for (;;) {
 		vectored_skip_done(future);
 		if (future->iov_index == future->iov_count)

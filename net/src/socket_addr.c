@@ -103,9 +103,14 @@ int gale_socket_addr_from_sockaddr(const struct sockaddr_storage *storage, sockl
 
 int gale_socket_addr_format(const struct gale_socket_addr *addr, char *buf, size_t buf_len)
 {
-	assert(addr != NULL && buf != NULL);
-	char ip[INET6_ADDRSTRLEN];
+	assert(addr != NULL);
+	assert(buf != NULL || buf_len == 0);
+	if (buf_len > 0)
+		buf[0] = '\0';
 	int family = gale_socket_addr_family(addr);
+	if (family < 0)
+		return family;
+	char ip[INET6_ADDRSTRLEN];
 	const void *raw = family == AF_INET
 				  ? (const void *)&((const struct sockaddr_in *)&addr->storage)->sin_addr
 				  : (const void *)&((const struct sockaddr_in6 *)&addr->storage)
@@ -125,23 +130,30 @@ int gale_socket_addr_format(const struct gale_socket_addr *addr, char *buf, size
 int gale_socket_addr_family(const struct gale_socket_addr *addr)
 {
 	assert(addr != NULL);
-	assert(addr->storage.ss_family == AF_INET || addr->storage.ss_family == AF_INET6);
+	/* Any other family (AF_UNSPEC: the zeroed address a failed parse leaves) is none. */
+	if (addr->storage.ss_family != AF_INET && addr->storage.ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
 	return addr->storage.ss_family;
 }
 
 uint16_t gale_socket_addr_port(const struct gale_socket_addr *addr)
 {
-	if (gale_socket_addr_family(addr) == AF_INET)
+	int family = gale_socket_addr_family(addr);
+	if (family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)&addr->storage)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)&addr->storage)->sin6_port);
+	if (family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&addr->storage)->sin6_port);
+	return 0;
 }
 
-void gale_socket_addr_port_set(struct gale_socket_addr *addr, uint16_t port)
+int gale_socket_addr_port_set(struct gale_socket_addr *addr, uint16_t port)
 {
-	if (gale_socket_addr_family(addr) == AF_INET)
+	int family = gale_socket_addr_family(addr);
+	if (family == AF_INET)
 		((struct sockaddr_in *)&addr->storage)->sin_port = htons(port);
-	else
+	else if (family == AF_INET6)
 		((struct sockaddr_in6 *)&addr->storage)->sin6_port = htons(port);
+	return family < 0 ? family : 0;
 }
 
 bool gale_socket_addr_is_equal(const struct gale_socket_addr *a, const struct gale_socket_addr *b)

@@ -50,7 +50,9 @@ static enum connect_step connect_attempt_start(struct gale_tcp_connect *future)
 	assert(!future->priv_is_in_flight);
 	const struct gale_socket_addr *addr = &future->priv_addrs[future->priv_addr_index++];
 	struct gale_driver *driver = connect_driver(future);
-	int fd = gale_driver_socket(driver, gale_socket_addr_family(addr), SOCK_STREAM, 0);
+	/* An address of no family (-EAFNOSUPPORT) fails like a socket() that refused it. */
+	int family = gale_socket_addr_family(addr);
+	int fd = family < 0 ? family : gale_driver_socket(driver, family, SOCK_STREAM, 0);
 	if (fd < 0) {
 		future->priv_error_last = fd;
 		return CONNECT_STEP_FAILED;

@@ -39,7 +39,10 @@ static int listener_socket_open(struct gale_driver *driver, const struct gale_so
 {
 	assert(driver != NULL && addr != NULL);
 	assert(backlog > 0);
-	int fd = gale_driver_socket(driver, gale_socket_addr_family(addr), SOCK_STREAM, 0);
+	int family = gale_socket_addr_family(addr);
+	if (family < 0)
+		return family;
+	int fd = gale_driver_socket(driver, family, SOCK_STREAM, 0);
 	if (fd < 0)
 		return fd;
 	/* A restarted server must rebind while old connections sit in TIME_WAIT. */
@@ -61,8 +64,9 @@ int gale_tcp_listener_bind(struct gale_tcp_listener *listener, struct gale_runti
 {
 	assert(listener != NULL && runtime != NULL);
 	assert(addr != NULL);
-	assert(backlog >= 0);
 	*listener = (struct gale_tcp_listener){0};
+	if (backlog < 0)
+		return -EINVAL;
 	struct gale_driver *driver = gale_runtime_driver(runtime);
 	int fd = listener_socket_open(driver, addr,
 				      backlog > 0 ? backlog : GALE_TCP_LISTENER_BACKLOG_DEFAULT);

@@ -147,11 +147,22 @@ ssize_t gale_tcp_stream_try_read(struct gale_tcp_stream *stream, void *buf, size
 	return stream_try_io(stream, GALE_READY_READ, &op);
 }
 
+/* The iovec array of a vectored call: a count in [0, GALE_ASYNC_IO_IOV_MAX] (else -EINVAL,
+ * a value the caller passed), and a non-NULL array when it is not empty (asserted). */
+static bool iov_count_is_valid(const struct iovec *iov, int iov_count)
+{
+	if (iov_count < 0 || iov_count > GALE_ASYNC_IO_IOV_MAX)
+		return false;
+	assert(iov != NULL || iov_count == 0);
+	(void)iov;
+	return true;
+}
+
 ssize_t gale_tcp_stream_try_read_vectored(struct gale_tcp_stream *stream,
 					  const struct iovec *iov, int iov_count)
 {
-	assert(iov != NULL || iov_count == 0);
-	assert(iov_count >= 0 && iov_count <= GALE_ASYNC_IO_IOV_MAX);
+	if (!iov_count_is_valid(iov, iov_count))
+		return -EINVAL;
 	struct stream_op op = {.kind = STREAM_OP_READV, .iov = iov, .iov_count = iov_count};
 	return stream_try_io(stream, GALE_READY_READ, &op);
 }
@@ -167,8 +178,8 @@ ssize_t gale_tcp_stream_try_write(struct gale_tcp_stream *stream, const void *bu
 ssize_t gale_tcp_stream_try_write_vectored(struct gale_tcp_stream *stream,
 					   const struct iovec *iov, int iov_count)
 {
-	assert(iov != NULL || iov_count == 0);
-	assert(iov_count >= 0 && iov_count <= GALE_ASYNC_IO_IOV_MAX);
+	if (!iov_count_is_valid(iov, iov_count))
+		return -EINVAL;
 	struct stream_op op = {.kind = STREAM_OP_WRITEV, .iov = iov, .iov_count = iov_count};
 	return stream_try_io(stream, GALE_READY_WRITE, &op);
 }
@@ -262,10 +273,10 @@ int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *c
 int gale_tcp_stream_poll_writev(struct gale_tcp_stream *stream, struct gale_cx *cx,
 				const struct iovec *iov, int iov_count, size_t *len_written_out)
 {
-	assert(iov != NULL || iov_count == 0);
-	assert(iov_count >= 0 && iov_count <= GALE_ASYNC_IO_IOV_MAX);
 	assert(len_written_out != NULL);
 	*len_written_out = 0;
+	if (!iov_count_is_valid(iov, iov_count))
+		return -EINVAL;
 	size_t len_total = 0;
 	for (int i = 0; i < iov_count; i++)
 		len_total += iov[i].iov_len;
@@ -363,8 +374,7 @@ void gale_tcp_ready_init(struct gale_tcp_ready *future, struct gale_tcp_stream *
 			 uint32_t interest)
 {
 	assert(future != NULL && stream != NULL);
-	assert((interest & GALE_READY_INTEREST_ALL) != 0);
-	assert((interest & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0);
+	/* An interest other than READ and/or WRITE is kept: the poll returns -EINVAL. */
 	future->priv_stream = stream;
 	gale_async_fd_ready_init(&future->priv_ready, gale__tcp_stream_async_fd(stream), interest);
 }

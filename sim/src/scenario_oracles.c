@@ -476,7 +476,9 @@ int gale_scenario_stream_expect_duplex(struct gale_scenario_run *run, struct gal
 				       unsigned end, const void *bytes, size_t len)
 {
 	assert(run != NULL && run->priv_state != NULL);
-	assert(duplex != NULL && end < 2);
+	assert(duplex != NULL);
+	if (end > 1)
+		return -EINVAL;
 	struct scenario_duplex *record = duplex_find(run->priv_state, duplex);
 	if (record == NULL) {
 		int rc = duplex_observe(run->priv_state, duplex, &record);

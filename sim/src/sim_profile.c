@@ -158,7 +158,8 @@ bool gale_fault_roll(const struct gale_fault_profile *profile, struct gale_entro
 		     struct gale_fault_stats *stats, enum gale_fault_kind kind)
 {
 	assert(profile != NULL && entropy != NULL);
-	assert((int)kind >= 0 && kind < GALE_FAULT_COUNT);
+	if ((int)kind < 0 || kind >= GALE_FAULT_COUNT)
+		return false; /* No such fault: never injected (and no entropy consumed). */
 	if (!gale_entropy_chance(entropy, profile->ratios[kind]))
 		return false;
 	if (stats != NULL)

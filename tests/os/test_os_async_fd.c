@@ -388,6 +388,42 @@ static void poll_io_yields_when_readiness_is_final(void **state)
 	assert_int_equal(f->log.wake_counts[12], 1);
 }
 
+/* Issue 13: a readiness poll for a direction the AsyncFd was not registered for (or a
+ * direction that is neither READ nor WRITE) asserted, as did a ready future with no valid
+ * interest. They are values: -EINVAL, and io is never called. */
+static void directions_not_registered_are_einval(void **state)
+{
+	struct fixture *f = *state;
+	int fd = -1;
+	assert_int_equal(gale_async_fd_into_inner(&f->async_fd, &fd), 0);
+	assert_int_equal(gale_async_fd_init_with_interest(&f->async_fd, &f->runtime, fd,
+							  GALE_READY_WRITE),
+			 0);
+	struct gale_cx cx = cx_for(f, 1);
+	struct gale_async_fd_guard guard;
+	assert_int_equal(gale_async_fd_poll_read_ready(&f->async_fd, &cx, &guard), -EINVAL);
+	char buf[64];
+	ssize_t result = 12345;
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &cx, GALE_DIRECTION_READ,
+					       read_all_cb, buf, &result),
+			 -EINVAL);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &cx, (enum gale_direction)9,
+					       write_cb, NULL, &result),
+			 -EINVAL);
+	assert_int_equal(result, 12345);
+	struct gale_async_fd_ready ready;
+	gale_async_fd_ready_init(&ready, &f->async_fd, 0);
+	assert_int_equal(gale_async_fd_ready_poll(&ready, &cx, &guard), -EINVAL);
+	gale_async_fd_ready_deinit(&ready);
+	assert_int_equal(gale_async_fd_guards_live(&f->async_fd), 0);
+	/* The direction it was registered for works. */
+	turn(f);
+	assert_int_equal(gale_async_fd_poll_io(&f->async_fd, &cx, GALE_DIRECTION_WRITE, write_cb,
+					       NULL, &result),
+			 0);
+	assert_int_equal(result, 1);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +444,8 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(poll_io_yields_when_readiness_is_final, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(poll_io_clears_only_after_would_block, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(directions_not_registered_are_einval, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -888,6 +888,62 @@ static void test_oracle_names(void **state)
 	assert_string_equal(gale_oracle_description(GALE_ORACLE_COUNT), "unknown oracle");
 }
 
+/* Issue 13: gale_scenario_stream_expect_duplex() asserted end < 2 although it returns
+ * int: an end that is neither 0 nor 1 is -EINVAL, and the duplex is left unobserved. */
+struct expect_end_state {
+	struct gale_duplex duplex;
+	bool duplex_ready;
+	int rc_bad_end;  /* expect_duplex(end 2). */
+	int rc_good_end; /* expect_duplex(end 1) afterwards. */
+};
+
+static int expect_end_setup(struct gale_scenario_run *run, void *state)
+{
+	struct expect_end_state *st = state;
+	int rc = gale_duplex_init(&st->duplex, 64, &run->allocator.base);
+	st->duplex_ready = rc == 0;
+	if (rc < 0)
+		return rc;
+	st->rc_bad_end = gale_scenario_stream_expect_duplex(run, &st->duplex, 2, "x", 1);
+	st->rc_good_end = gale_scenario_stream_expect_duplex(run, &st->duplex, 1, "x", 1);
+	return 0;
+}
+
+static int expect_end_check(struct gale_scenario_run *run, void *state)
+{
+	struct expect_end_state *st = state;
+	if (st->rc_bad_end != -EINVAL || st->rc_good_end != 0)
+		gale_scenario_fail(run, GALE_ORACLE_CHECK, "expect_duplex: end 2 gave %d, end 1 %d",
+				   st->rc_bad_end, st->rc_good_end);
+	return 0;
+}
+
+static void expect_end_teardown(struct gale_scenario_run *run, void *state)
+{
+	struct expect_end_state *st = state;
+	(void)run;
+	if (st->duplex_ready)
+		gale_duplex_deinit(&st->duplex);
+}
+
+static void test_expect_duplex_bad_end_is_einval(void **state)
+{
+	(void)state;
+	static const struct gale_scenario scenario = {
+		.name = "expect-duplex-bad-end",
+		.description = "declares a stream for duplex end 2",
+		.state_size = sizeof(struct expect_end_state),
+		.setup = expect_end_setup,
+		.check = expect_end_check,
+		.teardown = expect_end_teardown,
+	};
+	struct gale_run_result result;
+	int rc = gale_scenario_run(&scenario, NULL, NULL, &result);
+	if (rc != 0)
+		fail_msg("%s", result.message);
+	assert_int_equal(result.oracle, GALE_ORACLE_NONE);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -901,6 +957,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_run_that_cannot_start),
 		cmocka_unit_test(test_alloc_faults_only_after_setup),
 		cmocka_unit_test(test_oracle_names),
+		cmocka_unit_test(test_expect_duplex_bad_end_is_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,11 +326,74 @@ static void test_tcp_echo_harsh_seeds(void **state)
 		assert_true(resets > 0); /* The sweep did meet resets, and survived them. */
 }
 
+/* Issue 13: values a caller can plausibly pass asserted deep in net/ (a zeroed address
+ * from a failed parse in connect and bind, backlog -5, an iov_count out of range, an
+ * empty interest). Each is an error code now, and nothing is left open. */
+static void test_tcp_bad_values_are_errors(void **state)
+{
+	(void)state;
+	struct tcp_world *world = calloc(1, sizeof(*world));
+	assert_non_null(world);
+	world_start(world, 1, NULL);
+	struct gale_runtime *runtime = &world->runtime;
+	struct gale_cx cx = {gale_waker_none()};
+	struct gale_socket_addr zeroed[2];
+	assert_int_equal(gale_socket_addr_parse("10.0.0.1:port", &zeroed[0]), -EINVAL);
+	zeroed[1] = zeroed[0];
+
+	/* connect: each address of no family fails like a refused socket(); the last error
+	 * is the result. */
+	struct gale_tcp_connect connect;
+	struct gale_tcp_stream stream;
+	gale_tcp_connect_init(&connect, runtime, zeroed, 2);
+	assert_int_equal(gale_tcp_connect_poll(&connect, &cx, &stream), -EAFNOSUPPORT);
+	gale_tcp_connect_deinit(&connect);
+
+	/* bind: a negative backlog and an address of no family. */
+	struct gale_tcp_listener listener;
+	assert_int_equal(gale_tcp_listener_bind_text(&listener, runtime, "10.0.0.1:7001", -5),
+			 -EINVAL);
+	assert_int_equal(gale_tcp_listener_fd(&listener), -1);
+	assert_int_equal(gale_tcp_listener_bind(&listener, runtime, &zeroed[0], 0), -EAFNOSUPPORT);
+	assert_int_equal(gale_tcp_listener_fd(&listener), -1);
+
+	/* A stream: iov counts out of range and interests that are not READ and/or WRITE. */
+	int fds[2];
+	assert_int_equal(gale_driver_socketpair(&world->sim.base, fds), 0);
+	assert_int_equal(gale_tcp_stream_from_fd(&stream, runtime, fds[0]), 0);
+	struct iovec iov = {.iov_base = world->clients[0].message, .iov_len = 1};
+	size_t n = 0;
+	assert_int_equal(gale_tcp_stream_try_read_vectored(&stream, &iov, -1), -EINVAL);
+	assert_int_equal(gale_tcp_stream_try_write_vectored(&stream, &iov,
+							     GALE_ASYNC_IO_IOV_MAX + 1),
+			 -EINVAL);
+	assert_int_equal(gale_tcp_stream_poll_writev(&stream, &cx, &iov, -1, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	struct gale_tcp_ready ready;
+	gale_tcp_ready_init(&ready, &stream, 0);
+	assert_int_equal(gale_tcp_ready_poll(&ready, &cx, NULL), -EINVAL);
+	gale_tcp_ready_deinit(&ready);
+	gale_tcp_ready_init(&ready, &stream, GALE_READY_HUP);
+	assert_int_equal(gale_tcp_ready_poll(&ready, &cx, NULL), -EINVAL);
+	gale_tcp_ready_deinit(&ready);
+	/* The stream still works. */
+	assert_true(gale_runtime_turn(runtime, 0) == 0);
+	assert_int_equal(gale_tcp_stream_try_write_vectored(&stream, &iov, 1), 1);
+
+	assert_int_equal(gale_tcp_stream_close(&stream), 0);
+	assert_int_equal(gale_driver_close(&world->sim.base, fds[1]), 0);
+	assert_int_equal(gale_tcp_listener_close(&world->listener), 0);
+	assert_int_equal(gale_runtime_deinit(runtime), 0);
+	assert_int_equal(gale_sim_deinit(&world->sim), 0);
+	free(world);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_echo_quiet_exact),
 		cmocka_unit_test(test_tcp_echo_harsh_seeds),
+		cmocka_unit_test(test_tcp_bad_values_are_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

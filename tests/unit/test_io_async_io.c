@@ -162,6 +162,24 @@ static void default_vectored_write_takes_the_first_non_empty_buffer(void **state
 	assert_int_equal(scripted.writes_count, 3);
 }
 
+/* Issue 13: an iov_count outside [0, GALE_ASYNC_IO_IOV_MAX] asserted; the header calls it
+ * a value: -EINVAL, with the writer never called. */
+static void vectored_count_out_of_range_is_einval(void **state)
+{
+	(void)state;
+	struct scripted_writer scripted = {.rc = 0, .accept_len = 100};
+	struct gale_async_write writer = {&scripted_ops, &scripted};
+	struct gale_cx cx = {gale_waker_none()};
+	struct iovec iov = {.iov_base = "abc", .iov_len = 3};
+	size_t n = 7;
+	assert_int_equal(gale_async_write_poll_vectored(writer, &cx, &iov, -1, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(gale_async_write_poll_vectored(writer, &cx, &iov,
+							GALE_ASYNC_IO_IOV_MAX + 1, &n),
+			 -EINVAL);
+	assert_int_equal(scripted.writes_count, 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +187,7 @@ int gale_test_group(void)
 		cmocka_unit_test(read_wrapper_passes_results_through),
 		cmocka_unit_test(write_wrapper_reports_zero_unless_ready),
 		cmocka_unit_test(default_vectored_write_takes_the_first_non_empty_buffer),
+		cmocka_unit_test(vectored_count_out_of_range_is_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

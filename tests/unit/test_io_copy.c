@@ -315,6 +315,30 @@ static void copy_bidirectional_with_mocks_shuts_both_down(void **state)
 	assert_int_equal(gale_mock_io_finish(&b), 0);
 }
 
+/* Issue 13: cap == 0 and one buffer for both directions asserted in the inits, which
+ * cannot fail: the value is kept and the first poll returns -EINVAL, reading nothing. */
+static void copy_bad_values_are_einval_at_the_first_poll(void **state)
+{
+	(void)state;
+	struct gale_mock_io a, b;
+	gale_mock_io_init(&a, NULL, 0); /* Any read or write would be a violation. */
+	gale_mock_io_init(&b, NULL, 0);
+	struct gale_cx cx = {gale_waker_none()};
+	uint8_t buf[16];
+	struct gale_copy copy;
+	gale_copy_init(&copy, gale_mock_io_reader(&a), gale_mock_io_writer(&b), buf, 0);
+	assert_int_equal(gale_copy_poll(&copy, &cx), -EINVAL);
+	struct gale_copy_bidirectional both;
+	gale_copy_bidirectional_init(&both, gale_mock_io_stream(&a), gale_mock_io_stream(&b), buf,
+				     sizeof(buf), buf, sizeof(buf));
+	assert_int_equal(gale_copy_bidirectional_poll(&both, &cx), -EINVAL);
+	gale_copy_bidirectional_init(&both, gale_mock_io_stream(&a), gale_mock_io_stream(&b), buf,
+				     0, buf + 8, 8);
+	assert_int_equal(gale_copy_bidirectional_poll(&both, &cx), -EINVAL);
+	assert_int_equal(gale_mock_io_finish(&a), 0);
+	assert_int_equal(gale_mock_io_finish(&b), 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +350,7 @@ int gale_test_group(void)
 		cmocka_unit_test(copy_bidirectional_propagates_half_close),
 		cmocka_unit_test(copy_bidirectional_error_completes),
 		cmocka_unit_test(copy_bidirectional_with_mocks_shuts_both_down),
+		cmocka_unit_test(copy_bad_values_are_einval_at_the_first_poll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,6 +427,47 @@ static void allocation_once_and_failure(void **state)
 	assert_int_equal(allocator.live_bytes, 0);
 }
 
+/* An observer that counts its on_deinit calls. */
+static void observer_on_bytes(void *data, unsigned end, const void *bytes, size_t len)
+{
+	(void)data;
+	(void)end;
+	(void)bytes;
+	(void)len;
+}
+
+static void observer_on_deinit(void *data)
+{
+	(*(int *)data)++;
+}
+
+/* Issue 13: deinit poisoned the duplex (debug builds) after clearing priv_memory, so a
+ * second deinit read poison as "still initialised" and called the poisoned observer
+ * pointer (SEGV). Every other deinit is idempotent; this one must be too. */
+static void deinit_twice_is_a_noop(void **state)
+{
+	(void)state;
+	struct gale_test_allocator allocator;
+	gale_test_allocator_init(&allocator);
+	struct gale_duplex duplex;
+	assert_int_equal(gale_duplex_init(&duplex, 32, &allocator.base), 0);
+	int deinits = 0;
+	const struct gale_stream_observer observer = {.on_write = observer_on_bytes,
+						      .on_read = observer_on_bytes,
+						      .on_deinit = observer_on_deinit,
+						      .data = &deinits};
+	gale_duplex_observer_set(&duplex, &observer);
+	gale_duplex_deinit(&duplex);
+	gale_duplex_deinit(&duplex);
+	assert_int_equal(deinits, 1);
+	assert_int_equal(allocator.live_count, 0);
+	/* Without an observer too (the poisoned pointer was the observer's either way). */
+	assert_int_equal(gale_duplex_init(&duplex, 32, &allocator.base), 0);
+	gale_duplex_deinit(&duplex);
+	gale_duplex_deinit(&duplex);
+	assert_int_equal(allocator.live_count, 0);
+}
+
 static int write_all_task(void *data, struct gale_cx *cx)
 {
 	return gale_write_all_poll(data, cx);
@@ -488,6 +529,7 @@ int gale_test_group(void)
 		cmocka_unit_test(ring_matches_reference_model),
 		cmocka_unit_test(vectored_write_fills_across_iovecs),
 		cmocka_unit_test(allocation_once_and_failure),
+		cmocka_unit_test(deinit_twice_is_a_noop),
 		cmocka_unit_test(tasks_on_the_executor_move_a_mebibyte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

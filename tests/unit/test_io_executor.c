@@ -650,6 +650,26 @@ static void test_executor_deinit_busy(void **state)
 	assert_int_equal(gale_executor_deinit(&executor), 0);
 }
 
+/* Issue 13: gale_executor_waker() asserted a non-zero handle, a value it has no error to
+ * return for. The zero handle makes a waker that wakes nobody, as a stale one does. */
+static void test_executor_zero_handle_waker_wakes_nobody(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_task task;
+	test_task_init(&task, &fixture->executor, &fixture->log, 1);
+	task.pending_polls = 1;
+	struct gale_task_handle handle = spawn_ok(&fixture->executor, &task);
+	assert_int_equal(gale_executor_run_ready(&fixture->executor, 0), 1);
+	struct gale_task_handle zero = {0};
+	struct gale_waker waker = gale_executor_waker(&fixture->executor, zero);
+	gale_waker_wake(&waker);
+	assert_int_equal(gale_executor_runnable_count(&fixture->executor), 0);
+	assert_int_equal(gale_executor_stats_get(&fixture->executor).wakes_ignored_count, 1);
+	assert_int_equal(gale_executor_abort(&fixture->executor, handle), 0);
+	int result = 0;
+	assert_int_equal(gale_executor_try_join(&fixture->executor, handle, &result), 0);
+}
+
 int gale_test_group(void)
 {
 #define EXECUTOR_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -671,6 +691,7 @@ int gale_test_group(void)
 		EXECUTOR_TEST(test_executor_slab_growth),
 		EXECUTOR_TEST(test_executor_spawn_inside_poll_grows),
 		EXECUTOR_TEST(test_executor_spawn_enomem),
+		EXECUTOR_TEST(test_executor_zero_handle_waker_wakes_nobody),
 		cmocka_unit_test(test_executor_deinit_busy),
 	};
 #undef EXECUTOR_TEST

@@ -347,6 +347,42 @@ static void finish_names_the_next_action(void **state)
 						       "next is action 1 (READ_EOF)");
 }
 
+/* Issue 13: a malformed script asserted in gale_mock_io_init. It is a script violation
+ * like any other: recorded with the action's index, GALE_E_MOCK from every call. */
+static void malformed_script_is_a_violation(void **state)
+{
+	(void)state;
+	static const struct gale_mock_action bad_code[] = {
+		GALE_MOCK_ACTION_READ("ok", 2),
+		GALE_MOCK_ACTION_READ_ERROR(5),
+	};
+	struct gale_mock_io mock;
+	gale_mock_io_init(&mock, bad_code, 2);
+	assert_string_equal(gale_mock_io_error(&mock),
+			    "action 1 (READ_ERROR): code 5 is not negative");
+	struct gale_cx cx = {gale_waker_none()};
+	char buf[2];
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, buf, sizeof(buf));
+	assert_int_equal(gale_async_read_poll(gale_mock_io_reader(&mock), &cx, &rb), GALE_E_MOCK);
+	assert_int_equal(rb.len_filled, 0);
+	assert_int_equal(gale_mock_io_finish(&mock), GALE_E_MOCK);
+
+	static const struct gale_mock_action no_bytes[] = {
+		{.kind = GALE_MOCK_EXPECT_WRITE, .bytes = NULL, .len = 3},
+	};
+	gale_mock_io_init(&mock, no_bytes, 1);
+	assert_string_equal(gale_mock_io_error(&mock),
+			    "action 0 (EXPECT_WRITE): needs bytes and len > 0 (len 3)");
+	static const struct gale_mock_action unknown[] = {
+		GALE_MOCK_ACTION_PENDING(),
+		{.kind = (enum gale_mock_action_kind)99},
+	};
+	gale_mock_io_init(&mock, unknown, 2);
+	assert_string_equal(gale_mock_io_error(&mock), "action 1: unknown kind 99");
+	assert_int_equal(gale_mock_io_finish(&mock), GALE_E_MOCK);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +398,7 @@ int gale_test_group(void)
 		cmocka_unit_test(anything_after_the_script_ends),
 		cmocka_unit_test(errors_shutdown_and_flush),
 		cmocka_unit_test(finish_names_the_next_action),
+		cmocka_unit_test(malformed_script_is_a_violation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

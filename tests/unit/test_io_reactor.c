@@ -236,6 +236,58 @@ static void register_without_interest_is_einval(void **state)
 	deregister_expect(fixture, 10, TOKEN(0, 1));
 }
 
+/* Issue 13: interest bits other than READ/WRITE, a timeout below -1, a direction that
+ * is neither READ nor WRITE and a waiter with no valid interest all asserted. They are
+ * values: -EINVAL, and the driver is not called (nothing is scripted for it). */
+static void bad_values_are_einval(void **state)
+{
+	struct fixture *fixture = *state;
+	uint64_t token = 77;
+	assert_int_equal(gale_reactor_register(&fixture->reactor, 10, READ | HUP, &token),
+			 -EINVAL);
+	assert_int_equal(gale_reactor_register(&fixture->reactor, 10, 1u << 9, &token), -EINVAL);
+	assert_int_equal(token, 77);
+	register_expect(fixture, 10, READ, TOKEN(0, 1));
+	assert_int_equal(gale_reactor_reregister(&fixture->reactor, TOKEN(0, 1), 0), -EINVAL);
+	assert_int_equal(gale_reactor_reregister(&fixture->reactor, TOKEN(0, 1), WRITE | ERROR),
+			 -EINVAL);
+	assert_int_equal(gale_reactor_turn(&fixture->reactor, -2), -EINVAL);
+	assert_int_equal(fixture->driver.waits_count, 0);
+	struct gale_ready_event event;
+	assert_int_equal(poll_dir(fixture, TOKEN(0, 1), (enum gale_direction)7, 1, &event),
+			 -EINVAL);
+	struct gale_ready_waiter waiter;
+	gale_ready_waiter_init(&waiter, 0);
+	assert_int_equal(poll_waiter(fixture, TOKEN(0, 1), &waiter, 1, &event), -EINVAL);
+	gale_ready_waiter_init(&waiter, READ | RDHUP);
+	assert_int_equal(poll_waiter(fixture, TOKEN(0, 1), &waiter, 1, &event), -EINVAL);
+	assert_false(gale_reactor_has_waiters(&fixture->reactor)); /* Nothing linked, stored. */
+	gale_reactor_waiter_cancel(&fixture->reactor, &waiter);
+	deregister_expect(fixture, 10, TOKEN(0, 1));
+}
+
+/* Issue 13: the driver wrappers asserted these values; every driver now gets the same
+ * -EINVAL from the wrapper, before any op runs (none is scripted: a call fails the test). */
+static void driver_wrappers_refuse_bad_values(void **state)
+{
+	struct fixture *fixture = *state;
+	struct gale_driver *driver = &fixture->driver.base;
+	struct gale_event events[2];
+	char buf[4] = {0};
+	assert_int_equal(gale_driver_wait(driver, events, 0, 0), -EINVAL);
+	assert_int_equal(gale_driver_wait(driver, events, 2, -2), -EINVAL);
+	assert_int_equal(fixture->driver.waits_count, 0);
+	assert_int_equal(gale_driver_fd_register(driver, 3, 1, 0), -EINVAL);
+	assert_int_equal(gale_driver_fd_register(driver, 3, 1, READ | HUP), -EINVAL);
+	assert_int_equal(gale_driver_fd_reregister(driver, 3, 1, 1u << 7), -EINVAL);
+	assert_int_equal(gale_driver_readv(driver, 3, NULL, -1), -EINVAL);
+	assert_int_equal(gale_driver_writev(driver, 3, NULL, -1), -EINVAL);
+	assert_int_equal(gale_driver_recv(driver, 3, buf, sizeof(buf), 2), -EINVAL);
+	assert_int_equal(gale_driver_send(driver, 3, buf, sizeof(buf), GALE_RECV_PEEK), -EINVAL);
+	assert_int_equal(gale_driver_shutdown(driver, 3, -1), -EINVAL);
+	assert_int_equal(gale_driver_shutdown(driver, 3, GALE_SHUTDOWN_BOTH + 1), -EINVAL);
+}
+
 static void register_when_full_is_enospc(void **state)
 {
 	struct fixture *fixture = *state;
@@ -750,6 +802,8 @@ int gale_test_group(void)
 		FIXTURE_TEST(deinit_busy_until_deregistered),
 		FIXTURE_TEST(tokens_carry_generations),
 		FIXTURE_TEST(register_without_interest_is_einval),
+		FIXTURE_TEST(bad_values_are_einval),
+		FIXTURE_TEST(driver_wrappers_refuse_bad_values),
 		FIXTURE_TEST(register_when_full_is_enospc),
 		FIXTURE_TEST(register_driver_errors_leave_slot_free),
 		FIXTURE_TEST(reregister_forwards_and_reports),

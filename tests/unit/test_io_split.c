@@ -231,6 +231,28 @@ static void shared_mode_over_duplex_forwards_everything(void **state)
 	gale_duplex_deinit(&duplex);
 }
 
+/* Issue 13: a wakers mode outside the enum asserted in gale_split_init (no error to
+ * return there): the halves' polls return -EINVAL and never reach the object. */
+static void unknown_wakers_mode_is_einval(void **state)
+{
+	(void)state;
+	struct one_slot object = {0};
+	struct gale_split split;
+	gale_split_init(&split, one_slot_stream(&object), (enum gale_split_wakers)7);
+	struct gale_cx cx = {gale_waker_none()};
+	char buf[4];
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, buf, sizeof(buf));
+	size_t n = 1;
+	assert_int_equal(gale_async_read_poll(gale_split_read_half(&split), &cx, &rb), -EINVAL);
+	assert_int_equal(gale_async_write_poll(gale_split_write_half(&split), &cx, "w", 1, &n),
+			 -EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(gale_async_write_poll_shutdown(gale_split_write_half(&split), &cx),
+			 -EINVAL);
+	assert_int_equal(rb.len_filled, 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +260,7 @@ int gale_test_group(void)
 		cmocka_unit_test(shared_mode_wakes_both_halves),
 		cmocka_unit_test(duplex_halves_wake_their_own_task),
 		cmocka_unit_test(shared_mode_over_duplex_forwards_everything),
+		cmocka_unit_test(unknown_wakers_mode_is_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

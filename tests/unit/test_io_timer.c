@@ -581,6 +581,35 @@ static void test_timer_runtime_init_and_deinit(void **state)
 	assert_int_equal(gale_runtime_deinit(&runtime), 0);
 }
 
+/* Issue 13: events_cap = -1 asserted in gale_runtime_init; timeout_ns < -1 asserted in
+ * gale_runtime_turn. Both are values: -EINVAL, nothing allocated, nothing run. */
+static void test_timer_runtime_bad_values_are_einval(void **state)
+{
+	(void)state;
+	struct gale_test_allocator allocator;
+	gale_test_allocator_init(&allocator);
+	struct gale_script_driver script;
+	gale_script_driver_init(&script);
+	struct gale_runtime_options options = {.allocator = &allocator.base, .events_cap = -1};
+	struct gale_runtime runtime;
+	assert_int_equal(gale_runtime_init(&runtime, &script.base, &options), -EINVAL);
+	assert_int_equal(allocator.calls_count, 0);
+	assert_int_equal(gale_runtime_deinit(&runtime), 0);
+	options.events_cap = 0; /* The default. */
+	assert_int_equal(gale_runtime_init(&runtime, &script.base, &options), 0);
+	uint32_t polls = 0;
+	struct gale_task_handle handle = spawn_ok(&runtime, forgetful_poll, &polls);
+	/* No wait() is scripted: a turn that got past the check would fail the test. */
+	assert_int_equal(gale_runtime_turn(&runtime, -2), -EINVAL);
+	assert_int_equal(polls, 0);
+	assert_int_equal(script.waits_count, 0);
+	assert_int_equal(gale_executor_abort(&runtime.executor, handle), 0);
+	int result = 0;
+	assert_int_equal(gale_executor_try_join(&runtime.executor, handle, &result), 0);
+	assert_int_equal(gale_runtime_deinit(&runtime), 0);
+	assert_int_equal(allocator.live_count, 0);
+}
+
 static void test_timer_runtime_deinit_busy(void **state)
 {
 	struct fixture *fixture = *state;
@@ -709,6 +738,7 @@ int gale_test_group(void)
 		TIMER_TEST(test_timer_run_returns_wait_error),
 		cmocka_unit_test(test_timer_polls_per_turn_then_no_wait),
 		cmocka_unit_test(test_timer_runtime_init_and_deinit),
+		cmocka_unit_test(test_timer_runtime_bad_values_are_einval),
 		TIMER_TEST(test_timer_runtime_deinit_busy),
 		TIMER_TEST(test_timer_heap_property),
 	};

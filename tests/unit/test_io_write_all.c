@@ -330,6 +330,21 @@ static void flush_and_shutdown_futures(void **state)
 	gale_duplex_deinit(&duplex);
 }
 
+/* Issue 13: iov_count < 0 asserted in the vectored init (which cannot fail): the first
+ * poll returns -EINVAL and writes nothing. */
+static void vectored_negative_count_is_einval(void **state)
+{
+	(void)state;
+	struct gale_mock_io mock;
+	gale_mock_io_init(&mock, NULL, 0); /* Any write would be a violation. */
+	struct gale_cx cx = {gale_waker_none()};
+	struct gale_write_all_vectored future;
+	gale_write_all_vectored_init(&future, gale_mock_io_writer(&mock), NULL, -1);
+	assert_int_equal(gale_write_all_vectored_poll(&future, &cx), -EINVAL);
+	assert_int_equal(future.len_written, 0);
+	assert_int_equal(gale_mock_io_finish(&mock), 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +358,7 @@ int gale_test_group(void)
 		cmocka_unit_test(vectored_window_is_bounded),
 		cmocka_unit_test(vectored_zero_write_is_write_zero),
 		cmocka_unit_test(flush_and_shutdown_futures),
+		cmocka_unit_test(vectored_negative_count_is_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,42 @@ static void from_sockaddr_checks_family_and_length(void **state)
 	assert_int_equal(gale_socket_addr_from_sockaddr(&storage, unix_len, &addr), -EAFNOSUPPORT);
 }
 
+/* Issue 13: the zeroed address a failed parse leaves asserted in family, format, port
+ * and port_set. A bad value is an error code: -EAFNOSUPPORT, as from_sockaddr says for a
+ * family that is neither IPv4 nor IPv6, and nothing is written but an empty string. */
+static void zeroed_address_is_an_error_not_an_abort(void **state)
+{
+	(void)state;
+	struct gale_socket_addr addr;
+	assert_int_equal(gale_socket_addr_parse("not an address", &addr), -EINVAL);
+	assert_int_equal(gale_socket_addr_family(&addr), -EAFNOSUPPORT);
+	char buf[GALE_SOCKET_ADDR_TEXT_MAX];
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(gale_socket_addr_format(&addr, buf, sizeof(buf)), -EAFNOSUPPORT);
+	assert_string_equal(buf, "");
+	assert_int_equal(gale_socket_addr_port(&addr), 0);
+	assert_int_equal(gale_socket_addr_port_set(&addr, 80), -EAFNOSUPPORT);
+	struct gale_socket_addr zero;
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(&addr, &zero, sizeof(addr)); /* port_set wrote nothing. */
+	/* A family gale does not know (AF_UNIX) is the same error. */
+	addr.storage.ss_family = AF_UNIX;
+	assert_int_equal(gale_socket_addr_family(&addr), -EAFNOSUPPORT);
+	assert_int_equal(gale_socket_addr_format(&addr, buf, sizeof(buf)), -EAFNOSUPPORT);
+}
+
+/* Issue 13: format(&a, NULL, 0) asserted buf != NULL. No room is a short buffer: -ENOSPC,
+ * as snprintf(NULL, 0) is legal; port_set on a real address still returns 0. */
+static void format_into_no_buffer_is_enospc(void **state)
+{
+	(void)state;
+	struct gale_socket_addr addr;
+	assert_int_equal(gale_socket_addr_parse("[::1]:8080", &addr), 0);
+	assert_int_equal(gale_socket_addr_format(&addr, NULL, 0), -ENOSPC);
+	assert_int_equal(gale_socket_addr_port_set(&addr, 9090), 0);
+	assert_int_equal(gale_socket_addr_port(&addr), 9090);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +216,8 @@ int gale_test_group(void)
 		cmocka_unit_test(format_reports_short_buffers),
 		cmocka_unit_test(port_set_and_equality),
 		cmocka_unit_test(from_sockaddr_checks_family_and_length),
+		cmocka_unit_test(zeroed_address_is_an_error_not_an_abort),
+		cmocka_unit_test(format_into_no_buffer_is_enospc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

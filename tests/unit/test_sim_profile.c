@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <gale/entropy.h>
+#include <gale/sim_fault.h>
 #include <gale/sim_profile.h>
 
 #include "test_support.h"
@@ -115,6 +116,31 @@ static void test_profile_roll_counts_stats(void **state)
 	assert_int_equal(stats.injected[GALE_FAULT_RESET], 0);
 }
 
+/* Issue 13: a fault kind out of range (gale_fault_roll) and a value that is no op
+ * (gale_fault_driver_calls_count) asserted. Neither function has an error to return:
+ * no such fault is never injected (false, no entropy drawn), no such op never called (0). */
+static void test_fault_kind_and_op_out_of_range(void **state)
+{
+	(void)state;
+	const struct gale_fault_profile *harsh = gale_fault_profile_find("harsh");
+	struct gale_entropy entropy;
+	gale_entropy_init_seed(&entropy, 3);
+	struct gale_fault_stats stats = {{0}};
+	uint64_t draws = gale_entropy_draws_count(&entropy);
+	assert_false(gale_fault_roll(harsh, &entropy, &stats, GALE_FAULT_COUNT));
+	assert_false(gale_fault_roll(harsh, &entropy, &stats, (enum gale_fault_kind)-1));
+	assert_int_equal(gale_entropy_draws_count(&entropy), draws);
+
+	struct gale_script_driver script;
+	gale_script_driver_init(&script);
+	struct gale_fault_driver fault;
+	assert_int_equal(gale_fault_driver_init(&fault, &script.base, NULL, NULL, NULL), 0);
+	assert_int_equal(gale_fault_driver_calls_count(&fault, GALE_TRACE_OP_COUNT_), 0);
+	assert_int_equal(gale_fault_driver_calls_count(&fault, (enum gale_trace_op)0), 0);
+	assert_int_equal(gale_fault_driver_calls_count(&fault, GALE_TRACE_OP_WAIT), 0);
+	gale_fault_driver_deinit(&fault);
+}
+
 static bool profile_equal(const struct gale_fault_profile *a, const struct gale_fault_profile *b)
 {
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
@@ -204,6 +230,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_profile_swarm_deterministic),
 		cmocka_unit_test(test_profile_swarm_varies_within_bounds),
 		cmocka_unit_test(test_profile_kind_names),
+		cmocka_unit_test(test_fault_kind_and_op_out_of_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,13 +98,14 @@ GALE_EXTERN uint32_t gale_async_fd_guards_live(const struct gale_async_fd *async
 /**
  * Poll-style read readiness: one waker slot for reads; the most recent caller wins, so
  * only one task may use it at a time (use the futures below for more).
- * @return 0 (guard_out filled: READ, RDHUP, HUP and/or ERROR), GALE_PENDING, or
- *         GALE_E_CLOSED.
+ * @return 0 (guard_out filled: READ, RDHUP, HUP and/or ERROR), GALE_PENDING,
+ *         GALE_E_CLOSED, or -EINVAL (the AsyncFd was not registered for READ).
  */
 GALE_EXTERN int gale_async_fd_poll_read_ready(struct gale_async_fd *async_fd, struct gale_cx *cx,
 					      struct gale_async_fd_guard *guard_out);
 
-/** Poll-style write readiness (WRITE, HUP, ERROR); as gale_async_fd_poll_read_ready(). */
+/** Poll-style write readiness (WRITE, HUP, ERROR); as gale_async_fd_poll_read_ready()
+ * (-EINVAL when the AsyncFd was not registered for WRITE). */
 GALE_EXTERN int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd,
 					       struct gale_cx *cx,
 					       struct gale_async_fd_guard *guard_out);
@@ -144,7 +145,8 @@ struct gale_async_fd_ready {
 	struct gale_ready_waiter waiter; /* Linked while pending. */
 };
 
-/** ready(interest): interest is READ and/or WRITE. readable()/writable() are shorthands. */
+/** ready(interest): interest is READ and/or WRITE (anything else: the poll returns
+ * -EINVAL). readable()/writable() are shorthands. */
 GALE_EXTERN void gale_async_fd_ready_init(struct gale_async_fd_ready *future,
 					  struct gale_async_fd *async_fd, uint32_t interest);
 GALE_EXTERN void gale_async_fd_readable_init(struct gale_async_fd_ready *future,
@@ -154,7 +156,8 @@ GALE_EXTERN void gale_async_fd_writable_init(struct gale_async_fd_ready *future,
 
 /**
  * @return 0 (guard_out filled with the ready bits within the interest, plus RDHUP/HUP/
- *         ERROR), GALE_PENDING, or GALE_E_CLOSED.
+ *         ERROR), GALE_PENDING, GALE_E_CLOSED, or -EINVAL (interest is not READ and/or
+ *         WRITE).
  * Cancel safety: yes; gale_async_fd_ready_deinit() unlinks, nothing is consumed.
  */
 GALE_EXTERN int gale_async_fd_ready_poll(struct gale_async_fd_ready *future, struct gale_cx *cx,
@@ -175,7 +178,9 @@ GALE_EXTERN void gale_async_fd_ready_deinit(struct gale_async_fd_ready *future);
  *
  * @param result_out  set when 0 is returned: io's result, a count or an error other
  *                    than -EAGAIN.
- * @return 0, GALE_PENDING (cx's waker stored, or woken by the yield), or GALE_E_CLOSED.
+ * @return 0, GALE_PENDING (cx's waker stored, or woken by the yield), GALE_E_CLOSED, or
+ *         -EINVAL (direction is not READ or WRITE, or one the AsyncFd was not registered
+ *         for; io is not called).
  * Cancel safety: yes if io is (nothing is in flight between polls).
  */
 GALE_EXTERN int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
@@ -199,7 +204,7 @@ GALE_EXTERN void gale_async_fd_io_init(struct gale_async_fd_io *future,
 
 /**
  * @return 0 (future->result holds io's non-EAGAIN result, which may be negative),
- *         GALE_PENDING, or GALE_E_CLOSED.
+ *         GALE_PENDING, GALE_E_CLOSED, or -EINVAL (interest as for ready_init).
  * Cancel safety: yes if io is (no attempt is in flight between polls).
  */
 GALE_EXTERN int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx);

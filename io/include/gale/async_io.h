@@ -34,8 +34,12 @@
  *     logic in poll_shutdown and then shuts the wrapped writer down: shutting a wrapper
  *     down shuts down the whole stack beneath it.
  * Call sites use the gale_async_read_poll() / gale_async_write_poll*() wrappers, never
- * ops->x directly: the wrappers assert the contract (n <= len, filled never shrinks,
- * Pending moves nothing) so a broken implementation fails at the call that broke it.
+ * ops->x directly: the wrappers check the contract (the reader fills the caller's buffer
+ * and no other, n <= len, filled never shrinks, Pending moves nothing) so a broken
+ * implementation fails at the call that broke it.
+ * These checks are cheap and stay in EVERY build type, NDEBUG included (they are not
+ * assert()s): a broken implementation prints "gale: contract broken: <what>" on stderr
+ * and aborts (error.h states the rule).
  *
  * Thread affinity: an object and its fat pointers belong to one thread at a time.
  */
@@ -97,13 +101,13 @@ static inline uint8_t *gale_read_buf_unfilled(const struct gale_read_buf *rb)
 
 /**
  * Marks n more bytes filled, after the caller wrote them at gale_read_buf_unfilled().
- * Asserts n <= gale_read_buf_remaining(rb).
+ * Contract (checked in every build type; aborts): n <= gale_read_buf_remaining(rb).
  */
 GALE_EXTERN void gale_read_buf_advance(struct gale_read_buf *rb, size_t n);
 
 /**
- * Copies len bytes from src to the unfilled part and advances. Asserts len fits.
- * src is borrowed for the call.
+ * Copies len bytes from src to the unfilled part and advances. src is borrowed for the
+ * call. Contract (checked in every build type; aborts): len fits.
  */
 GALE_EXTERN void gale_read_buf_put(struct gale_read_buf *rb, const void *src, size_t len);
 
@@ -128,13 +132,17 @@ struct gale_async_read {
 };
 
 /**
- * Polls a reader (the only way call sites read). Asserts that the implementation kept
- * the contract: on ready len_filled did not shrink and stays <= cap; on GALE_PENDING or an
- * error len_filled did not move.
+ * Polls a reader (the only way call sites read). Checks, in every build type, that the
+ * implementation kept the contract, and aborts with a message naming the reader if not:
+ * the result is 0, GALE_PENDING or negative; rb still points at the caller's buffer with
+ * the same cap (a reader that swapped in its own buffer would leave the caller's bytes
+ * unwritten); on ready len_filled did not shrink and stays <= cap; on GALE_PENDING or an
+ * error len_filled did not move. Also checks the ops' abi_version.
  *
- * @param reader  the reader; its object is borrowed for the call.
+ * @param reader  the reader; its object is borrowed for the call. NULL ops: asserted.
  * @param cx      borrowed; its waker is stored by the reader when GALE_PENDING is returned.
- * @param rb      borrowed for the call; must have rb->len_filled <= rb->cap.
+ * @param rb      borrowed for the call; must have rb->len_filled <= rb->cap and a non-NULL
+ *                buf when cap > 0 (checked in every build type; aborts).
  * @return 0 (rb->len_filled grew by the bytes read; no growth with free space is EOF),
  *         GALE_PENDING, or the reader's negative code (-ECONNRESET, GALE_E_MOCK, ...).
  */
@@ -190,7 +198,8 @@ struct gale_async_stream {
 };
 
 /**
- * Polls a write of buf[0, len). Asserts the implementation returned n <= len on ready.
+ * Polls a write of buf[0, len). Checks in every build type (aborts) that the writer
+ * returned 0, GALE_PENDING or a negative code, and n <= len on ready.
  *
  * @param buf              borrowed for the call; NULL only when len == 0.
  * @param len_written_out  set to n on 0 (n <= len), and to 0 otherwise.
@@ -201,14 +210,14 @@ GALE_EXTERN int gale_async_write_poll(struct gale_async_write writer, struct gal
 				      const void *buf, size_t len, size_t *len_written_out);
 
 /**
- * Polls a write of the concatenation of iov[0, iov_count), with
- * 0 <= iov_count <= GALE_ASYNC_IO_IOV_MAX.
+ * Polls a write of the concatenation of iov[0, iov_count).
  * Writers without poll_writev get the default: the first iovec with a non-zero length is
  * written through poll_write (an all-empty array writes a zero-length buffer).
  *
  * @param iov              borrowed for the call, never modified.
+ * @param iov_count        0 <= iov_count <= GALE_ASYNC_IO_IOV_MAX, else -EINVAL.
  * @param len_written_out  set to n on 0 (n <= the sum of the lengths), 0 otherwise.
- * @return as gale_async_write_poll().
+ * @return as gale_async_write_poll(); -EINVAL (iov_count out of range; nothing called).
  */
 GALE_EXTERN int gale_async_write_poll_vectored(struct gale_async_write writer,
 					       struct gale_cx *cx, const struct iovec *iov,

@@ -36,7 +36,8 @@ struct gale_copy {
  * buf[0, cap). Allocates nothing (now or while polling).
  *
  * @param reader, writer  borrowed until the future completes or is dropped.
- * @param buf             borrowed likewise; cap > 0. One read fills at most cap bytes.
+ * @param buf             borrowed likewise. One read fills at most cap bytes.
+ * @param cap             > 0; 0 makes the first poll return -EINVAL.
  */
 GALE_EXTERN void gale_copy_init(struct gale_copy *future, struct gale_async_read reader,
 				struct gale_async_write writer, void *buf, size_t cap);
@@ -53,6 +54,7 @@ GALE_EXTERN void gale_copy_init(struct gale_copy *future, struct gale_async_read
  * @return 0 (EOF reached, everything written and flushed; len_copied is the total),
  *         GALE_PENDING (forwarded from the reader, the writer or the flush),
  *         GALE_E_WRITE_ZERO (the writer accepted 0 bytes of a non-empty buffer),
+ *         -EINVAL (cap was 0; nothing read),
  *         or a negative code from the reader, writer or flush, unchanged.
  * A future that returned anything but GALE_PENDING is complete; polling it again asserts.
  * Note: a reader and writer that never return GALE_PENDING are copied to EOF in one poll.
@@ -76,7 +78,9 @@ struct gale_copy_bidirectional {
  *
  * @param a, b             borrowed until the future completes or is dropped.
  * @param buf_a_to_b       buffer for a -> b, borrowed likewise; cap_a_to_b > 0.
- * @param buf_b_to_a       buffer for b -> a, borrowed likewise; cap_b_to_a > 0.
+ * @param buf_b_to_a       buffer for b -> a, borrowed likewise; cap_b_to_a > 0; not
+ *                         buf_a_to_b. A zero cap or one buffer for both directions makes
+ *                         the first poll return -EINVAL.
  */
 GALE_EXTERN void gale_copy_bidirectional_init(struct gale_copy_bidirectional *future,
 					      struct gale_async_stream a,
@@ -93,7 +97,8 @@ GALE_EXTERN void gale_copy_bidirectional_init(struct gale_copy_bidirectional *fu
  * @return 0 (a_to_b.len_copied and b_to_a.len_copied hold the byte counts),
  *         GALE_PENDING (at least one direction is pending; every pending direction stored
  *         cx's waker), or the first negative code either direction (or a shutdown)
- *         reports, which completes the whole future at once (the other direction stops).
+ *         reports, which completes the whole future at once (the other direction stops);
+ *         -EINVAL (as init says; nothing read).
  * Cancel safety: no, as gale_copy_poll().
  */
 GALE_EXTERN int gale_copy_bidirectional_poll(struct gale_copy_bidirectional *future,

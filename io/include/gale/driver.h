@@ -141,7 +141,8 @@ struct gale_driver_ops {
 	 * -EAFNOSUPPORT. */
 	int (*bind)(struct gale_driver *driver, int fd, const struct sockaddr *addr,
 		    socklen_t addr_len);
-	/* REQUIRED. 0 or -EADDRINUSE, -EBADF, -ENOTSOCK, -EOPNOTSUPP, -EINVAL. */
+	/* REQUIRED. 0 or -EADDRINUSE, -EBADF, -ENOTSOCK, -EOPNOTSUPP, -EINVAL. A backlog
+	 * that is negative or above the system's limit means that limit, as for listen(2). */
 	int (*listen)(struct gale_driver *driver, int fd, int backlog);
 	/* REQUIRED. New non-blocking, close-on-exec fd, or -EAGAIN (nothing pending),
 	 * -ECONNABORTED, -EMFILE, -ENFILE, -ENOBUFS, -ENOMEM, -EBADF, -EINVAL, -ENOTSOCK,
@@ -196,8 +197,19 @@ struct gale_driver {
 };
 
 /*
- * Wrappers: the only way call sites reach a driver. Each asserts its arguments (programmer
- * errors) and forwards. Results are exactly the op's results documented above.
+ * Wrappers: the only way call sites reach a driver. Results are exactly the op's results
+ * documented above, and every driver gets the same arguments checked the same way (the
+ * rule of error.h):
+ *   - values out of range return -EINVAL without calling the driver: an interest that is
+ *     not READ and/or WRITE (fd_register, fd_reregister), events_cap <= 0 or
+ *     timeout_ns < -1 (wait), iov_count < 0 (readv, writev), flags other than
+ *     GALE_RECV_PEEK (recv) or other than 0 (send), how outside enum gale_shutdown;
+ *   - a NULL pointer where the op requires one (events, buf with len > 0, iov with
+ *     iov_count > 0, addr, value_out, fds_out, one of accept's addr_out and addr_len_out
+ *     without the other) is asserted;
+ *   - the driver's own answer is checked in every build type, NDEBUG included: a
+ *     read/write/recv/send count above len or a wait count above events_cap aborts with
+ *     "gale: contract broken: ..." (it would overrun the caller's buffer).
  */
 GALE_EXTERN int gale_driver_fd_register(struct gale_driver *driver, int fd, uint64_t token,
 					uint32_t interest);

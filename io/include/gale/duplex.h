@@ -116,10 +116,16 @@ GALE_EXTERN int gale_duplex_init(struct gale_duplex *duplex, size_t buf_size_max
  * Frees both rings. Order: stop polling both ends (or close them) first; deinit does not
  * wake anyone, and a waker still stored is simply forgotten. Closing before deinit is
  * optional. Every reader/writer obtained from the duplex is invalid afterwards (debug
- * builds poison the object so such use fails loudly). A no-op on a zeroed duplex (and on
- * one whose init failed).
+ * builds poison the object so such use fails loudly). Idempotent: a no-op on a duplex
+ * deinit'd already, on a zeroed one and on one whose init failed.
  */
 GALE_EXTERN void gale_duplex_deinit(struct gale_duplex *duplex);
+
+/*
+ * The calls below take an initialised duplex (a deinit'd or zeroed one is asserted) and
+ * an end that is 0 or 1: any other end is asserted too, as these calls have no error to
+ * return (error.h states the rule).
+ */
 
 /** The reader of end (0 or 1): reads what the other end writes. Borrows duplex. */
 GALE_EXTERN struct gale_async_read gale_duplex_end_reader(struct gale_duplex *duplex,
@@ -151,7 +157,8 @@ GALE_EXTERN size_t gale_duplex_end_buffered_len(const struct gale_duplex *duplex
 /**
  * Installs a stream observer on both ends (replacing any previous one; NULL removes it).
  * Install it before any byte moves, so the observer sees the whole stream.
- * @param observer  borrowed until replaced, removed or deinit (its on_deinit is called).
+ * @param observer  borrowed until replaced, removed or deinit (its on_deinit is called);
+ *                  on_write and on_read are required (asserted).
  */
 GALE_EXTERN void gale_duplex_observer_set(struct gale_duplex *duplex,
 					  const struct gale_stream_observer *observer);

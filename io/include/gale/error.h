@@ -8,6 +8,21 @@
  *   - poll functions return the tri-state: < 0 error, 0 ready, GALE_PENDING.
  * Negative codes are either -errno (OS errors, e.g. -ECONNRESET) or one of gale's own
  * codes below, which live in [-4095, -4000] so they never collide with errno values.
+ *
+ * Errors and contracts, the rule every public function follows (its header says which):
+ *   - a bad VALUE from the caller (a count, size, index, timeout or flag out of range, an
+ *     address of no family such as the zeroed one a failed parse leaves) is an error
+ *     code returned, -EINVAL unless the function documents another, never an abort. An
+ *     init that cannot fail (void) keeps the value and the first poll returns the error;
+ *   - a broken PROTOCOL is a programmer error and aborts through assert(): polling a
+ *     future after it completed, a NULL object pointer where the header requires one,
+ *     consuming a guard twice, a precondition of a function with no error to return
+ *     (its header says "asserted"). NDEBUG removes these checks;
+ *   - the checks of the implementations gale calls (readers and writers through the
+ *     async_io.h wrappers, drivers through the driver.h wrappers: a reader that reports
+ *     more bytes than the buffer holds or fills a buffer other than the caller's) are
+ *     cheap and stay in EVERY build type, NDEBUG included: they print
+ *     "gale: contract broken: <what> (<file>:<line>)" on stderr and abort().
  */
 #ifndef GALE_IO_ERROR_H
 #define GALE_IO_ERROR_H

@@ -108,10 +108,13 @@ struct gale_mock_io {
 };
 
 /**
- * Prepares a mock that plays actions[0, actions_count). Allocates nothing. Asserts the
- * script is well-formed (kinds known, READ/EXPECT_WRITE with len > 0 and bytes, error
- * codes < 0).
- * @param actions  borrowed until the mock is no longer used (with the bytes it points to).
+ * Prepares a mock that plays actions[0, actions_count). Allocates nothing. A malformed
+ * script (an unknown kind, READ/EXPECT_WRITE without bytes or with len 0, an error code
+ * >= 0) is a script violation like any other: the first malformed action is recorded
+ * (gale_mock_io_error(), e.g. "action 2 (READ_ERROR): code 5 is not negative") and every
+ * call, gale_mock_io_finish() included, returns GALE_E_MOCK.
+ * @param actions  borrowed until the mock is no longer used (with the bytes it points to);
+ *                 NULL only when actions_count is 0 (asserted).
  */
 GALE_EXTERN void gale_mock_io_init(struct gale_mock_io *mock,
 				   const struct gale_mock_action *actions, size_t actions_count);

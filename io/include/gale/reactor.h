@@ -123,7 +123,8 @@ GALE_EXTERN int gale_reactor_deinit(struct gale_reactor *reactor);
  * Registers fd with the driver for interest (READ and/or WRITE), edge-triggered.
  *
  * @param token_out  set on success.
- * @return 0, -ENOSPC (all registrations_max slots used), -EINVAL (no interest bits), or
+ * @return 0, -ENOSPC (all registrations_max slots used), -EINVAL (interest is not READ
+ *         and/or WRITE: none of them, or other bits), or
  *         the driver's fd_register error: -EBADF (not open), -EEXIST (already registered),
  *         -EPERM (fd cannot be polled, e.g. a regular file), -ENOMEM.
  */
@@ -132,7 +133,8 @@ GALE_EXTERN int gale_reactor_register(struct gale_reactor *reactor, int fd, uint
 
 /**
  * Changes the interest of a registration (the driver re-arms, so current readiness is
- * reported again). @return 0, GALE_E_CLOSED (stale token), or the driver's error.
+ * reported again). @return 0, GALE_E_CLOSED (stale token), -EINVAL (interest as for
+ * register), or the driver's error.
  */
 GALE_EXTERN int gale_reactor_reregister(struct gale_reactor *reactor, uint64_t token,
 					uint32_t interest);
@@ -151,7 +153,8 @@ GALE_EXTERN int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t t
  * One turn: waits up to timeout_ns (-1 no limit, 0 poll) for driver events, records
  * readiness and wakes the affected wakers and waiters.
  *
- * @return the number of events taken (stale ones included), or the driver's wait error.
+ * @return the number of events taken (stale ones included), -EINVAL (timeout_ns < -1;
+ *         nothing waited), or the driver's wait error.
  */
 GALE_EXTERN int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns);
 
@@ -161,13 +164,15 @@ GALE_EXTERN int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_
  * Otherwise stores cx's waker in the direction's single slot (replacing the previous
  * one: the most recent caller wins) and returns GALE_PENDING.
  *
- * @return 0, GALE_PENDING, or GALE_E_CLOSED (stale token).
+ * @return 0, GALE_PENDING, GALE_E_CLOSED (stale token), or -EINVAL (direction is neither
+ *         GALE_DIRECTION_READ nor GALE_DIRECTION_WRITE).
  */
 GALE_EXTERN int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 					enum gale_direction direction, struct gale_cx *cx,
 					struct gale_ready_event *event_out);
 
-/** Initialises a waiter for interest (READ and/or WRITE). */
+/** Initialises a waiter for interest (READ and/or WRITE; with anything else the waiter's
+ * polls return -EINVAL). */
 GALE_EXTERN void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32_t interest);
 
 /**
@@ -175,7 +180,9 @@ GALE_EXTERN void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32
  * with any number of concurrent waiters. On GALE_PENDING the waiter is linked (and must
  * stay in place); it is unlinked when it returns 0 or an error, or when woken.
  *
- * @return 0 (event_out filled), GALE_PENDING, or GALE_E_CLOSED (stale token).
+ * @return 0 (event_out filled), GALE_PENDING, GALE_E_CLOSED (stale token), or -EINVAL
+ *         (the waiter's interest is not READ and/or WRITE; nothing linked). Polling a
+ *         linked waiter for another token is a programmer error (asserted).
  */
 GALE_EXTERN int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
 					 struct gale_ready_waiter *waiter, struct gale_cx *cx,
@@ -189,7 +196,8 @@ GALE_EXTERN void gale_reactor_waiter_cancel(struct gale_reactor *reactor,
  * Clears the READ/WRITE bits of event, but only if no event arrived since it was observed
  * (the tick still matches). Call it only after an operation reported -EAGAIN. RDHUP, HUP
  * and ERROR are final and never cleared. A stale token is ignored. Bits actually cleared
- * are reported to the observer's ready_cleared, if one is installed.
+ * are reported to the observer's ready_cleared, if one is installed. event must be one
+ * this reactor handed out (poll_ready, poll_waiter): unknown bits are asserted.
  */
 GALE_EXTERN void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
 					  struct gale_ready_event event);

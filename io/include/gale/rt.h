@@ -79,7 +79,8 @@ GALE_EXTERN int gale_executor_init(struct gale_executor *executor,
 
 /**
  * Frees the slab. @return 0, or -EBUSY while unfinished tasks exist (nothing freed).
- * Finished, unjoined results are discarded. Idempotent on a zeroed executor.
+ * Finished, unjoined results are discarded. Idempotent on a zeroed executor. Not from
+ * inside a poll (asserted).
  */
 GALE_EXTERN int gale_executor_deinit(struct gale_executor *executor);
 
@@ -135,7 +136,8 @@ GALE_EXTERN bool gale_executor_is_finished(const struct gale_executor *executor,
 
 /**
  * Polls runnable tasks, one at a time, until the run queue is empty or polls_max polls
- * were made (0 = no limit; a task that wakes itself forever then loops forever).
+ * were made (0 = no limit; a task that wakes itself forever then loops forever). Not
+ * from inside a poll (asserted: the executor is not re-entrant).
  * @return the number of polls made.
  */
 GALE_EXTERN uint32_t gale_executor_run_ready(struct gale_executor *executor, uint32_t polls_max);
@@ -144,7 +146,8 @@ GALE_EXTERN uint32_t gale_executor_run_ready(struct gale_executor *executor, uin
 GALE_EXTERN void gale_executor_schedule_set(struct gale_executor *executor,
 					    gale_schedule_fn *schedule, void *data);
 
-/** A waker that wakes the given task (what its cx carries). */
+/** A waker that wakes the given task (what its cx carries). The waker of a stale handle,
+ * or of the zero handle, wakes nobody. */
 GALE_EXTERN struct gale_waker gale_executor_waker(struct gale_executor *executor,
 						  struct gale_task_handle handle);
 
@@ -231,7 +234,8 @@ GALE_EXTERN struct gale_runtime_options gale_runtime_options_default(void);
 /**
  * @param driver   borrowed until deinit (the caller inits and deinits the driver).
  * @param options  borrowed for the call; NULL means defaults. Zero fields take defaults.
- * @return 0, -ENOMEM. On failure nothing is left allocated.
+ * @return 0, -EINVAL (events_cap < 0), -ENOMEM. On failure nothing is left allocated
+ *         and the runtime is zeroed (deinit is a no-op).
  */
 GALE_EXTERN int gale_runtime_init(struct gale_runtime *runtime, struct gale_driver *driver,
 				  const struct gale_runtime_options *options);
@@ -243,7 +247,7 @@ GALE_EXTERN int gale_runtime_init(struct gale_runtime *runtime, struct gale_driv
 GALE_EXTERN int gale_runtime_deinit(struct gale_runtime *runtime);
 
 /**
- * Runs until no unfinished task remains.
+ * Runs until no unfinished task remains. Not from inside a task's poll (asserted).
  * @return 0; GALE_E_STALL when tasks are pending and nothing (no timer, no reactor waker,
  *         nothing runnable) can ever wake them; or the driver's wait() error.
  */
@@ -259,7 +263,8 @@ GALE_EXTERN int gale_runtime_block_on(struct gale_runtime *runtime,
 /**
  * One iteration of the loop: run up to polls_per_turn tasks, fire due timers, and take
  * I/O events, waiting at most timeout_ns (-1: until the next timer; capped by it always).
- * Useful to embed gale in another loop. @return 0, GALE_E_STALL or a wait() error.
+ * Useful to embed gale in another loop. @return 0, GALE_E_STALL, a wait() error, or
+ * -EINVAL (timeout_ns < -1; nothing run).
  */
 GALE_EXTERN int gale_runtime_turn(struct gale_runtime *runtime, int64_t timeout_ns);
 

@@ -50,6 +50,8 @@ struct gale_split {
  * object first). There is no deinit: the split owns nothing.
  *
  * @param stream  borrowed until both halves are no longer used.
+ * @param wakers  one of enum gale_split_wakers; any other value makes every poll of the
+ *                halves return -EINVAL (the object is never reached).
  */
 GALE_EXTERN void gale_split_init(struct gale_split *split, struct gale_async_stream stream,
 				 enum gale_split_wakers wakers);

@@ -73,7 +73,8 @@ struct gale_write_all_vectored {
  * Prepares a write of every byte of iov[0, iov_count) in order. The array and the bytes
  * it points to are borrowed until the future completes or is dropped; the array is never
  * written to, so it may be const storage or shared with other futures.
- * @param iov_count  0 <= iov_count; iov may be NULL when it is 0.
+ * @param iov_count  0 <= iov_count; iov may be NULL when it is 0. A negative count makes
+ *                   the first poll return -EINVAL.
  */
 GALE_EXTERN void gale_write_all_vectored_init(struct gale_write_all_vectored *future,
 					      struct gale_async_write writer,
@@ -88,7 +89,8 @@ GALE_EXTERN void gale_write_all_vectored_init(struct gale_write_all_vectored *fu
  * with no bytes completes at once without calling the writer.
  *
  * @return 0 (every byte written), GALE_PENDING (forwarded), GALE_E_WRITE_ZERO (a write of
- *         a non-empty window accepted 0 bytes), or the writer's negative code unchanged.
+ *         a non-empty window accepted 0 bytes), -EINVAL (iov_count < 0; nothing written),
+ *         or the writer's negative code unchanged.
  * Cancel safety: no, as gale_write_all_poll(); len_written and the cursor tell how much
  * was written.
  */

@@ -44,19 +44,22 @@ GALE_EXTERN int gale_socket_addr_from_sockaddr(const struct sockaddr_storage *st
 
 /**
  * Formats as "a.b.c.d:port" or "[v6]:port".
- * @return the text length, or -ENOSPC when buf_len is too small (buf then holds "").
+ * @param buf  NULL only when buf_len is 0 (asserted); holds "" on every error.
+ * @return the text length; -ENOSPC when buf_len is too small (0 included); -EAFNOSUPPORT
+ *         when addr is neither IPv4 nor IPv6 (the zeroed address a failed parse leaves).
  */
 GALE_EXTERN int gale_socket_addr_format(const struct gale_socket_addr *addr, char *buf,
 					size_t buf_len);
 
-/** AF_INET or AF_INET6. */
+/** AF_INET or AF_INET6; -EAFNOSUPPORT for any other family (a zeroed address). */
 GALE_EXTERN int gale_socket_addr_family(const struct gale_socket_addr *addr);
 
-/** Port in host byte order. */
+/** Port in host byte order; 0 for an address that is neither IPv4 nor IPv6. */
 GALE_EXTERN uint16_t gale_socket_addr_port(const struct gale_socket_addr *addr);
 
-/** Sets the port (host byte order). */
-GALE_EXTERN void gale_socket_addr_port_set(struct gale_socket_addr *addr, uint16_t port);
+/** Sets the port (host byte order). @return 0, or -EAFNOSUPPORT (addr is neither IPv4
+ * nor IPv6: nothing changed). */
+GALE_EXTERN int gale_socket_addr_port_set(struct gale_socket_addr *addr, uint16_t port);
 
 /** True when family, address and port are equal. */
 GALE_EXTERN bool gale_socket_addr_is_equal(const struct gale_socket_addr *a,

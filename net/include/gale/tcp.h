@@ -13,6 +13,10 @@
  * cx's waker was stored; -errno from the driver (-ECONNRESET, -EPIPE, ... never SIGPIPE);
  * GALE_E_CLOSED for any operation on a stream or listener that is closed (or was never
  * opened: a zeroed object counts as closed). -EAGAIN reaches callers only from _try_*.
+ * Bad values (an iov_count outside [0, GALE_ASYNC_IO_IOV_MAX], an interest that is not
+ * READ and/or WRITE, a negative backlog, an address of no family) are -EINVAL or
+ * -EAFNOSUPPORT; NULL object pointers and polling a completed future are asserted
+ * (error.h states the rule).
  * Objects are caller-allocated; none may move while a future or waker refers to it.
  * Thread affinity: the runtime's thread.
  */
@@ -130,7 +134,8 @@ GALE_EXTERN int gale_tcp_stream_take_error(struct gale_tcp_stream *stream, int *
 GALE_EXTERN ssize_t gale_tcp_stream_try_read(struct gale_tcp_stream *stream, void *buf,
 					     size_t len);
 
-/** try_read into the iovecs in order (readv). iov is borrowed for the call. */
+/** try_read into the iovecs in order (readv). iov is borrowed for the call.
+ * @return as try_read; -EINVAL (iov_count outside [0, GALE_ASYNC_IO_IOV_MAX]). */
 GALE_EXTERN ssize_t gale_tcp_stream_try_read_vectored(struct gale_tcp_stream *stream,
 						      const struct iovec *iov, int iov_count);
 
@@ -143,7 +148,8 @@ GALE_EXTERN ssize_t gale_tcp_stream_try_read_vectored(struct gale_tcp_stream *st
 GALE_EXTERN ssize_t gale_tcp_stream_try_write(struct gale_tcp_stream *stream, const void *buf,
 					      size_t len);
 
-/** try_write of the iovecs' concatenation (writev). iov is borrowed for the call. */
+/** try_write of the iovecs' concatenation (writev). iov is borrowed for the call.
+ * @return as try_write; -EINVAL (iov_count outside [0, GALE_ASYNC_IO_IOV_MAX]). */
 GALE_EXTERN ssize_t gale_tcp_stream_try_write_vectored(struct gale_tcp_stream *stream,
 						       const struct iovec *iov, int iov_count);
 
@@ -201,7 +207,8 @@ GALE_EXTERN int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struc
 					   const void *buf, size_t len,
 					   size_t *len_written_out);
 
-/** poll_write of the concatenation of iov[0, iov_count) with one writev through the driver. */
+/** poll_write of the concatenation of iov[0, iov_count) with one writev through the driver.
+ * @return as poll_write; -EINVAL (iov_count outside [0, GALE_ASYNC_IO_IOV_MAX]). */
 GALE_EXTERN int gale_tcp_stream_poll_writev(struct gale_tcp_stream *stream, struct gale_cx *cx,
 					    const struct iovec *iov, int iov_count,
 					    size_t *len_written_out);
@@ -272,7 +279,8 @@ struct gale_tcp_ready {
 };
 
 /**
- * Prepares a wait for any of interest (GALE_READY_READ and/or GALE_READY_WRITE).
+ * Prepares a wait for any of interest (GALE_READY_READ and/or GALE_READY_WRITE; any other
+ * value makes the poll return -EINVAL).
  * @param stream  borrowed until the future completes or is deinit'd; must stay in place.
  */
 GALE_EXTERN void gale_tcp_ready_init(struct gale_tcp_ready *future, struct gale_tcp_stream *stream,
@@ -290,7 +298,8 @@ GALE_EXTERN void gale_tcp_writable_init(struct gale_tcp_ready *future,
  * be a false positive and the attempt that follows may still return -EAGAIN.
  * @param ready_out  set on 0: enum gale_ready bits (READ/WRITE within the interest, plus
  *                   RDHUP/HUP/ERROR when reported). May be NULL.
- * @return 0; GALE_PENDING (future linked as a waiter; must not move); GALE_E_CLOSED.
+ * @return 0; GALE_PENDING (future linked as a waiter; must not move); GALE_E_CLOSED;
+ *         -EINVAL (the interest given to init is not READ and/or WRITE).
  * Cancel safety: yes. gale_tcp_ready_deinit() unlinks it and loses nothing.
  */
 GALE_EXTERN int gale_tcp_ready_poll(struct gale_tcp_ready *future, struct gale_cx *cx,
@@ -441,7 +450,10 @@ GALE_EXTERN void gale_tcp_connect_init(struct gale_tcp_connect *future,
  * @return 0 (connected); GALE_PENDING (an attempt is in flight; woken on writability);
  *         the last attempt's error when every address failed: -ECONNREFUSED,
  *         -ETIMEDOUT, -ENETUNREACH, -EHOSTUNREACH, -EADDRNOTAVAIL, -EMFILE, -ENOSPC
- *         (reactor full), ...; -EINVAL when addr_count is 0.
+ *         (reactor full), -EAFNOSUPPORT (an address that is neither IPv4 nor IPv6, such
+ *         as the zeroed one a failed parse leaves: it fails like a refused socket() and
+ *         the next address is tried), ...; -EINVAL when addr_count is 0. Polling again
+ *         after completion is asserted.
  * Cancel safety: yes, nothing is lost: gale_tcp_connect_deinit() closes the socket of an
  * attempt in flight (the half-open connection is abandoned).
  */
@@ -485,9 +497,11 @@ struct gale_tcp_listener {
  * @param listener  caller-allocated; filled in place.
  * @param runtime   borrowed until close.
  * @param addr      borrowed for the call.
- * @param backlog   > 0, or 0 for GALE_TCP_LISTENER_BACKLOG_DEFAULT.
- * @return 0; -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -EAFNOSUPPORT, -EMFILE, -ENFILE,
- *         -ENOSPC (reactor full), ... On failure nothing stays open.
+ * @param backlog   > 0, or 0 for GALE_TCP_LISTENER_BACKLOG_DEFAULT; negative: -EINVAL.
+ * @return 0; -EINVAL (backlog < 0); -EAFNOSUPPORT (addr neither IPv4 nor IPv6, e.g.
+ *         zeroed); -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -EMFILE, -ENFILE, -ENOSPC
+ *         (reactor full), ... On failure nothing stays open and the listener reads as
+ *         closed.
  */
 GALE_EXTERN int gale_tcp_listener_bind(struct gale_tcp_listener *listener,
 				       struct gale_runtime *runtime,

@@ -56,15 +56,16 @@ GALE_EXTERN uint64_t gale_entropy_u64(struct gale_entropy *entropy);
 GALE_EXTERN bool gale_entropy_chance(struct gale_entropy *entropy, struct gale_ratio ratio);
 
 /**
- * A uniform integer in [min, max] (requires min <= max). Neutral: min. min == max consumes
- * nothing; bytes mode consumes 1, 2, 4 or 8 bytes, just enough for the span.
+ * A uniform integer in [min, max] (requires min <= max: asserted, there is no error to
+ * return). Neutral: min. min == max consumes nothing; bytes mode consumes 1, 2, 4 or 8
+ * bytes, just enough for the span.
  */
 GALE_EXTERN uint64_t gale_entropy_range(struct gale_entropy *entropy, uint64_t min, uint64_t max);
 
 /**
- * An index in [0, count) drawn with the given weights (count > 0, weights not all zero);
- * an index whose weight is 0 is never returned. Neutral: the first index with a nonzero
- * weight (0 when weights[0] > 0).
+ * An index in [0, count) drawn with the given weights (count > 0, weights not all zero:
+ * asserted, there is no error to return); an index whose weight is 0 is never returned.
+ * Neutral: the first index with a nonzero weight (0 when weights[0] > 0).
  */
 GALE_EXTERN uint32_t gale_entropy_pick(struct gale_entropy *entropy, const uint32_t *weights,
 				       uint32_t count);

@@ -215,6 +215,8 @@ GALE_EXTERN int gale_scenario_task_result(const struct gale_scenario_run *run,
 /**
  * Records a failure (the first one of a run wins; later ones are ignored). The message
  * is printf-formatted; the runner appends the trace step and the current task's name.
+ * oracle names a real oracle: GALE_ORACLE_NONE or a value past the last is asserted (no
+ * error to return).
  */
 GALE_EXTERN void gale_scenario_fail(struct gale_scenario_run *run, enum gale_oracle oracle,
 				    const char *format, ...) GALE_PRINTF(3, 4);
@@ -248,7 +250,8 @@ GALE_EXTERN int gale_scenario_stream_expect_fd(struct gale_scenario_run *run, in
 
 /**
  * The same for what end (0 or 1) of an observed duplex writes (it is observed first if it
- * was not). @param bytes  copied. @return 0, -EEXIST (declared already), -ENOMEM.
+ * was not). @param bytes  copied. @return 0, -EINVAL (end is not 0 or 1), -EEXIST
+ * (declared already), -ENOMEM.
  */
 GALE_EXTERN int gale_scenario_stream_expect_duplex(struct gale_scenario_run *run,
 						   struct gale_duplex *duplex, unsigned end,

@@ -288,7 +288,8 @@ GALE_EXTERN int gale_sim_check_streams(const struct gale_sim *sim, char *message
  * GALE_TRACE_SCHEDULE (a = index, result = runnable_count).
  *
  * @param data  the struct gale_sim *.
- * @return an index < runnable_count.
+ * @return an index < runnable_count. The executor calls it with runnable_count > 0 only
+ *         (asserted: there is no index to return for 0).
  */
 GALE_EXTERN uint32_t gale_sim_schedule(void *data, uint32_t runnable_count);
 

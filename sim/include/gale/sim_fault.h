@@ -148,7 +148,8 @@ GALE_EXTERN int gale_fault_driver_plan_add(struct gale_fault_driver *fault, enum
 /** Removes every planned failure (call counts keep running). */
 GALE_EXTERN void gale_fault_driver_plan_clear(struct gale_fault_driver *fault);
 
-/** Calls of op seen since init (planned failures included; wake is not counted). */
+/** Calls of op seen since init (planned failures included; wake is not counted); 0 for
+ * a value that is no op. */
 GALE_EXTERN uint64_t gale_fault_driver_calls_count(const struct gale_fault_driver *fault,
 						   enum gale_trace_op op);
 

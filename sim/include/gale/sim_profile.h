@@ -81,7 +81,8 @@ GALE_EXTERN const char *gale_fault_kind_description(enum gale_fault_kind kind);
 
 /**
  * Rolls the dice for one opportunity of a fault: true (and counts it in stats, which may
- * be NULL) with the profile's ratio for kind. Neutral (false) when entropy is exhausted.
+ * be NULL) with the profile's ratio for kind. Neutral (false) when entropy is exhausted,
+ * and for a kind out of range (no entropy consumed).
  */
 GALE_EXTERN bool gale_fault_roll(const struct gale_fault_profile *profile,
 				 struct gale_entropy *entropy, struct gale_fault_stats *stats,
