@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # A thin wrapper over CMake presets (CMakePresets.json). Every target first installs
-# missing Debian packages (scripts/deps.sh: quiet when present, apt-get as root).
+# missing Debian packages (scripts/deps.sh: quiet when present, apt-get as root). On a
+# machine without make, run scripts/deps.sh first: `scripts/deps.sh && make test`.
 #   make run       build (default preset) and run the main job: `gale run` over the catalog
 #   make test      build and run the cmocka suite through CTest (gcc, asserts on)
 #   make test-asan the same suite under clang ASan + UBSan

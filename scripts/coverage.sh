@@ -51,8 +51,11 @@ cat "$build/gcovr.log"
 # The same data with the assert() arms counted, so the exclusion's effect is visible.
 raw=$(gcovr --root . --filter 'io/' --filter 'net/' --filter 'sim/' --exclude 'sim/cli/' \
         --exclude-unreachable-branches --exclude-throw-branches --print-summary \
-        --output /dev/null "$build" | grep '^branches' || true)
+        --output "$build/gcovr-raw.txt" "$build" | grep '^branches' || true)
 echo "raw branches (assert() arms included, not gated): ${raw#branches: }"
+# gcovr unlinks an --output file to test it is writable: as root, "--output /dev/null" once
+# replaced the machine's /dev/null with a regular file. Never again, unnoticed.
+[ -c /dev/null ] || failed+=("/dev/null is no longer a character device")
 
 step "exclusion markers (each needs a reason: oom, defensive or os-only)"
 markers=$(grep -rn 'GCOVR_EXCL' io net sim --include='*.c' --include='*.h' || true)
@@ -71,6 +74,9 @@ fi
   echo "gates: lines >= 90 %, branches >= 75 %"
   grep -E '^(lines|functions|branches):' "$build/gcovr.log" || true
   echo "raw branches (assert() arms included, not gated): ${raw#branches: }"
+# gcovr unlinks an --output file to test it is writable: as root, "--output /dev/null" once
+# replaced the machine's /dev/null with a regular file. Never again, unnoticed.
+[ -c /dev/null ] || failed+=("/dev/null is no longer a character device")
   echo "exclusion markers in io/ net/ sim/: $count"
   sed -n '/^fault coverage/,$p' "$out/faults.txt"
 } >>"$out/summary.txt"

@@ -13,6 +13,12 @@
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${WORK:-/tmp}/gale-fuzz-build
 : "${CC:=clang}" "${CFLAGS:=}" "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}" "${OUT:?OUT must be set}"
+# zip packs the seed corpora: the builder image installs it (.clusterfuzzlite/Dockerfile), on
+# Debian scripts/deps.sh does. Checked first, not after a whole build.
+if ! command -v zip >/dev/null 2>&1; then
+  echo "gale: zip not found (apt-get install zip, or scripts/deps.sh on Debian)" >&2
+  exit 1
+fi
 
 # GALE_WERROR off: the builder's compiler and flags are not the ones gale is checked with.
 cmake -S "$source_dir" -B "$build_dir" \
