@@ -9,6 +9,8 @@
 #   make test-stress build, then the os-labelled tests STRESS_N (20) rounds in a row while
 #                  one busy loop per CPU keeps every CPU busy; stops at the first failing
 #                  round and prints its output (scripts/test-stress.sh)
+#   make example-kv  examples/kv against the installed package: ctest, a campaign, the
+#                  planted bug found and replayed, its fuzz target (scripts/example-kv.sh)
 #   make coverage  gcc --coverage: tests + fuzz corpora replay + a fault campaign; gcovr
 #                  reports in coverage/ and the gates (lines >= 90 %, branches >= 75 %,
 #                  every fault kind injected); see coverage/README.md
@@ -59,6 +61,14 @@ test-stress: build
 
 coverage: deps
 	@scripts/coverage.sh
+
+# examples/kv, a user project built against the *installed* package (a temporary prefix):
+# its CTest suite, a 10,000-seed campaign, the planted bug found and replayed, and with
+# clang its libFuzzer target (scripts/example-kv.sh, about 15 s after the build).
+.PHONY: example-kv
+
+example-kv: deps
+	@scripts/example-kv.sh
 
 clean:
 	rm -rf build

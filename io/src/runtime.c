@@ -226,6 +226,12 @@ struct gale_driver *gale_runtime_driver(const struct gale_runtime *runtime)
 	return runtime->priv_driver;
 }
 
+const struct gale_allocator *gale_runtime_allocator(const struct gale_runtime *runtime)
+{
+	assert(runtime != NULL);
+	return runtime->executor.priv_allocator;
+}
+
 uint32_t gale_runtime_timers_count(const struct gale_runtime *runtime)
 {
 	assert(runtime != NULL);

@@ -48,7 +48,7 @@ uint32_t gale_scenario_fault_causes(int rc)
 {
 	if (gale_scenario_error_is_broken(rc))
 		return KIND(GALE_FAULT_RESET) | KIND(GALE_FAULT_PARTITION) |
-		       KIND(GALE_FAULT_ALLOC_FAIL) | KIND(GALE_FAULT_ACCEPT_EMFILE);
+		       KIND(GALE_FAULT_ALLOC_FAIL);
 	switch (rc) {
 	case -ECONNREFUSED:
 		return KIND(GALE_FAULT_CONNECT_REFUSED) | KIND(GALE_FAULT_PARTITION);

@@ -597,6 +597,7 @@ static void test_timer_runtime_bad_values_are_einval(void **state)
 	assert_int_equal(gale_runtime_deinit(&runtime), 0);
 	options.events_cap = 0; /* The default. */
 	assert_int_equal(gale_runtime_init(&runtime, &script.base, &options), 0);
+	assert_ptr_equal(gale_runtime_allocator(&runtime), &allocator.base);
 	uint32_t polls = 0;
 	struct gale_task_handle handle = spawn_ok(&runtime, forgetful_poll, &polls);
 	/* No wait() is scripted: a turn that got past the check would fail the test. */

@@ -274,6 +274,13 @@ GALE_EXTERN int64_t gale_runtime_now_ns(struct gale_runtime *runtime);
 /** The driver (borrowed). */
 GALE_EXTERN struct gale_driver *gale_runtime_driver(const struct gale_runtime *runtime);
 
+/**
+ * The allocator the runtime was given (borrowed; gale_allocator_default() when options
+ * named none). Service code that allocates through it is leak-checked on the simulator,
+ * whose runner hands every runtime its counting allocator, and uses malloc in production.
+ */
+GALE_EXTERN const struct gale_allocator *gale_runtime_allocator(const struct gale_runtime *runtime);
+
 /** Armed timers. */
 GALE_EXTERN uint32_t gale_runtime_timers_count(const struct gale_runtime *runtime);
 

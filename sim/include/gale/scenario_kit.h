@@ -57,7 +57,8 @@ GALE_EXTERN int gale_scenario_spawn_retry(struct gale_scenario_run *run, const c
 /**
  * Bit (1u << kind) set for each fault kind that can make an I/O call return rc:
  *   -ECONNRESET, -EPIPE, -ENOTCONN, GALE_E_UNEXPECTED_EOF  RESET, PARTITION, ALLOC_FAIL
- *        (a peer whose allocation failed closes early), ACCEPT_EMFILE (a dropped accept)
+ *        (a peer whose allocation failed closes early; an accept EMFILE leaves the
+ *        connection queued, so it explains no broken connection)
  *   -ECONNREFUSED                                          CONNECT_REFUSED, PARTITION
  *   -EMFILE, -ENFILE                                       ACCEPT_EMFILE
  *   -ENOMEM                                                ALLOC_FAIL
@@ -71,8 +72,14 @@ GALE_EXTERN uint32_t gale_scenario_fault_causes(int rc);
  *  -EPIPE, -ENOTCONN, GALE_E_UNEXPECTED_EOF. */
 GALE_EXTERN bool gale_scenario_error_is_broken(int rc);
 
-/** True when rc < 0 and a fault that can cause it (gale_scenario_fault_causes) was
- *  injected in this run before now. */
+/**
+ * True when rc < 0 and a fault that can cause it (gale_scenario_fault_causes) was injected
+ * in this run before now. The question is per run, not per connection: one reset early in
+ * a run explains every later broken connection of any task (the fault record does not say
+ * which connection it hit), so the rule can miss a connection a bug broke after a fault
+ * broke another one. Checks that want more can count faults per kind
+ * (gale_scenario_faults) against the breaks they saw.
+ */
 GALE_EXTERN bool gale_scenario_error_explained(const struct gale_scenario_run *run, int rc);
 
 /**
