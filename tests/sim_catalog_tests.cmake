@@ -24,3 +24,8 @@ if(TARGET gale_cli)
                              GALE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(test_sim_cli_args gale_cli)
 endif()
+if(TARGET gale_test)
+  # TCP scaffolding for scenarios (scenario_net.h): listen on a host, connect from others.
+  gale_add_cmocka_test(test_sim_scenario_net LABEL sim SOURCES sim/test_sim_scenario_net.c
+                       LIBS gale_test)
+endif()

@@ -43,6 +43,25 @@ void gale_tcp_connect_init(struct gale_tcp_connect *future, struct gale_runtime 
 	future->priv_error_last = -EINVAL;
 }
 
+void gale_tcp_connect_bind(struct gale_tcp_connect *future, const struct gale_socket_addr *local)
+{
+	assert(future != NULL && future->priv_runtime != NULL);
+	assert(!future->priv_is_in_flight && !future->priv_is_done);
+	future->priv_local = local;
+}
+
+/* Binds fd to the source address asked for, if any: 0 or the bind's error. */
+static int connect_bind_local(const struct gale_tcp_connect *future, struct gale_driver *driver,
+			      int fd, int family)
+{
+	const struct gale_socket_addr *local = future->priv_local;
+	if (local == NULL)
+		return 0;
+	if (gale_socket_addr_family(local) != family)
+		return -EINVAL; /* bind(2) with another family's address. */
+	return gale_driver_bind(driver, fd, (const struct sockaddr *)&local->storage, local->len);
+}
+
 /* Starts the attempt on the next address: socket, connect, register when in progress. */
 static enum connect_step connect_attempt_start(struct gale_tcp_connect *future)
 {
@@ -57,8 +76,10 @@ static enum connect_step connect_attempt_start(struct gale_tcp_connect *future)
 		future->priv_error_last = fd;
 		return CONNECT_STEP_FAILED;
 	}
-	int rc = gale_driver_connect(driver, fd, (const struct sockaddr *)&addr->storage,
-				     addr->len);
+	int rc = connect_bind_local(future, driver, fd, family);
+	if (rc == 0)
+		rc = gale_driver_connect(driver, fd, (const struct sockaddr *)&addr->storage,
+					 addr->len);
 	if (rc == 0 || rc == -EINPROGRESS)
 		rc = gale_async_fd_init(&future->priv_async_fd, future->priv_runtime, fd);
 	if (rc < 0) {

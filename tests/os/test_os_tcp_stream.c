@@ -334,6 +334,32 @@ static void connect_accept_ipv4_addresses_match(void **state)
 	transfer(f, &f->server, &f->client, "v4 reply");
 }
 
+/* gale_tcp_connect_bind on the kernel: the connection comes from the address asked for
+ * (127.0.0.2, another loopback address), as on the simulator. */
+static void connect_bound_to_a_source_address(void **state)
+{
+	struct fixture *f = *state;
+	struct gale_socket_addr local;
+	assert_int_equal(gale_socket_addr_parse("127.0.0.2:0", &local), 0);
+	struct gale_tcp_stream client, server;
+	struct gale_socket_addr peer;
+	struct accept_task accept_task = {&f->listener, &server, &peer};
+	struct connect_task connect_task = {.stream = &client};
+	gale_tcp_connect_init(&connect_task.future, &f->runtime, &f->listener_addr, 1);
+	gale_tcp_connect_bind(&connect_task.future, &local);
+	struct gale_task_handle accepting = spawn(f, accept_task_poll, &accept_task);
+	struct gale_task_handle connecting = spawn(f, connect_task_poll, &connect_task);
+	assert_int_equal(join(f, connecting), 0);
+	assert_int_equal(join(f, accepting), 0);
+	gale_tcp_connect_deinit(&connect_task.future);
+	struct gale_socket_addr expected;
+	assert_int_equal(gale_socket_addr_from_ip("127.0.0.2", gale_socket_addr_port(&peer),
+						  &expected), 0);
+	assert_true(gale_socket_addr_is_equal(&peer, &expected));
+	assert_int_equal(gale_tcp_stream_close(&client), 0);
+	assert_int_equal(gale_tcp_stream_close(&server), 0);
+}
+
 static void connect_accept_ipv6_addresses_match(void **state)
 {
 	struct fixture *f = *state;
@@ -925,6 +951,8 @@ int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(connect_accept_ipv4_addresses_match, setup_v4,
+						teardown),
+		cmocka_unit_test_setup_teardown(connect_bound_to_a_source_address, setup_v4,
 						teardown),
 		cmocka_unit_test_setup_teardown(connect_accept_ipv6_addresses_match, setup_v6,
 						teardown),

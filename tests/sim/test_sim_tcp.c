@@ -326,6 +326,85 @@ static void test_tcp_echo_harsh_seeds(void **state)
 		assert_true(resets > 0); /* The sweep did meet resets, and survived them. */
 }
 
+/* A connect bound to a source address first: the connection comes from that host. */
+struct bound_connect {
+	struct tcp_world *world;
+	struct gale_tcp_connect connect;
+	struct gale_tcp_stream client;   /* The connected client end. */
+	struct gale_tcp_stream accepted; /* The server's end. */
+	struct gale_socket_addr peer;    /* Who the server saw. */
+	int connect_rc, accept_rc;       /* Results (GALE_PENDING until done). */
+};
+
+static int bound_accept_poll(void *data, struct gale_cx *cx)
+{
+	struct bound_connect *b = data;
+	b->accept_rc = gale_tcp_listener_poll_accept(&b->world->listener, cx, &b->accepted,
+						     &b->peer);
+	return b->accept_rc == GALE_PENDING ? GALE_PENDING : 0;
+}
+
+static int bound_connect_poll(void *data, struct gale_cx *cx)
+{
+	struct bound_connect *b = data;
+	b->connect_rc = gale_tcp_connect_poll(&b->connect, cx, &b->client);
+	return b->connect_rc == GALE_PENDING ? GALE_PENDING : 0;
+}
+
+static void test_tcp_connect_bind_picks_the_source_host(void **state)
+{
+	(void)state;
+	struct tcp_world *world = calloc(1, sizeof(*world));
+	assert_non_null(world);
+	world_start(world, 1, NULL);
+	assert_int_equal(gale_sim_host_add(&world->sim, "10.0.0.3", NULL), 0);
+	struct gale_socket_addr local, want;
+	assert_int_equal(gale_socket_addr_parse("10.0.0.3:0", &local), 0);
+	struct bound_connect b = {.world = world, .connect_rc = GALE_PENDING,
+				  .accept_rc = GALE_PENDING};
+	gale_tcp_connect_init(&b.connect, &world->runtime, &world->server_addr, 1);
+	gale_tcp_connect_bind(&b.connect, &local);
+	struct gale_task_handle h1, h2;
+	assert_int_equal(gale_executor_spawn(&world->runtime.executor, bound_accept_poll, &b, &h1),
+			 0);
+	assert_int_equal(gale_executor_spawn(&world->runtime.executor, bound_connect_poll, &b,
+					     &h2), 0);
+	assert_int_equal(gale_runtime_run(&world->runtime), 0);
+	assert_int_equal(b.connect_rc, 0);
+	assert_int_equal(b.accept_rc, 0);
+	/* Without the bind it would be 10.0.0.2, the first host added. */
+	assert_int_equal(gale_tcp_stream_local_addr(&b.client, &want), 0);
+	assert_true(gale_socket_addr_is_equal(&b.peer, &want));
+	char text[GALE_SOCKET_ADDR_TEXT_MAX];
+	assert_true(gale_socket_addr_format(&b.peer, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "10.0.0.3:"));
+	int result = 0;
+	assert_int_equal(gale_executor_try_join(&world->runtime.executor, h1, &result), 0);
+	assert_int_equal(gale_executor_try_join(&world->runtime.executor, h2, &result), 0);
+	gale_tcp_stream_close(&b.client);
+	gale_tcp_stream_close(&b.accepted);
+	gale_tcp_connect_deinit(&b.connect);
+
+	/* A source no host owns: the attempt fails, the error is the bind's. */
+	struct gale_tcp_stream stream;
+	struct gale_cx cx = {gale_waker_none()};
+	assert_int_equal(gale_socket_addr_parse("10.0.0.9:0", &local), 0);
+	gale_tcp_connect_init(&b.connect, &world->runtime, &world->server_addr, 1);
+	gale_tcp_connect_bind(&b.connect, &local);
+	assert_int_equal(gale_tcp_connect_poll(&b.connect, &cx, &stream), -EADDRNOTAVAIL);
+	gale_tcp_connect_deinit(&b.connect);
+	/* Another family than the destination's. */
+	assert_int_equal(gale_socket_addr_parse("[::1]:0", &local), 0);
+	gale_tcp_connect_init(&b.connect, &world->runtime, &world->server_addr, 1);
+	gale_tcp_connect_bind(&b.connect, &local);
+	assert_int_equal(gale_tcp_connect_poll(&b.connect, &cx, &stream), -EINVAL);
+	gale_tcp_connect_deinit(&b.connect);
+	gale_tcp_listener_close(&world->listener);
+	assert_int_equal(gale_runtime_deinit(&world->runtime), 0);
+	assert_int_equal(gale_sim_deinit(&world->sim), 0);
+	free(world);
+}
+
 /* Issue 13: values a caller can plausibly pass asserted deep in net/ (a zeroed address
  * from a failed parse in connect and bind, backlog -5, an iov_count out of range, an
  * empty interest). Each is an error code now, and nothing is left open. */
@@ -394,6 +473,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_tcp_echo_quiet_exact),
 		cmocka_unit_test(test_tcp_echo_harsh_seeds),
 		cmocka_unit_test(test_tcp_bad_values_are_errors),
+		cmocka_unit_test(test_tcp_connect_bind_picks_the_source_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -430,6 +430,7 @@ struct gale_tcp_connect {
 	const struct gale_socket_addr *priv_addrs; /* Borrowed until done or deinit. */
 	size_t priv_addr_count;                    /* Entries in priv_addrs. */
 	size_t priv_addr_index;                    /* Next address to try. */
+	const struct gale_socket_addr *priv_local; /* Source to bind first, or NULL. */
 	struct gale_async_fd priv_async_fd;        /* The socket being connected. */
 	bool priv_is_in_flight;                    /* priv_async_fd holds an attempt. */
 	bool priv_is_done;                         /* Completed: polling again asserts. */
@@ -444,6 +445,19 @@ struct gale_tcp_connect {
 GALE_EXTERN void gale_tcp_connect_init(struct gale_tcp_connect *future,
 				       struct gale_runtime *runtime,
 				       const struct gale_socket_addr *addrs, size_t addr_count);
+
+/**
+ * Binds each attempt's socket to local before it connects (Tokio: TcpSocket::bind, then
+ * connect): the connection's source address, with port 0 for an ephemeral port. On the
+ * simulator this is how a client on host B (not the first host added) connects from its
+ * own address. Call it before the first poll.
+ * @param local  borrowed until completion or deinit; NULL: no bind (the kernel picks).
+ * An attempt whose bind fails (-EADDRNOTAVAIL: no host owns the address, -EADDRINUSE,
+ * -EINVAL: another family than the destination's) fails like a refused connect, and the
+ * next address is tried.
+ */
+GALE_EXTERN void gale_tcp_connect_bind(struct gale_tcp_connect *future,
+				       const struct gale_socket_addr *local);
 
 /**
  * @param stream_out  caller-allocated; filled on 0 (it then owns the socket).

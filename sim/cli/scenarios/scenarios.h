@@ -14,6 +14,7 @@
 #include <gale/error.h>
 #include <gale/scenario.h>
 #include <gale/scenario_kit.h>
+#include <gale/scenario_net.h>
 #include <gale/task.h>
 
 extern const struct gale_scenario scn_tcp_echo;

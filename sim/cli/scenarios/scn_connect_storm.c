@@ -271,16 +271,12 @@ static int storm_setup(struct gale_scenario_run *run, void *data)
 							    STORM_CLIENTS_MAX);
 	int backlog = (int)gale_scenario_draw(run, 1, 4);
 	/* The clients' host first: unbound sockets take the first host as their source. */
-	int rc = gale_sim_host_add(&run->sim, "10.0.0.2", NULL);
+	int rc = gale_scenario_host(run, "10.0.0.2");
 	if (rc == 0)
-		rc = gale_sim_host_add(&run->sim, "10.0.0.1", NULL);
-	if (rc == 0)
-		rc = gale_socket_addr_from_ip("10.0.0.1", STORM_PORT, &state->server_addr);
+		rc = gale_scenario_listen(run, "10.0.0.1", STORM_PORT, backlog, &state->listener,
+					  &state->server_addr);
 	if (rc == 0)
 		rc = gale_socket_addr_from_ip("10.0.0.1", STORM_DEAD_PORT, &state->dead_addr);
-	if (rc == 0)
-		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
-					    backlog);
 	if (rc == 0)
 		rc = gale_scenario_spawn_retry(run, "storm-acceptor", acceptor_poll, state, false,
 					       NULL);

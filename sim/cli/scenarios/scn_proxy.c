@@ -7,8 +7,8 @@
  * stream can exceed every buffer on the way (sockets have 16 KiB buffers here). The
  * backend echoes with gale_copy and half-closes after its end of stream; the proxy
  * propagates both half-closes.
- * (gale_tcp_connect cannot bind first, so the proxy's backend connections leave from the
- * first host added, A: the simulated routes are A-B and A-C.)
+ * The proxy's backend connections leave from its own host (gale_tcp_connect_bind to B):
+ * the simulated routes are A-B and B-C, as a real deployment's are.
  *
  * Faults: every TCP fault. An attempt that breaks (RESET) is started over on a new
  * connection from byte 0; refused connects are retried. The check is exact: every client
@@ -102,6 +102,8 @@ struct proxy_state {
 	struct gale_scenario_run *run;        /* Borrowed. */
 	struct gale_socket_addr proxy_addr;   /* B:PROXY_PORT. */
 	struct gale_socket_addr backend_addr; /* C:BACKEND_PORT. */
+	struct gale_socket_addr proxy_source; /* B:0, where the proxy's backend connects
+					       * come from (its own host, not A). */
 	uint32_t clients_count;               /* Clients. */
 	uint32_t clients_done;                /* Finished clients. */
 	uint64_t proxy_connects_count;        /* Proxy -> backend connects that succeeded. */
@@ -156,6 +158,7 @@ static int proxy_session_connect(struct proxy_slot *slot, struct gale_cx *cx)
 		if (!slot->is_connecting) {
 			gale_tcp_connect_init(&slot->connect, &state->run->runtime,
 					      &state->backend_addr, 1);
+			gale_tcp_connect_bind(&slot->connect, &state->proxy_source);
 			slot->is_connecting = true;
 		}
 		int rc = gale_tcp_connect_poll(&slot->connect, cx, &slot->backend);
@@ -431,13 +434,15 @@ static int proxy_setup(struct gale_scenario_run *run, void *data)
 	state->backend.session_name = "backend-session";
 	state->backend.session_poll = backend_session_poll;
 	/* A first: unbound sockets take the first host added as their source. */
-	int rc = gale_sim_host_add(&run->sim, "10.0.1.1", NULL);
+	int rc = gale_scenario_host(run, "10.0.1.1");
 	if (rc == 0)
-		rc = gale_sim_host_add(&run->sim, "10.0.2.1", NULL);
+		rc = gale_scenario_host(run, "10.0.2.1");
 	if (rc == 0)
-		rc = gale_sim_host_add(&run->sim, "10.0.3.1", NULL);
+		rc = gale_scenario_host(run, "10.0.3.1");
 	if (rc == 0)
 		rc = gale_socket_addr_from_ip("10.0.2.1", PROXY_PORT, &state->proxy_addr);
+	if (rc == 0)
+		rc = gale_socket_addr_from_ip("10.0.2.1", 0, &state->proxy_source);
 	if (rc == 0)
 		rc = gale_socket_addr_from_ip("10.0.3.1", BACKEND_PORT, &state->backend_addr);
 	if (rc == 0)

@@ -384,14 +384,10 @@ static int rpc_setup(struct gale_scenario_run *run, void *data)
 	state->run = run;
 	state->clients_count = (uint32_t)gale_scenario_draw(run, 2, RPC_CLIENTS_MAX);
 	/* The clients' host first: unbound sockets take the first host as their source. */
-	int rc = gale_sim_host_add(&run->sim, "10.0.4.2", NULL);
+	int rc = gale_scenario_host(run, "10.0.4.2");
 	if (rc == 0)
-		rc = gale_sim_host_add(&run->sim, "10.0.4.1", NULL);
-	if (rc == 0)
-		rc = gale_socket_addr_from_ip("10.0.4.1", RPC_PORT, &state->server_addr);
-	if (rc == 0)
-		rc = gale_tcp_listener_bind(&state->listener, &run->runtime, &state->server_addr,
-					    0);
+		rc = gale_scenario_listen(run, "10.0.4.1", RPC_PORT, 0, &state->listener,
+					  &state->server_addr);
 	if (rc == 0)
 		rc = gale_scenario_spawn_retry(run, "rpc-acceptor", acceptor_poll, state, false,
 					       NULL);
