@@ -200,6 +200,14 @@ bool cli_files_write(const struct cli_campaign *campaign, const struct cli_repor
 /* Closes and removes them: no report was made, so no file may pass for one. */
 void cli_files_discard(const struct cli_campaign *campaign, struct cli_files *files);
 
+/*
+ * What run and merge end with: the failures with their replay lines, the summary, the
+ * fault table when asked for, and the report files written and closed. Returns the exit
+ * status: the verdict's, or CLI_EXIT_USAGE when a report file could not be written.
+ */
+int cli_report_finish(const struct cli_campaign *campaign, const struct cli_report *report,
+		      struct cli_files *files);
+
 /* Decimal text of a count (buf of at least 40 bytes). */
 const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len);
 void cli_count_add(struct cli_count *count, uint64_t value);

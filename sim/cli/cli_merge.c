@@ -289,15 +289,8 @@ int cli_command_merge(const char *program, int argc, char **argv)
 		cli_files_discard(&campaign, &files);
 		status = CLI_EXIT_USAGE;
 	}
-	if (status < 0) {
-		cli_report_print_failures(&campaign, &report);
-		cli_report_print(&campaign, &report, stdout);
-		if (campaign.fault_coverage)
-			cli_report_print_fault_coverage(&campaign, &report, stdout);
-		status = cli_report_verdict(&campaign, &report).exit_status;
-		if (!cli_files_write(&campaign, &report, &files))
-			status = CLI_EXIT_USAGE;
-	}
+	if (status < 0)
+		status = cli_report_finish(&campaign, &report, &files);
 	cli_report_deinit(&report);
 	free(paths);
 	return status;

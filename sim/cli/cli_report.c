@@ -324,6 +324,17 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 	fprintf(out, "  </testsuite>\n</testsuites>\n");
 }
 
+int cli_report_finish(const struct cli_campaign *campaign, const struct cli_report *report,
+		      struct cli_files *files)
+{
+	cli_report_print_failures(campaign, report);
+	cli_report_print(campaign, report, stdout);
+	if (campaign->fault_coverage)
+		cli_report_print_fault_coverage(campaign, report, stdout);
+	int status = cli_report_verdict(campaign, report).exit_status;
+	return cli_files_write(campaign, report, files) ? status : CLI_EXIT_USAGE;
+}
+
 void cli_report_print_failures(const struct cli_campaign *campaign,
 			       const struct cli_report *report)
 {

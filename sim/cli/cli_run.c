@@ -246,13 +246,7 @@ int cli_command_run(const char *program, int argc, char **argv)
 		cli_files_discard(&campaign, &files);
 		return CLI_EXIT_USAGE;
 	}
-	cli_report_print_failures(&campaign, &report);
-	cli_report_print(&campaign, &report, stdout);
-	if (campaign.fault_coverage)
-		cli_report_print_fault_coverage(&campaign, &report, stdout);
-	exit_status = cli_report_verdict(&campaign, &report).exit_status;
-	if (!cli_files_write(&campaign, &report, &files))
-		exit_status = CLI_EXIT_USAGE;
+	exit_status = cli_report_finish(&campaign, &report, &files);
 	cli_report_deinit(&report);
 	return exit_status;
 }
