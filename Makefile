@@ -9,6 +9,7 @@
 #   make test-stress build, then the os-labelled tests STRESS_N (20) rounds in a row while
 #                  one busy loop per CPU keeps every CPU busy; stops at the first failing
 #                  round and prints its output (scripts/test-stress.sh)
+#   make test-fresh-machine  the README's two commands in a debootstrap minbase chroot
 #   make example-kv  examples/kv against the installed package: ctest, a campaign, the
 #                  planted bug found and replayed, its fuzz target (scripts/example-kv.sh)
 #   make coverage  gcc --coverage: tests + fuzz corpora replay + a fault campaign; gcovr
@@ -61,6 +62,13 @@ test-stress: build
 
 coverage: deps
 	@scripts/coverage.sh
+
+# The README's two commands on a bare Debian 12 (debootstrap minbase: no make, no compiler),
+# in a chroot with a private /dev (scripts/chroot-test.sh; root; about 80 s).
+.PHONY: test-fresh-machine
+
+test-fresh-machine:
+	@scripts/chroot-test.sh
 
 # examples/kv, a user project built against the *installed* package (a temporary prefix):
 # its CTest suite, a 10,000-seed campaign, the planted bug found and replayed, and with
