@@ -45,6 +45,7 @@ struct cli_campaign {
 	const char *json_path;                     /* --json FILE or NULL. */
 	const char *junit_path;                    /* --junit FILE or NULL. */
 	bool fault_coverage;                       /* --fault-coverage: table + gate. */
+	double shrink_s;                           /* Budget per shrink; 0: --no-shrink. */
 	const char *program;                       /* argv[0], for replay commands. */
 };
 
@@ -85,10 +86,13 @@ struct cli_totals {
 	uint64_t faults_by_kind[GALE_FAULT_COUNT]; /* Faults injected, by kind. */
 };
 
+struct cli_shrink;
+
 /* A failure kept for the report. */
 struct cli_failure {
 	struct cli_unit unit;     /* Which run. */
 	struct cli_outcome outcome; /* What it found. */
+	struct cli_shrink *shrink; /* A smaller reproduction (heap), or NULL. */
 };
 
 /* A count that may pass 2^64 (planned units = scenarios x seeds). */
@@ -208,6 +212,38 @@ void cli_files_discard(const struct cli_campaign *campaign, struct cli_files *fi
 int cli_report_finish(const struct cli_campaign *campaign, const struct cli_report *report,
 		      struct cli_files *files);
 
+/* Faults a shrunk run may keep (the search numbers at most this many). */
+#define CLI_SHRINK_FAULTS_MAX 512
+
+/* A smaller reproduction of a failure (cli_shrink.c). */
+struct cli_shrink {
+	bool shrunk;                      /* Found, and it fails the same way. */
+	uint32_t faults_off;              /* Fault kinds switched off. */
+	uint64_t allowed[CLI_SHRINK_FAULTS_MAX]; /* Fault numbers still injected. */
+	size_t allowed_count;             /* Entries. */
+	uint64_t faults_before;           /* Faults the original run injected. */
+	uint64_t faults_after;            /* Faults the shrunk run injected. */
+	uint64_t trace_before;            /* Trace records, original run. */
+	uint64_t trace_after;             /* Trace records, shrunk run. */
+	uint32_t runs;                    /* Candidate runs tried. */
+	double seconds;                   /* Wall time of the search. */
+	struct gale_run_result result;    /* The shrunk run's verdict and hash. */
+};
+
+/*
+ * Searches, within budget_s of wall time, for a run of the failure's scenario and seed
+ * that fails with the same oracle and the same task while injecting fewer faults: first
+ * fault kinds switched off, then delta debugging over the injected faults. Oracle
+ * failures only (status 1). 0 (out->shrunk says whether a smaller run was found), or a
+ * negative code (the search could not run, or a candidate crashed it).
+ */
+int cli_shrink(const struct cli_campaign *campaign, const struct cli_failure *failure,
+	       double budget_s, struct cli_shrink *out);
+/* The replay line of a shrunk failure: --faults-off KINDS --only-faults N,... --hash H. */
+void cli_shrink_replay_command(const struct cli_campaign *campaign,
+			       const struct cli_failure *failure, const struct cli_shrink *shrink,
+			       char *buf, size_t buf_len);
+
 /* Decimal text of a count (buf of at least 40 bytes). */
 const char *cli_count_format(struct cli_count count, char *buf, size_t buf_len);
 void cli_count_add(struct cli_count *count, uint64_t value);
@@ -218,6 +254,7 @@ void cli_count_add(struct cli_count *count, uint64_t value);
  */
 struct cli_program {
 	const char *name;                             /* Basename of argv[0]. */
+	const char *argv0;                            /* argv[0], for replay lines. */
 	const struct gale_scenario *const *scenarios; /* The table gale_main() was given. */
 	size_t scenarios_count;                       /* Entries. */
 };

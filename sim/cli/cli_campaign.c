@@ -455,6 +455,8 @@ int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report 
 
 void cli_report_deinit(struct cli_report *report)
 {
+	for (size_t i = 0; i < report->failures_count; i++)
+		free(report->failures[i].shrink);
 	free(report->failures);
 	memset(report, 0, sizeof(*report));
 }

@@ -178,8 +178,8 @@ int gale_main(int argc, char **argv, const struct gale_scenario *const *scenario
 {
 	const char *program = argc > 0 && argv[0] != NULL && argv[0][0] != '\0' ? argv[0] : "gale";
 	const char *slash = strrchr(program, '/');
-	cli_program = (struct cli_program){.name = slash != NULL && slash[1] != '\0' ? slash + 1
-											 : program};
+	cli_program = (struct cli_program){
+		.name = slash != NULL && slash[1] != '\0' ? slash + 1 : program, .argv0 = program};
 	if (!table_is_valid(scenarios, count))
 		return CLI_EXIT_USAGE;
 	cli_program.scenarios = scenarios;

@@ -30,7 +30,12 @@ static const char replay_usage[] =
 	"                 the scenario and profile, and is the run's entropy\n"
 	"  --trace FILE   write the whole trace as text to FILE\n"
 	"  --verbose      print the trace to stdout\n"
-	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n";
+	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n"
+	"  --faults-off K,K...    switch these fault kinds off (a shrunk failure's line)\n"
+	"  --only-faults N,N...   inject only the faults with these numbers, in the order\n"
+	"                         the run decides them (none: no fault); others are withheld\n"
+	"  --shrink       when the seed fails, search for a smaller run that fails the same\n"
+	"                 way (fewer fault kinds, then fewer faults) and print its line\n";
 
 struct replay_options {
 	const struct gale_scenario *scenario; /* --scenario. */
@@ -44,19 +49,91 @@ struct replay_options {
 	uint64_t hash;                        /* --hash. */
 	bool has_hash;                        /* --hash given. */
 	const char *input_path;               /* --input or NULL. */
+	uint32_t faults_off;                  /* --faults-off: kinds switched off. */
+	bool has_only;                        /* --only-faults given. */
+	uint64_t only[CLI_SHRINK_FAULTS_MAX];  /* --only-faults, ascending. */
+	size_t only_count;                    /* Entries. */
+	bool shrink;                          /* --shrink. */
 };
 
 static const struct cli_option_spec replay_options[] = {
 	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
 	{"--hash", true},     {"--swarm", false}, {"--verbose", false}, {"--input", true},
+	{"--faults-off", true}, {"--only-faults", true}, {"--shrink", false},
 };
+
+/* --faults-off KIND,KIND...: fault kind names. */
+static bool replay_parse_kinds(const char *text, uint32_t *kinds_out)
+{
+	*kinds_out = 0;
+	for (const char *at = text;;) {
+		size_t len = strcspn(at, ",");
+		int found = -1;
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+			const char *name = gale_fault_kind_name(kind);
+			if (strlen(name) == len && strncmp(name, at, len) == 0)
+				found = kind;
+		}
+		if (found < 0) {
+			cli_usage_error("--faults-off: '%.*s' is not a fault kind (see list)",
+					(int)(len < 64 ? len : 64), at);
+			return false;
+		}
+		*kinds_out |= UINT32_C(1) << found;
+		if (at[len] == '\0')
+			return true;
+		at += len + 1;
+	}
+}
+
+static int u64_compare(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* --only-faults N,N... (or "none"): the fault numbers injected, sorted. */
+static bool replay_parse_only(struct replay_options *options, const char *text)
+{
+	options->has_only = true;
+	options->only_count = 0;
+	if (strcmp(text, "none") == 0)
+		return true;
+	for (const char *at = text;;) {
+		size_t len = strcspn(at, ",");
+		char number[24];
+		if (len == 0 || len >= sizeof(number) ||
+		    options->only_count == CLI_SHRINK_FAULTS_MAX) {
+			cli_usage_error("--only-faults wants N,N,... (at most %d) or none",
+					CLI_SHRINK_FAULTS_MAX);
+			return false;
+		}
+		memcpy(number, at, len);
+		number[len] = '\0';
+		if (!cli_parse_u64("--only-faults", number, &options->only[options->only_count]))
+			return false;
+		options->only_count++;
+		if (at[len] == '\0')
+			break;
+		at += len + 1;
+	}
+	qsort(options->only, options->only_count, sizeof(options->only[0]), u64_compare);
+	return true;
+}
 
 static bool replay_apply(struct replay_options *options, const char *flag, const char *value)
 {
-	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0) {
-		*(flag[2] == 's' ? &options->swarm : &options->verbose) = true;
+	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0 ||
+	    strcmp(flag, "--shrink") == 0) {
+		bool *set = flag[3] == 'h' ? &options->shrink
+			    : flag[2] == 's' ? &options->swarm : &options->verbose;
+		*set = true;
 		return true;
 	}
+	if (strcmp(flag, "--faults-off") == 0)
+		return replay_parse_kinds(value, &options->faults_off);
+	if (strcmp(flag, "--only-faults") == 0)
+		return replay_parse_only(options, value);
 	if (strcmp(flag, "--scenario") == 0) {
 		options->scenario = cli_scenario_find(value);
 		if (options->scenario == NULL)
@@ -94,9 +171,11 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 	}
 	if (options->input_path != NULL) {
-		if (options->has_seed || options->has_profile || options->swarm) {
+		if (options->has_seed || options->has_profile || options->swarm ||
+		    options->faults_off != 0 || options->has_only || options->shrink) {
 			cli_usage_error("--input picks the profile and is the entropy: no --seed, "
-					"--profile or --swarm with it");
+					"--profile, --swarm, --faults-off, --only-faults or "
+					"--shrink with it");
 			return CLI_EXIT_USAGE;
 		}
 		return -1;
@@ -161,6 +240,35 @@ static bool replay_decode(struct replay_options *options, const char *bytes, siz
 	return true;
 }
 
+/* --shrink: the search of `run`, on this one failure; prints the smaller run's line. */
+static void replay_shrink(const struct replay_options *options,
+			  const struct gale_run_result *result)
+{
+	struct cli_campaign campaign = {
+		.scenarios = {options->scenario}, .scenarios_count = 1,
+		.profile_name = options->profile_name, .swarm = options->swarm,
+		.program = cli_program.argv0, .jobs = 1, .shard_count = 1,
+	};
+	struct cli_failure failure = {.unit = {0, options->seed}};
+	failure.outcome.status = 1;
+	failure.outcome.result = *result;
+	struct cli_shrink *shrink = calloc(1, sizeof(*shrink));
+	if (shrink == NULL || cli_shrink(&campaign, &failure, 10, shrink) != 0 ||
+	    !shrink->shrunk) {
+		printf("shrink: no smaller run fails the same way\n");
+		free(shrink);
+		return;
+	}
+	char command[4096];
+	cli_shrink_replay_command(&campaign, &failure, shrink, command, sizeof(command));
+	printf("shrunk: %llu faults -> %llu, trace %llu -> %llu records (%u runs, %.1f s); "
+	       "same oracle and task:\n  replay: %s\n",
+	       (unsigned long long)shrink->faults_before, (unsigned long long)shrink->faults_after,
+	       (unsigned long long)shrink->trace_before, (unsigned long long)shrink->trace_after,
+	       shrink->runs, shrink->seconds, command);
+	free(shrink);
+}
+
 int cli_command_replay(int argc, char **argv)
 {
 	struct replay_options options;
@@ -190,6 +298,10 @@ int cli_command_replay(int argc, char **argv)
 			.profile = options.swarm ? NULL
 						 : gale_fault_profile_find(options.profile_name),
 			.swarm = options.swarm,
+			.faults_off = options.faults_off,
+			.faults_filter = options.has_only,
+			.faults_allowed = options.only,
+			.faults_allowed_count = options.only_count,
 		};
 	}
 	run->trace_records_max = keep ? REPLAY_RECORDS_MAX : 0;
@@ -216,5 +328,7 @@ int cli_command_replay(int argc, char **argv)
 			exit_status = CLI_EXIT_FAILED;
 	}
 	gale_trace_deinit(&trace);
+	if (options.shrink && status == 1)
+		replay_shrink(&options, &result);
 	return exit_status;
 }

@@ -177,7 +177,7 @@ static void json_failures(const struct cli_campaign *campaign, const struct cli_
 {
 	for (size_t i = 0; i < report->failures_count; i++) {
 		const struct cli_failure *f = &report->failures[i];
-		char command[512];
+		char command[4096];
 		cli_replay_command(campaign, f, command, sizeof(command));
 		fprintf(out, "%s\n    {\"scenario\": \"%s\", \"seed\": %" PRIu64
 			", \"oracle\": \"%s\", \"status\": %d, \"trace_hash\": \"0x%016" PRIx64
@@ -188,7 +188,20 @@ static void json_failures(const struct cli_campaign *campaign, const struct cli_
 		escape_write(out, f->outcome.result.message, false);
 		fprintf(out, "\", \"replay\": \"");
 		escape_write(out, command, false);
-		fprintf(out, "\"}");
+		fprintf(out, "\"");
+		if (f->shrink != NULL && f->shrink->shrunk) {
+			cli_shrink_replay_command(campaign, f, f->shrink, command, sizeof(command));
+			fprintf(out, ", \"shrunk\": {\"faults_before\": %llu, "
+				     "\"faults_after\": %llu, \"trace_before\": %llu, "
+				     "\"trace_after\": %llu, \"replay\": \"",
+				(unsigned long long)f->shrink->faults_before,
+				(unsigned long long)f->shrink->faults_after,
+				(unsigned long long)f->shrink->trace_before,
+				(unsigned long long)f->shrink->trace_after);
+			escape_write(out, command, false);
+			fprintf(out, "\"}");
+		}
+		fprintf(out, "}");
 	}
 }
 
@@ -264,7 +277,7 @@ static void junit_scenario(const struct cli_campaign *campaign, const struct cli
 		const struct cli_failure *f = &report->failures[k];
 		if (f->unit.scenario_index != i)
 			continue;
-		char command[512];
+		char command[4096];
 		cli_replay_command(campaign, f, command, sizeof(command));
 		fprintf(out, "      <failure type=\"%s\" message=\"seed %" PRIu64 ": ",
 			gale_oracle_name(f->outcome.result.oracle), f->unit.seed);
@@ -340,13 +353,24 @@ void cli_report_print_failures(const struct cli_campaign *campaign,
 {
 	for (size_t i = 0; i < report->failures_count; i++) {
 		const struct cli_failure *failure = &report->failures[i];
-		char command[512];
+		char command[4096];
 		cli_replay_command(campaign, failure, command, sizeof(command));
 		fprintf(stdout, "FAIL %s seed=%llu oracle=%s: %s\n  replay: %s\n",
 		       campaign->scenarios[failure->unit.scenario_index]->name,
 		       (unsigned long long)failure->unit.seed,
 		       gale_oracle_name(failure->outcome.result.oracle),
 		       failure->outcome.result.message, command);
+		const struct cli_shrink *shrink = failure->shrink;
+		if (shrink == NULL || !shrink->shrunk)
+			continue;
+		cli_shrink_replay_command(campaign, failure, shrink, command, sizeof(command));
+		fprintf(stdout, "  shrunk: %llu faults -> %llu, trace %llu -> %llu records "
+				"(%u runs, %.1f s); same oracle and task:\n  replay: %s\n",
+			(unsigned long long)shrink->faults_before,
+			(unsigned long long)shrink->faults_after,
+			(unsigned long long)shrink->trace_before,
+			(unsigned long long)shrink->trace_after, shrink->runs, shrink->seconds,
+			command);
 	}
 }
 

@@ -28,6 +28,9 @@ static const char run_usage[] =
 	"  --time-limit S    stop starting new seeds after S seconds of wall time\n"
 	"  --seed-timeout S  report a seed that runs S seconds of wall time as hung, with\n"
 	"                    its replay line, and go on (default: 300)\n"
+	"  --no-shrink       do not shrink failures (by default the lowest failing seed of\n"
+	"                    each scenario is shrunk: fewer fault kinds, then fewer faults,\n"
+	"                    same oracle and task; up to 10 s each)\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
 	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
@@ -134,7 +137,7 @@ static const struct cli_option_spec run_options[] = {
 	{"--scenario", true}, {"--seeds", true},      {"--count", true},  {"--profile", true},
 	{"-j", true},         {"--shard", true},      {"--time-limit", true},
 	{"--json", true},     {"--junit", true},      {"--swarm", false},
-	{"--seed-timeout", true},
+	{"--seed-timeout", true}, {"--no-shrink", false},
 	{"--fault-coverage", false},
 };
 
@@ -142,6 +145,10 @@ static const struct cli_option_spec run_options[] = {
 static bool run_apply_option(struct cli_campaign *campaign, const char *flag, const char *value)
 {
 	uint64_t number = 0;
+	if (strcmp(flag, "--no-shrink") == 0) {
+		campaign->shrink_s = 0;
+		return true;
+	}
 	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--fault-coverage") == 0) {
 		*(flag[2] == 's' ? &campaign->swarm : &campaign->fault_coverage) = true;
 		return true;
@@ -193,6 +200,7 @@ static void run_defaults(struct cli_campaign *campaign, const char *program)
 	campaign->jobs = cpus > 0 ? (uint32_t)(cpus < CLI_JOBS_MAX ? cpus : CLI_JOBS_MAX) : 1;
 	campaign->shard_count = 1;
 	campaign->seed_timeout_s = 300;
+	campaign->shrink_s = 10;
 	campaign->program = program;
 }
 
@@ -227,6 +235,29 @@ static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
 	return -1;
 }
 
+/* Shrinks the lowest failing seed of each scenario (oracle failures; crashes and hangs are
+ * not run again in-process), each within campaign->shrink_s of wall time. */
+static void run_shrink_failures(const struct cli_campaign *campaign, struct cli_report *report)
+{
+	if (campaign->shrink_s <= 0)
+		return;
+	bool done[CLI_SCENARIOS_MAX] = {false};
+	for (size_t k = 0; k < report->failures_count; k++) {
+		struct cli_failure *failure = &report->failures[k];
+		if (done[failure->unit.scenario_index] || failure->outcome.status != 1)
+			continue;
+		done[failure->unit.scenario_index] = true;
+		struct cli_shrink *shrink = calloc(1, sizeof(*shrink));
+		if (shrink == NULL)
+			return;
+		int rc = cli_shrink(campaign, failure, campaign->shrink_s, shrink);
+		if (rc == 0 && shrink->shrunk)
+			failure->shrink = shrink;
+		else
+			free(shrink);
+	}
+}
+
 int cli_command_run(const char *program, int argc, char **argv)
 {
 	struct cli_campaign campaign;
@@ -246,6 +277,7 @@ int cli_command_run(const char *program, int argc, char **argv)
 		cli_files_discard(&campaign, &files);
 		return CLI_EXIT_USAGE;
 	}
+	run_shrink_failures(&campaign, &report);
 	exit_status = cli_report_finish(&campaign, &report, &files);
 	cli_report_deinit(&report);
 	return exit_status;

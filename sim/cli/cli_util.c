@@ -14,7 +14,7 @@
 
 #include "cli.h"
 
-struct cli_program cli_program = {.name = "gale"};
+struct cli_program cli_program = {.name = "gale", .argv0 = "gale"};
 
 const struct gale_scenario *cli_scenario_find(const char *name)
 {

@@ -362,13 +362,17 @@ static void world_profile_choose(struct scenario_world *world,
 	assert(options != NULL);
 	if (options->swarm) {
 		gale_fault_profile_swarm(&run->profile, &run->entropy);
-		return;
+	} else {
+		const struct gale_fault_profile *profile = options->profile;
+		if (profile == NULL)
+			profile = gale_fault_profile_find("none");
+		assert(profile != NULL);
+		run->profile = *profile;
 	}
-	const struct gale_fault_profile *profile = options->profile;
-	if (profile == NULL)
-		profile = gale_fault_profile_find("none");
-	assert(profile != NULL);
-	run->profile = *profile;
+	/* Shrinking switches kinds off after the choice, so a swarm draw spends the same. */
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+		if (options->faults_off & (UINT32_C(1) << kind))
+			run->profile.ratios[kind] = (struct gale_ratio){0, 0};
 }
 
 /* The sim's options: the scenario's shape, the run's entropy, profile and trace. */
@@ -383,6 +387,8 @@ static struct gale_sim_options world_sim_options(struct scenario_world *world)
 	options.profile = &run->profile;
 	options.entropy = &run->entropy;
 	options.trace = &run->trace;
+	if (world->state.options->faults_filter)
+		options.fault_filter = &world->state.fault_filter;
 	return options;
 }
 
@@ -413,6 +419,11 @@ static void world_init_sources(struct scenario_world *world, const struct gale_s
 	arena_init(&state->arena);
 	gale_sim_allocator_init(&run->allocator, &state->arena.base, &state->alloc_profile,
 				&run->entropy, &run->trace);
+	if (options->faults_filter) {
+		state->fault_filter = (struct gale_fault_filter){
+			.allowed = options->faults_allowed, .count = options->faults_allowed_count};
+		gale_sim_allocator_filter_set(&run->allocator, &state->fault_filter);
+	}
 	state->reactor_observer = (struct gale_reactor_observer){
 		.ready_cleared = gale__scenario_ready_cleared,
 		.misuse = gale__scenario_misuse,

@@ -16,7 +16,8 @@ static bool sim_alloc_should_fail(struct gale_sim_allocator *allocator, size_t s
 	bool fail = call_number == allocator->priv_fail_at;
 	if (!fail && allocator->priv_profile != NULL)
 		fail = gale_fault_roll(allocator->priv_profile, allocator->priv_entropy, NULL,
-				       GALE_FAULT_ALLOC_FAIL);
+				       GALE_FAULT_ALLOC_FAIL) &&
+		       gale_fault_filter_admit(allocator->priv_filter);
 	if (!fail)
 		return false;
 	allocator->priv_stats.failed_count++;
@@ -82,6 +83,13 @@ void gale_sim_allocator_init(struct gale_sim_allocator *allocator,
 	allocator->priv_profile = profile;
 	allocator->priv_entropy = entropy;
 	allocator->priv_trace = trace;
+}
+
+void gale_sim_allocator_filter_set(struct gale_sim_allocator *allocator,
+				   struct gale_fault_filter *filter)
+{
+	assert(allocator != NULL);
+	allocator->priv_filter = filter;
 }
 
 void gale_sim_allocator_fail_at_set(struct gale_sim_allocator *allocator, uint64_t call_number)

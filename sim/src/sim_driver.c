@@ -65,8 +65,11 @@ bool gale__sim_fault(struct gale_sim_state *state, enum gale_fault_kind kind, in
 	const struct gale_fault_profile *profile = state->options.profile;
 	if (profile == NULL)
 		return false;
-	if (!gale_fault_roll(profile, state->entropy, &state->stats.faults, kind))
+	if (!gale_fault_roll(profile, state->entropy, NULL, kind) ||
+	    !gale_fault_filter_admit(state->options.fault_filter))
 		return false;
+	if ((unsigned)kind < GALE_FAULT_COUNT)
+		state->stats.faults.injected[kind]++;
 	gale__sim_trace(state, GALE_TRACE_FAULT, (uint16_t)kind, fd, 0, 0);
 	return true;
 }

@@ -154,6 +154,17 @@ const char *gale_fault_kind_description(enum gale_fault_kind kind)
 	return fault_kind_descriptions[kind];
 }
 
+bool gale_fault_filter_admit(struct gale_fault_filter *filter)
+{
+	if (filter == NULL)
+		return true;
+	uint64_t number = filter->priv_next++;
+	while (filter->priv_cursor < filter->count && filter->allowed[filter->priv_cursor] < number)
+		filter->priv_cursor++;
+	return filter->priv_cursor < filter->count &&
+	       filter->allowed[filter->priv_cursor] == number;
+}
+
 bool gale_fault_roll(const struct gale_fault_profile *profile, struct gale_entropy *entropy,
 		     struct gale_fault_stats *stats, enum gale_fault_kind kind)
 {

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include <gale/gale_fuzz.h>
+#include <gale/scenario_kit.h>
+#include <gale/scenario_net.h>
+#include <gale/write_all.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -389,7 +392,7 @@ static void test_merge_of_shards_equals_the_unsharded_run(void **state)
 {
 	(void)state;
 	static const struct gale_scenario *const table[] = {&odd_scenario, &crash_scenario};
-	cli_program = (struct cli_program){"gale", table, 2};
+	cli_program = (struct cli_program){"gale", "gale", table, 2};
 	struct cli_campaign campaign;
 	campaign_init(&campaign, 1, 101);
 	campaign.scenarios[0] = &odd_scenario;
@@ -435,7 +438,7 @@ static void test_merge_of_shards_equals_the_unsharded_run(void **state)
 	remove("/tmp/gale-merge-test-whole.json");
 	free(whole);
 	free(joined);
-	cli_program = (struct cli_program){.name = "gale"};
+	cli_program = (struct cli_program){.name = "gale", .argv0 = "gale"};
 }
 
 /* The JSON reader refuses every truncation of a real report, and every byte flipped. */
@@ -527,7 +530,7 @@ static void test_fuzz_input_replays_like_the_fuzz_target(void **state)
 {
 	(void)state;
 	static const struct gale_scenario *const table[] = {&odd_scenario, &draw_scenario};
-	cli_program = (struct cli_program){"gale", table, 2};
+	cli_program = (struct cli_program){"gale", "gale", table, 2};
 	uint8_t input[3] = {1, 0, 0}; /* Scenario 1 (draw), profile none, one entropy byte. */
 	struct gale_run_result result = {0};
 	int rc = 0;
@@ -574,7 +577,131 @@ static void test_fuzz_input_replays_like_the_fuzz_target(void **state)
 	assert_true(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGABRT);
 	input[2] = 0;
 	remove(path);
-	cli_program = (struct cli_program){.name = "gale"};
+	cli_program = (struct cli_program){.name = "gale", .argv0 = "gale"};
+}
+
+/* A planted bug to shrink: the server takes ONE read as the whole 200-byte message. */
+#define TORN_LEN 200
+
+struct torn {
+	struct gale_tcp_listener listener;
+	struct gale_socket_addr server;
+	struct gale_tcp_connect connect;
+	struct gale_socket_addr local;
+	struct gale_tcp_stream client, accepted;
+	struct gale_write_all write;
+	uint8_t out[TORN_LEN], in[TORN_LEN];
+	bool accepted_yet, connected_yet;
+	struct gale_scenario_run *run;
+};
+
+static int torn_server_poll(void *data, struct gale_cx *cx)
+{
+	struct torn *t = data;
+	if (!t->accepted_yet) {
+		int rc = gale_tcp_listener_poll_accept(&t->listener, cx, &t->accepted, NULL);
+		if (rc != 0)
+			return gale_scenario_survive(t->run, rc, "accepting");
+		t->accepted_yet = true;
+	}
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, t->in, sizeof(t->in));
+	int rc = gale_tcp_stream_poll_read(&t->accepted, cx, &rb);
+	if (rc != 0)
+		return gale_scenario_survive(t->run, rc, "reading the message");
+	if (rb.len_filled != TORN_LEN) /* The bug: TCP owes no message boundaries. */
+		gale_scenario_fail(t->run, GALE_ORACLE_CHECK, "torn message: %zu of %d bytes",
+				   rb.len_filled, TORN_LEN);
+	return 0;
+}
+
+static int torn_client_poll(void *data, struct gale_cx *cx)
+{
+	struct torn *t = data;
+	if (!t->connected_yet) {
+		int rc = gale_tcp_connect_poll(&t->connect, cx, &t->client);
+		if (rc != 0)
+			return gale_scenario_survive(t->run, rc, "connecting");
+		gale_write_all_init(&t->write, gale_tcp_stream_writer(&t->client), t->out,
+				    TORN_LEN);
+		t->connected_yet = true;
+	}
+	return gale_scenario_survive(t->run, gale_write_all_poll(&t->write, cx), "writing");
+}
+
+static int torn_setup(struct gale_scenario_run *run, void *data)
+{
+	struct torn *t = data;
+	t->run = run;
+	gale_scenario_pattern_fill(run->seed, 0, t->out, TORN_LEN);
+	int rc = gale_scenario_listen(run, "10.0.0.1", 7000, 0, &t->listener, &t->server);
+	if (rc == 0)
+		rc = gale_scenario_connect_init(run, &t->connect, "10.0.0.2", &t->server,
+						&t->local);
+	if (rc == 0)
+		rc = gale_scenario_spawn_retry(run, "torn-server", torn_server_poll, t, false,
+					       NULL);
+	return rc != 0 ? rc
+		       : gale_scenario_spawn_retry(run, "torn-client", torn_client_poll, t, false,
+						   NULL);
+}
+
+static void torn_teardown(struct gale_scenario_run *run, void *data)
+{
+	(void)run;
+	struct torn *t = data;
+	gale_tcp_connect_deinit(&t->connect);
+	gale_tcp_stream_close(&t->client);
+	gale_tcp_stream_close(&t->accepted);
+	gale_tcp_listener_close(&t->listener);
+}
+
+static const struct gale_scenario torn_scenario = {
+	.name = "torn", .description = "one read taken as a whole message",
+	.state_size = sizeof(struct torn), .setup = torn_setup, .teardown = torn_teardown};
+
+/*
+ * Shrinking: the first failing seed under "harsh" shrinks to a run with few faults that
+ * fails with the same oracle and task, and its replay (faults_off + the kept fault
+ * numbers) reproduces the shrunk run's hash.
+ */
+static void test_shrink_keeps_the_failure_with_fewer_faults(void **state)
+{
+	(void)state;
+	struct cli_campaign campaign;
+	campaign_init(&campaign, 1, 40);
+	campaign.scenarios[0] = &torn_scenario;
+	campaign.profile_name = "harsh";
+	struct cli_report report;
+	assert_int_equal(cli_campaign_execute(&campaign, &report), 0);
+	assert_true(report.failures_count > 0);
+	const struct cli_failure *failure = &report.failures[0];
+	struct cli_shrink *shrink = calloc(1, sizeof(*shrink));
+	assert_non_null(shrink);
+	assert_int_equal(cli_shrink(&campaign, failure, 10, shrink), 0);
+	assert_true(shrink->shrunk);
+	print_message("shrink: seed %llu, %llu faults -> %llu, trace %llu -> %llu, %u runs, "
+		      "%.2f s\n", (unsigned long long)failure->unit.seed,
+		      (unsigned long long)shrink->faults_before,
+		      (unsigned long long)shrink->faults_after,
+		      (unsigned long long)shrink->trace_before,
+		      (unsigned long long)shrink->trace_after, shrink->runs, shrink->seconds);
+	assert_true(shrink->faults_after <= 5 && shrink->faults_after <= shrink->faults_before);
+	assert_int_equal(shrink->result.oracle, failure->outcome.result.oracle);
+	assert_non_null(strstr(shrink->result.message, "in task 'torn-server'"));
+	assert_non_null(strstr(failure->outcome.result.message, "in task 'torn-server'"));
+	struct gale_run_options options = {
+		.seed = failure->unit.seed, .profile = gale_fault_profile_find("harsh"),
+		.faults_off = shrink->faults_off, .faults_filter = true,
+		.faults_allowed = shrink->allowed, .faults_allowed_count = shrink->allowed_count};
+	struct gale_run_result again;
+	assert_int_equal(gale_scenario_run(&torn_scenario, &options, NULL, &again), 1);
+	assert_int_equal(again.trace_hash, shrink->result.trace_hash);
+	char line[4096];
+	cli_shrink_replay_command(&campaign, failure, shrink, line, sizeof(line));
+	assert_non_null(strstr(line, " --only-faults "));
+	free(shrink);
+	cli_report_deinit(&report);
 }
 
 static void test_numbers_are_decimal_or_hex_only(void **state)
@@ -642,6 +769,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_merge_of_shards_equals_the_unsharded_run),
 		cmocka_unit_test(test_json_reader_refuses_broken_reports),
 		cmocka_unit_test(test_fuzz_input_replays_like_the_fuzz_target),
+		cmocka_unit_test(test_shrink_keeps_the_failure_with_fewer_faults),
 		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
 		cmocka_unit_test(test_options_take_attached_values),
 	};

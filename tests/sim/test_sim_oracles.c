@@ -37,6 +37,7 @@
 #include <gale/sim.h>
 #include <gale/time.h>
 
+#include "cli.h"
 #include "test_support.h"
 
 /* A bug must be caught within this many seeds. */
@@ -71,6 +72,8 @@ static void message_assert_has(const struct gale_run_result *result, const char 
  * HUNT_SEEDS_MAX seeds, with the expected oracle, and that a replay of that seed gives the
  * same failure and trace. Returns the failing run's result.
  */
+static uint64_t hunt_seed; /* The seed hunt() last caught a failure with. */
+
 static struct gale_run_result hunt(const struct gale_scenario *scenario, const char *profile,
 				   enum gale_oracle expected, struct gale_run_options options)
 {
@@ -94,16 +97,92 @@ static struct gale_run_result hunt(const struct gale_scenario *scenario, const c
 		assert_int_equal(replay.failure_step, result.failure_step);
 		assert_int_equal(replay.trace_hash, result.trace_hash);
 		assert_int_equal(replay.trace_count, result.trace_count);
+		hunt_seed = seed;
 		return result;
 	}
 	fail_msg("%s: not caught in %d seeds under %s", scenario->name, HUNT_SEEDS_MAX, profile);
 	return (struct gale_run_result){0};
 }
 
+/* What shrinking made of each caught failure (issue 15's figures), printed at the end. */
+struct shrink_figure {
+	const char *scenario; /* Borrowed: the scenarios are static. */
+	uint64_t seed;
+	uint64_t faults_before, faults_after, trace_before, trace_after;
+	double seconds;
+	bool shrunk;
+};
+static struct shrink_figure shrink_figures[64];
+static size_t shrink_figures_count;
+
+/* Shrinks a caught failure as `gale run` would; the smaller run must fail the same way. */
+static void shrink_record(const struct gale_scenario *scenario, const char *profile,
+			  const struct gale_run_result *result, uint64_t seed)
+{
+	if (shrink_figures_count == sizeof(shrink_figures) / sizeof(shrink_figures[0]))
+		return;
+	struct cli_campaign campaign = {.scenarios = {scenario}, .scenarios_count = 1,
+					.profile_name = profile, .jobs = 1, .shard_count = 1,
+					.program = "gale"};
+	struct cli_failure failure = {.unit = {0, seed}};
+	failure.outcome.status = 1;
+	failure.outcome.result = *result;
+	struct cli_shrink *shrink = calloc(1, sizeof(*shrink));
+	assert_non_null(shrink);
+	assert_int_equal(cli_shrink(&campaign, &failure, 10, shrink), 0);
+	struct shrink_figure *figure = &shrink_figures[shrink_figures_count++];
+	*figure = (struct shrink_figure){scenario->name, seed, shrink->faults_before,
+					 shrink->faults_before, result->trace_count,
+					 result->trace_count, shrink->seconds, shrink->shrunk};
+	if (shrink->shrunk) {
+		assert_int_equal(shrink->result.oracle, result->oracle);
+		assert_true(shrink->faults_after <= shrink->faults_before);
+		figure->faults_after = shrink->faults_after;
+		figure->trace_after = shrink->trace_after;
+	}
+	free(shrink);
+}
+
 static struct gale_run_result hunt_default(const struct gale_scenario *scenario,
 					   const char *profile, enum gale_oracle expected)
 {
-	return hunt(scenario, profile, expected, (struct gale_run_options){0});
+	struct gale_run_result result = hunt(scenario, profile, expected,
+					     (struct gale_run_options){0});
+	shrink_record(scenario, profile, &result, hunt_seed);
+	return result;
+}
+
+static int figure_compare(const void *a, const void *b)
+{
+	uint64_t x = ((const struct shrink_figure *)a)->faults_after;
+	uint64_t y = ((const struct shrink_figure *)b)->faults_after;
+	return x < y ? -1 : x > y;
+}
+
+/* The figures: faults and trace length before and after shrinking each caught failure. */
+static void test_shrink_figures_of_the_broken_scenarios(void **state)
+{
+	(void)state;
+	if (shrink_figures_count == 0)
+		skip(); /* Run with a -t filter that left out the hunts. */
+	print_message("%-26s %6s %14s %16s %8s\n", "scenario", "seed", "faults", "trace",
+		      "seconds");
+	for (size_t k = 0; k < shrink_figures_count; k++) {
+		const struct shrink_figure *f = &shrink_figures[k];
+		print_message("%-26s %6llu %6llu -> %-4llu %7llu -> %-6llu %8.2f%s\n", f->scenario,
+			      (unsigned long long)f->seed, (unsigned long long)f->faults_before,
+			      (unsigned long long)f->faults_after,
+			      (unsigned long long)f->trace_before,
+			      (unsigned long long)f->trace_after, f->seconds,
+			      f->shrunk ? "" : "  (not shrunk)");
+	}
+	struct shrink_figure sorted[64];
+	memcpy(sorted, shrink_figures, shrink_figures_count * sizeof(sorted[0]));
+	qsort(sorted, shrink_figures_count, sizeof(sorted[0]), figure_compare);
+	uint64_t median = sorted[shrink_figures_count / 2].faults_after;
+	print_message("median faults after shrinking: %llu (goal: <= 5)\n",
+		      (unsigned long long)median);
+	assert_true(median <= 5);
 }
 
 /* ---- Shared pieces: registered fds and correct edge-triggered I/O ---------------------------- */
@@ -1682,6 +1761,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_hook_timer_holds_waker_and_cancel_all),
 		cmocka_unit_test(test_hook_duplex_observer_and_waker_find),
 		cmocka_unit_test(test_hook_async_fd_guard_misuse_reported),
+		cmocka_unit_test(test_shrink_figures_of_the_broken_scenarios), /* Last. */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

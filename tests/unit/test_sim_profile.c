@@ -119,6 +119,21 @@ static void test_profile_roll_counts_stats(void **state)
 /* Issue 13: a fault kind out of range (gale_fault_roll) and a value that is no op
  * (gale_fault_driver_calls_count) asserted. Neither function has an error to return:
  * no such fault is never injected (false, no entropy drawn), no such op never called (0). */
+/* The injection filter numbers the faults decided and admits only the listed numbers. */
+static void test_fault_filter_admits_listed_numbers(void **state)
+{
+	(void)state;
+	assert_true(gale_fault_filter_admit(NULL));
+	static const uint64_t allowed[] = {1, 3, 4};
+	struct gale_fault_filter filter = {.allowed = allowed, .count = 3};
+	const bool want[] = {false, true, false, true, true, false, false};
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		assert_int_equal(gale_fault_filter_admit(&filter), want[k]);
+	struct gale_fault_filter none = {.allowed = NULL, .count = 0};
+	assert_false(gale_fault_filter_admit(&none));
+	assert_false(gale_fault_filter_admit(&none));
+}
+
 static void test_fault_kind_and_op_out_of_range(void **state)
 {
 	(void)state;
@@ -231,6 +246,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_profile_swarm_varies_within_bounds),
 		cmocka_unit_test(test_profile_kind_names),
 		cmocka_unit_test(test_fault_kind_and_op_out_of_range),
+		cmocka_unit_test(test_fault_filter_admits_listed_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,17 @@ struct gale_run_options {
 	size_t trace_records_max;                  /* Records kept for dumps (0: hash only). */
 	uint64_t steps_max;                        /* Task polls + driver ops; 0: 10 million. */
 	int64_t time_limit_ns;                     /* Virtual time limit; 0: 1 hour. */
+	/*
+	 * Shrinking (replay --only-faults): with faults_filter set, only the faults whose
+	 * number (their order in this run: 0, 1, ...) is in faults_allowed are injected; the
+	 * others are rolled and withheld (struct gale_fault_filter). An empty list then means
+	 * no fault at all.
+	 */
+	bool faults_filter;
+	const uint64_t *faults_allowed;            /* Ascending; borrowed for the call. */
+	size_t faults_allowed_count;               /* Entries. */
+	uint32_t faults_off;                       /* Bit k: fault kind k switched off after
+						    * the profile is chosen (shrinking). */
 };
 
 struct gale_run_result {

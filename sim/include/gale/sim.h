@@ -171,6 +171,10 @@ struct gale_sim_options {
 	uint32_t fds_max;
 	/* The virtual clock at init. Default 0. */
 	int64_t time_start_ns;
+	/* When set, faults the profile decides go through this filter (sim_profile.h): the
+	 * ones it withholds are neither injected nor counted. Borrowed until deinit; shared
+	 * with the run's allocator so one numbering covers both. Default NULL. */
+	struct gale_fault_filter *fault_filter;
 };
 
 /* Counters since init. */

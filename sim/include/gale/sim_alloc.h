@@ -40,6 +40,7 @@ struct gale_sim_allocator {
 	struct gale_entropy *priv_entropy;           /* Dice for the ratio. Borrowed. */
 	struct gale_trace *priv_trace;               /* Records injected failures, or NULL. */
 	uint64_t priv_fail_at;                       /* Call number to fail (1-based); 0: none. */
+	struct gale_fault_filter *priv_filter;       /* Withholds chosen failures, or NULL. */
 	struct gale_sim_alloc_stats priv_stats;      /* Counters. */
 };
 
@@ -62,6 +63,13 @@ GALE_EXTERN void gale_sim_allocator_init(struct gale_sim_allocator *allocator,
 					 const struct gale_allocator *inner,
 					 const struct gale_fault_profile *profile,
 					 struct gale_entropy *entropy, struct gale_trace *trace);
+
+/**
+ * Puts the ratio's failures through filter (sim_profile.h; borrowed while the allocator is
+ * used, NULL: none): a failure it withholds is an allocation that succeeds.
+ */
+GALE_EXTERN void gale_sim_allocator_filter_set(struct gale_sim_allocator *allocator,
+					       struct gale_fault_filter *filter);
 
 /**
  * Makes exactly the call with this number fail (1 = the first alloc call since init,

@@ -88,6 +88,27 @@ GALE_EXTERN bool gale_fault_roll(const struct gale_fault_profile *profile,
 				 struct gale_entropy *entropy, struct gale_fault_stats *stats,
 				 enum gale_fault_kind kind);
 
+/**
+ * An injection filter, for shrinking a failure: the faults a run decides to inject are
+ * numbered in the order they happen (0, 1, 2, ..., across the simulated driver and the
+ * allocator), and only those whose number is in `allowed` are injected; the others are
+ * rolled (the same entropy is spent) and then withheld, as if the dice had said no.
+ * Zero-initialise the private fields; one filter serves one run.
+ */
+struct gale_fault_filter {
+	const uint64_t *allowed; /* Fault numbers that may be injected, ascending. Borrowed. */
+	size_t count;            /* Entries in allowed (0: no fault at all). */
+	/* Private: do not touch. */
+	uint64_t priv_next;      /* Number of the next fault decided. */
+	size_t priv_cursor;      /* First entry of allowed not below priv_next. */
+};
+
+/**
+ * Numbers one fault the dice decided and says whether it may be injected. A NULL filter
+ * admits everything (and numbers nothing).
+ */
+GALE_EXTERN bool gale_fault_filter_admit(struct gale_fault_filter *filter);
+
 GALE_END_DECLS
 
 #endif /* GALE_SIM_SIM_PROFILE_H */

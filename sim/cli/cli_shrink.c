@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shrinking a failure: a smaller run that fails the same way (same oracle, same task).
+ * First the fewest fault kinds (each kind the run injected is switched off in turn and
+ * stays off if the failure survives), then the fewest injected faults (delta debugging
+ * over an injection filter: the faults a run decides are numbered, and only a chosen set
+ * of numbers is injected). Every candidate is a whole deterministic run, so the result is
+ * a replay command like any other. The search runs in a forked child: a candidate that
+ * trips an assert costs the shrink, never the campaign.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* The task named in a failure message ("... in task 'name' (step N)"), or "" if none. */
+static void message_task(const char *message, char *task, size_t task_len)
+{
+	const char *at = strstr(message, " in task '");
+	task[0] = '\0';
+	if (at == NULL)
+		return;
+	at += strlen(" in task '");
+	const char *end = strchr(at, '\'');
+	size_t len = end != NULL ? (size_t)(end - at) : 0;
+	if (len >= task_len)
+		len = task_len - 1;
+	memcpy(task, at, len);
+	task[len] = '\0';
+}
+
+struct shrink_search {
+	const struct cli_campaign *campaign;
+	struct cli_unit unit;
+	enum gale_oracle oracle;       /* The original failure's. */
+	char task[64];                 /* The original failure's task ("" if none). */
+	uint32_t faults_off;           /* Kinds switched off so far. */
+	int64_t deadline_ns;           /* Wall-clock budget. */
+	struct cli_shrink *out;        /* Counts runs. */
+};
+
+/* One candidate run; true when it fails the same way. result_out may be NULL. */
+static bool shrink_try(struct shrink_search *search, const uint64_t *allowed, size_t count,
+		       bool filter, struct gale_run_result *result_out)
+{
+	struct gale_run_result result;
+	struct gale_run_options options = {
+		.seed = search->unit.seed,
+		.profile = search->campaign->swarm
+				   ? NULL
+				   : gale_fault_profile_find(search->campaign->profile_name),
+		.swarm = search->campaign->swarm,
+		.faults_filter = filter,
+		.faults_allowed = allowed,
+		.faults_allowed_count = count,
+		.faults_off = search->faults_off,
+	};
+	search->out->runs++;
+	int rc = gale_scenario_run(search->campaign->scenarios[search->unit.scenario_index],
+				   &options, NULL, &result);
+	if (result_out != NULL)
+		*result_out = result;
+	char task[64];
+	message_task(result.message, task, sizeof(task));
+	return rc == 1 && result.oracle == search->oracle && strcmp(task, search->task) == 0;
+}
+
+static bool shrink_time_left(const struct shrink_search *search)
+{
+	return cli_wall_now_ns() < search->deadline_ns;
+}
+
+static uint64_t faults_total(const struct gale_run_result *result)
+{
+	uint64_t total = 0;
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+		total += result->sim.faults.injected[kind];
+	return total;
+}
+
+/* Step 1: each kind the run injected, switched off in turn; off stays off if it still fails. */
+static void shrink_kinds(struct shrink_search *search, const struct gale_run_result *original)
+{
+	for (int kind = 0; kind < GALE_FAULT_COUNT && shrink_time_left(search); kind++) {
+		if (original->sim.faults.injected[kind] == 0)
+			continue;
+		uint32_t before = search->faults_off;
+		search->faults_off |= UINT32_C(1) << kind;
+		if (!shrink_try(search, NULL, 0, false, NULL))
+			search->faults_off = before;
+	}
+}
+
+/* Copies list minus its chunk [from, to) into out; returns the new count. */
+static size_t list_without(const uint64_t *list, size_t count, size_t from, size_t to,
+			   uint64_t *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++)
+		if (i < from || i >= to)
+			out[n++] = list[i];
+	return n;
+}
+
+/* Step 2: delta debugging (ddmin) over the numbers of the faults that may be injected. */
+static size_t shrink_faults(struct shrink_search *search, uint64_t *list, size_t count,
+			    uint64_t *scratch)
+{
+	if (shrink_try(search, list, 0, true, NULL))
+		return 0; /* It fails without any fault at all. */
+	size_t chunks = 2;
+	while (count >= 2 && shrink_time_left(search)) {
+		size_t size = (count + chunks - 1) / chunks;
+		bool reduced = false;
+		for (size_t from = 0; from < count && !reduced; from += size) {
+			size_t to = from + size < count ? from + size : count;
+			if (shrink_try(search, list + from, to - from, true, NULL)) {
+				memmove(list, list + from, (to - from) * sizeof(*list));
+				count = to - from;
+				chunks = 2;
+				reduced = true;
+			}
+		}
+		for (size_t from = 0; from < count && !reduced && chunks > 2; from += size) {
+			size_t to = from + size < count ? from + size : count;
+			size_t n = list_without(list, count, from, to, scratch);
+			if (shrink_try(search, scratch, n, true, NULL)) {
+				memcpy(list, scratch, n * sizeof(*list));
+				count = n;
+				chunks = chunks - 1 > 2 ? chunks - 1 : 2;
+				reduced = true;
+			}
+		}
+		if (!reduced) {
+			if (chunks >= count)
+				break;
+			chunks = chunks * 2 < count ? chunks * 2 : count;
+		}
+	}
+	return count;
+}
+
+/* The whole search, in the child. */
+static void shrink_search_run(const struct cli_campaign *campaign,
+			      const struct cli_failure *failure, double budget_s,
+			      struct cli_shrink *out)
+{
+	struct shrink_search search = {
+		.campaign = campaign,
+		.unit = failure->unit,
+		.oracle = failure->outcome.result.oracle,
+		.deadline_ns = cli_wall_now_ns() + (int64_t)(budget_s * 1e9),
+		.out = out,
+	};
+	message_task(failure->outcome.result.message, search.task, sizeof(search.task));
+	out->faults_before = faults_total(&failure->outcome.result);
+	out->trace_before = failure->outcome.result.trace_count;
+	shrink_kinds(&search, &failure->outcome.result);
+	struct gale_run_result reduced;
+	if (!shrink_try(&search, NULL, 0, false, &reduced))
+		return; /* Not reproducible in-process: keep the original. */
+	uint64_t count = faults_total(&reduced);
+	if (count > CLI_SHRINK_FAULTS_MAX)
+		count = CLI_SHRINK_FAULTS_MAX; /* Faults past the cap are never injected. */
+	uint64_t scratch[CLI_SHRINK_FAULTS_MAX];
+	for (uint64_t i = 0; i < count; i++)
+		out->allowed[i] = i;
+	out->allowed_count = shrink_faults(&search, out->allowed, (size_t)count, scratch);
+	out->faults_off = search.faults_off;
+	if (!shrink_try(&search, out->allowed, out->allowed_count, true, &out->result))
+		return;
+	out->faults_after = faults_total(&out->result);
+	out->trace_after = out->result.trace_count;
+	out->shrunk = true;
+}
+
+int cli_shrink(const struct cli_campaign *campaign, const struct cli_failure *failure,
+	       double budget_s, struct cli_shrink *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (failure->outcome.status != 1)
+		return -EINVAL; /* Crashes and hangs are not run again in-process. */
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -errno;
+	int64_t start_ns = cli_wall_now_ns();
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		shrink_search_run(campaign, failure, budget_s, out);
+		const char *bytes = (const char *)out;
+		for (size_t done = 0; done < sizeof(*out);) {
+			ssize_t n = write(fds[1], bytes + done, sizeof(*out) - done);
+			if (n <= 0)
+				_exit(3);
+			done += (size_t)n;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	char *bytes = (char *)out;
+	size_t done = 0;
+	for (ssize_t n; done < sizeof(*out) && (n = read(fds[0], bytes + done,
+							  sizeof(*out) - done)) != 0;)
+		if (n > 0)
+			done += (size_t)n;
+		else if (errno != EINTR)
+			break;
+	close(fds[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (done != sizeof(*out) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		memset(out, 0, sizeof(*out));
+		return -ECHILD; /* A candidate crashed the search: keep the original. */
+	}
+	out->seconds = (double)(cli_wall_now_ns() - start_ns) / 1e9;
+	return 0;
+}
+
+void cli_shrink_replay_command(const struct cli_campaign *campaign,
+			       const struct cli_failure *failure, const struct cli_shrink *shrink,
+			       char *buf, size_t buf_len)
+{
+	cli_replay_command(campaign, failure, buf, buf_len);
+	char *hash = strstr(buf, " --hash ");
+	size_t len = hash != NULL ? (size_t)(hash - buf) : strlen(buf);
+	int n;
+	if (shrink->faults_off != 0) {
+		n = snprintf(buf + len, buf_len - len, " --faults-off ");
+		len += n > 0 ? (size_t)n : 0;
+		const char *sep = "";
+		for (int kind = 0; kind < GALE_FAULT_COUNT && len < buf_len; kind++) {
+			if (!(shrink->faults_off & (UINT32_C(1) << kind)))
+				continue;
+			n = snprintf(buf + len, buf_len - len, "%s%s", sep,
+				     gale_fault_kind_name(kind));
+			len += n > 0 ? (size_t)n : 0;
+			sep = ",";
+		}
+	}
+	n = snprintf(buf + len, buf_len - len, " --only-faults ");
+	len += n > 0 ? (size_t)n : 0;
+	if (shrink->allowed_count == 0 && len < buf_len) {
+		n = snprintf(buf + len, buf_len - len, "none");
+		len += n > 0 ? (size_t)n : 0;
+	}
+	for (size_t i = 0; i < shrink->allowed_count && len < buf_len; i++) {
+		n = snprintf(buf + len, buf_len - len, "%s%llu", i ? "," : "",
+			     (unsigned long long)shrink->allowed[i]);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len < buf_len)
+		snprintf(buf + len, buf_len - len, " --hash 0x%016llx",
+			 (unsigned long long)shrink->result.trace_hash);
+}
