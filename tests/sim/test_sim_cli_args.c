@@ -238,7 +238,7 @@ static void make_replay_vector(const char **args)
 {
 	size_t n = 0;
 	args[n++] = "replay";
-	uint32_t kind = pick(7);
+	uint32_t kind = pick(8);
 	if (kind != 0) {
 		args[n++] = "--scenario";
 		args[n++] = kind == 1 ? "nope" : "rpc";
@@ -255,8 +255,17 @@ static void make_replay_vector(const char **args)
 		args[n++] = "/nonexistent/dir/trace.txt";
 	} else if (kind == 6) {
 		static const char *const dangling[] = {"--seed", "--hash", "--trace", "--profile",
-						       "--scenario"};
+						       "--scenario", "--faults-off",
+						       "--only-faults"};
 		args[n++] = dangling[pick(COUNT(dangling))];
+	} else if (kind == 7) {
+		static const char *const bad_shrink[][2] = {
+			{"--faults-off", "nope"}, {"--faults-off", "reset,"}, {"--faults-off", ""},
+			{"--only-faults", "1,,2"}, {"--only-faults", "-1"}, {"--only-faults", ""},
+			{"--only-faults", "1,x"}, {"--input", "/nonexistent/in"}};
+		const char *const *piece = bad_shrink[pick(COUNT(bad_shrink))];
+		args[n++] = piece[0];
+		args[n++] = piece[1];
 	}
 	args[n] = NULL;
 }
