@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <gale/scenario.h>
 
@@ -297,6 +298,16 @@ bool cli_next_option(const char *command, const struct cli_option_spec *specs, s
  * one-line error "<program>: <command>: <path>: <reason>".
  */
 char *cli_file_read(const char *command, const char *path, size_t max, size_t *len_out);
+/*
+ * Forks a child with a pipe to the parent: in the parent *pid_out is the child and *fd_out
+ * the read end; in the child *pid_out is 0 and *fd_out the write end. stdio is flushed
+ * first, so nothing buffered is written twice. 0, or -errno (nothing left open).
+ */
+int cli_fork_piped(pid_t *pid_out, int *fd_out);
+/* Writes / reads exactly len bytes (EINTR retried); false on an error or end of file. */
+bool cli_write_all(int fd, const void *buf, size_t len);
+bool cli_read_all(int fd, void *buf, size_t len);
+
 /* Opens path for writing, with a one-line error naming it; NULL on failure. */
 FILE *cli_file_open(const char *path);
 /* Flushes and closes out; false (after a one-line error naming path) if anything was lost. */

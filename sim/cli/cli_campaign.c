@@ -100,16 +100,8 @@ void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
 
 static void worker_write(int fd, const struct cli_record *record)
 {
-	const char *bytes = (const char *)record;
-	size_t done = 0;
-	while (done < sizeof(*record)) {
-		ssize_t n = write(fd, bytes + done, sizeof(*record) - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(3); /* The parent is gone: nobody to report to. */
-		done += (size_t)n;
-	}
+	if (!cli_write_all(fd, record, sizeof(*record)))
+		_exit(3); /* The parent is gone: nobody to report to. */
 }
 
 /* The worker process body: runs its rounds from first on. */
@@ -128,25 +120,15 @@ static void worker_main(const struct cli_campaign *campaign, struct cli_position
 
 static int worker_spawn(const struct cli_campaign *campaign, struct cli_worker *worker)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int rc = -errno;
-		close(fds[0]);
-		close(fds[1]);
+	pid_t pid;
+	int fd;
+	int rc = cli_fork_piped(&pid, &fd);
+	if (rc != 0)
 		return rc;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		worker_main(campaign, worker->next, fds[1]);
-	}
-	close(fds[1]);
+	if (pid == 0)
+		worker_main(campaign, worker->next, fd);
 	worker->pid = pid;
-	worker->fd = fds[0];
+	worker->fd = fd;
 	worker->busy = false;
 	worker->heard = false;
 	worker->hung = false;
@@ -264,17 +246,7 @@ static void progress_show(const struct cli_report *report, struct progress *prog
 /* Reads one record from a worker; false at end of stream. */
 static bool worker_read(struct cli_worker *worker, struct cli_record *record)
 {
-	char *bytes = (char *)record;
-	size_t done = 0;
-	while (done < sizeof(*record)) {
-		ssize_t n = read(worker->fd, bytes + done, sizeof(*record) - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
+	return cli_read_all(worker->fd, record, sizeof(*record));
 }
 
 /*

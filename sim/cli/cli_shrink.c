@@ -184,44 +184,21 @@ int cli_shrink(const struct cli_campaign *campaign, const struct cli_failure *fa
 	memset(out, 0, sizeof(*out));
 	if (failure->outcome.status != 1)
 		return -EINVAL; /* Crashes and hangs are not run again in-process. */
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -errno;
 	int64_t start_ns = cli_wall_now_ns();
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int rc = -errno;
-		close(fds[0]);
-		close(fds[1]);
+	pid_t pid;
+	int fd;
+	int rc = cli_fork_piped(&pid, &fd);
+	if (rc != 0)
 		return rc;
-	}
 	if (pid == 0) {
-		close(fds[0]);
 		shrink_search_run(campaign, failure, budget_s, out);
-		const char *bytes = (const char *)out;
-		for (size_t done = 0; done < sizeof(*out);) {
-			ssize_t n = write(fds[1], bytes + done, sizeof(*out) - done);
-			if (n <= 0)
-				_exit(3);
-			done += (size_t)n;
-		}
-		_exit(0);
+		_exit(cli_write_all(fd, out, sizeof(*out)) ? 0 : 3);
 	}
-	close(fds[1]);
-	char *bytes = (char *)out;
-	size_t done = 0;
-	for (ssize_t n; done < sizeof(*out) && (n = read(fds[0], bytes + done,
-							  sizeof(*out) - done)) != 0;)
-		if (n > 0)
-			done += (size_t)n;
-		else if (errno != EINTR)
-			break;
-	close(fds[0]);
+	bool whole = cli_read_all(fd, out, sizeof(*out));
+	close(fd);
 	int status = 0;
 	waitpid(pid, &status, 0);
-	if (done != sizeof(*out) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!whole || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		memset(out, 0, sizeof(*out));
 		return -ECHILD; /* A candidate crashed the search: keep the original. */
 	}

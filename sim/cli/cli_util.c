@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gale/sim_profile.h>
 
@@ -255,4 +256,52 @@ char *cli_file_read(const char *command, const char *path, size_t max, size_t *l
 	text[len] = '\0';
 	*len_out = len;
 	return text;
+}
+
+int cli_fork_piped(pid_t *pid_out, int *fd_out)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	close(fds[pid == 0 ? 0 : 1]);
+	*fd_out = fds[pid == 0 ? 1 : 0];
+	*pid_out = pid;
+	return 0;
+}
+
+bool cli_write_all(int fd, const void *buf, size_t len)
+{
+	const char *bytes = buf;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, bytes + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
+bool cli_read_all(int fd, void *buf, size_t len)
+{
+	char *bytes = buf;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = read(fd, bytes + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
 }
