@@ -14,7 +14,7 @@ static const char run_usage[] =
 	"run [--scenario NAME|all] [--seeds A..B | --count N]\n"
 	"    [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
 	"    [--time-limit SECONDS] [--seed-timeout SECONDS] [--json FILE] [--junit FILE]\n"
-	"    [--fault-coverage]\n"
+	"    [--fault-coverage] [--no-shrink]\n"
 	"\n"
 	"Runs each scenario under each seed on the simulator and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
