@@ -8,11 +8,13 @@ install(TARGETS gale_io gale_net gale_sim gale EXPORT galeTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # gale::test (gale_main: a program's scenarios as a `gale` command) and the `gale` command.
+set(GALE_HEADER_MODULES io net sim)
 if(TARGET gale_test)
   install(TARGETS gale_test EXPORT galeTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(TARGETS gale_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  list(APPEND GALE_HEADER_MODULES sim/cli) # gale_main.h, gale_fuzz.h, scenario_net.h.
 endif()
-foreach(module io net sim sim/cli)
+foreach(module ${GALE_HEADER_MODULES})
   if(EXISTS ${PROJECT_SOURCE_DIR}/${module}/include/gale)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/gale
             DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")

@@ -4,8 +4,11 @@
 file(GLOB GALE_PUBLIC_HEADERS CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/io/include/gale/*.h
      ${PROJECT_SOURCE_DIR}/net/include/gale/*.h
-     ${PROJECT_SOURCE_DIR}/sim/include/gale/*.h
-     ${PROJECT_SOURCE_DIR}/sim/cli/include/gale/*.h)
+     ${PROJECT_SOURCE_DIR}/sim/include/gale/*.h)
+if(TARGET gale_test) # gale::test's headers exist where the CLI is built.
+  file(GLOB GALE_TEST_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/sim/cli/include/gale/*.h)
+  list(APPEND GALE_PUBLIC_HEADERS ${GALE_TEST_HEADERS})
+endif()
 set(GALE_HEADER_TUS "")
 foreach(header ${GALE_PUBLIC_HEADERS})
   get_filename_component(name ${header} NAME_WE)

@@ -3,11 +3,11 @@
 # oracle over seed sweeps, and each oracle catches a deliberately broken scenario.
 # Included from tests/CMakeLists.txt.
 gale_add_cmocka_test(test_sim_scenario LABEL sim SOURCES sim/test_sim_scenario.c LIBS gale_sim)
+gale_add_cmocka_test(test_sim_oracles LABEL sim SOURCES sim/test_sim_oracles.c LIBS gale_sim)
 if(TARGET gale_cli_core)
   # With the shrinker (sim/cli): every caught failure is also shrunk, and the figures printed.
-  gale_add_cmocka_test(test_sim_oracles LABEL sim SOURCES sim/test_sim_oracles.c
-                       LIBS gale_sim gale_cli_core)
-  target_compile_definitions(test_sim_oracles PRIVATE _DEFAULT_SOURCE)
+  target_link_libraries(test_sim_oracles PRIVATE gale_cli_core)
+  target_compile_definitions(test_sim_oracles PRIVATE _DEFAULT_SOURCE GALE_TEST_SHRINK=1)
 endif()
 # The scenario kit (scenario_kit.h): the fault rule, barriers, signals, patterns.
 gale_add_cmocka_test(test_sim_scenario_kit LABEL sim SOURCES sim/test_sim_scenario_kit.c

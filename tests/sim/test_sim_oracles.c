@@ -37,7 +37,9 @@
 #include <gale/sim.h>
 #include <gale/time.h>
 
+#ifdef GALE_TEST_SHRINK
 #include "cli.h"
+#endif
 #include "test_support.h"
 
 /* A bug must be caught within this many seeds. */
@@ -104,6 +106,7 @@ static struct gale_run_result hunt(const struct gale_scenario *scenario, const c
 	return (struct gale_run_result){0};
 }
 
+#ifdef GALE_TEST_SHRINK
 /* What shrinking made of each caught failure (issue 15's figures), printed at the end. */
 struct shrink_figure {
 	const char *scenario; /* Borrowed: the scenarios are static. */
@@ -143,15 +146,20 @@ static void shrink_record(const struct gale_scenario *scenario, const char *prof
 	free(shrink);
 }
 
+#endif
+
 static struct gale_run_result hunt_default(const struct gale_scenario *scenario,
 					   const char *profile, enum gale_oracle expected)
 {
 	struct gale_run_result result = hunt(scenario, profile, expected,
 					     (struct gale_run_options){0});
+#ifdef GALE_TEST_SHRINK
 	shrink_record(scenario, profile, &result, hunt_seed);
+#endif
 	return result;
 }
 
+#ifdef GALE_TEST_SHRINK
 static int figure_compare(const void *a, const void *b)
 {
 	uint64_t x = ((const struct shrink_figure *)a)->faults_after;
@@ -184,6 +192,7 @@ static void test_shrink_figures_of_the_broken_scenarios(void **state)
 		      (unsigned long long)median);
 	assert_true(median <= 5);
 }
+#endif
 
 /* ---- Shared pieces: registered fds and correct edge-triggered I/O ---------------------------- */
 
@@ -1761,7 +1770,9 @@ int gale_test_group(void)
 		cmocka_unit_test(test_hook_timer_holds_waker_and_cancel_all),
 		cmocka_unit_test(test_hook_duplex_observer_and_waker_find),
 		cmocka_unit_test(test_hook_async_fd_guard_misuse_reported),
+#ifdef GALE_TEST_SHRINK
 		cmocka_unit_test(test_shrink_figures_of_the_broken_scenarios), /* Last. */
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
