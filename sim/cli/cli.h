@@ -220,6 +220,7 @@ int cli_report_finish(const struct cli_campaign *campaign, const struct cli_repo
 struct cli_shrink {
 	bool shrunk;                      /* Found, and it fails the same way. */
 	uint32_t faults_off;              /* Fault kinds switched off. */
+	bool draws_min;                   /* Every draw at its minimum (--draws-min). */
 	uint64_t allowed[CLI_SHRINK_FAULTS_MAX]; /* Fault numbers still injected. */
 	size_t allowed_count;             /* Entries. */
 	uint64_t faults_before;           /* Faults the original run injected. */

@@ -34,8 +34,10 @@ static const char replay_usage[] =
 	"  --faults-off K,K...    switch these fault kinds off (a shrunk failure's line)\n"
 	"  --only-faults N,N...   inject only the faults with these numbers, in the order\n"
 	"                         the run decides them (none: no fault); others are withheld\n"
+	"  --draws-min    every gale_scenario_draw() at its minimum (a shrunk line's)\n"
 	"  --shrink       when the seed fails, search for a smaller run that fails the same\n"
-	"                 way (fewer fault kinds, then fewer faults) and print its line\n";
+	"                 way (fewer fault kinds, then fewer faults, then the smallest\n"
+	"                 world) and print its line\n";
 
 struct replay_options {
 	const struct gale_scenario *scenario; /* --scenario. */
@@ -54,12 +56,14 @@ struct replay_options {
 	uint64_t only[CLI_SHRINK_FAULTS_MAX];  /* --only-faults, ascending. */
 	size_t only_count;                    /* Entries. */
 	bool shrink;                          /* --shrink. */
+	bool draws_min;                       /* --draws-min. */
 };
 
 static const struct cli_option_spec replay_options[] = {
 	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
 	{"--hash", true},     {"--swarm", false}, {"--verbose", false}, {"--input", true},
 	{"--faults-off", true}, {"--only-faults", true}, {"--shrink", false},
+	{"--draws-min", false},
 };
 
 /* --faults-off KIND,KIND...: fault kind names. */
@@ -130,6 +134,10 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 		*set = true;
 		return true;
 	}
+	if (strcmp(flag, "--draws-min") == 0) {
+		options->draws_min = true;
+		return true;
+	}
 	if (strcmp(flag, "--faults-off") == 0)
 		return replay_parse_kinds(value, &options->faults_off);
 	if (strcmp(flag, "--only-faults") == 0)
@@ -172,7 +180,8 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 	}
 	if (options->input_path != NULL) {
 		if (options->has_seed || options->has_profile || options->swarm ||
-		    options->faults_off != 0 || options->has_only || options->shrink) {
+		    options->faults_off != 0 || options->has_only || options->shrink ||
+		    options->draws_min) {
 			cli_usage_error("--input picks the profile and is the entropy: no --seed, "
 					"--profile, --swarm, --faults-off, --only-faults or "
 					"--shrink with it");
@@ -299,6 +308,7 @@ int cli_command_replay(int argc, char **argv)
 						 : gale_fault_profile_find(options.profile_name),
 			.swarm = options.swarm,
 			.faults_off = options.faults_off,
+			.draws_min = options.draws_min,
 			.faults_filter = options.has_only,
 			.faults_allowed = options.only,
 			.faults_allowed_count = options.only_count,

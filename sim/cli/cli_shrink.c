@@ -4,9 +4,10 @@
  * First the fewest fault kinds (each kind the run injected is switched off in turn and
  * stays off if the failure survives), then the fewest injected faults (delta debugging
  * over an injection filter: the faults a run decides are numbered, and only a chosen set
- * of numbers is injected). Every candidate is a whole deterministic run, so the result is
- * a replay command like any other. The search runs in a forked child: a candidate that
- * trips an assert costs the shrink, never the campaign.
+ * of numbers is injected), then the smallest world (every gale_scenario_draw() at its
+ * minimum: fewest clients, shortest messages). Every candidate is a whole deterministic
+ * run, so the result is a replay command like any other. The search runs in a forked
+ * child: a candidate that trips an assert costs the shrink, never the campaign.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct shrink_search {
 	enum gale_oracle oracle;       /* The original failure's. */
 	char task[64];                 /* The original failure's task ("" if none). */
 	uint32_t faults_off;           /* Kinds switched off so far. */
+	bool draws_min;                /* Draws at their minimum. */
 	int64_t deadline_ns;           /* Wall-clock budget. */
 	struct cli_shrink *out;        /* Counts runs. */
 };
@@ -58,6 +60,7 @@ static bool shrink_try(struct shrink_search *search, const uint64_t *allowed, si
 		.faults_allowed = allowed,
 		.faults_allowed_count = count,
 		.faults_off = search->faults_off,
+		.draws_min = search->draws_min,
 	};
 	search->out->runs++;
 	int rc = gale_scenario_run(search->campaign->scenarios[search->unit.scenario_index],
@@ -171,6 +174,12 @@ static void shrink_search_run(const struct cli_campaign *campaign,
 		out->allowed[i] = i;
 	out->allowed_count = shrink_faults(&search, out->allowed, (size_t)count, scratch);
 	out->faults_off = search.faults_off;
+	/* Step 3: the smallest world, if it still fails with the faults kept. */
+	search.draws_min = true;
+	if (!shrink_time_left(&search) ||
+	    !shrink_try(&search, out->allowed, out->allowed_count, true, NULL))
+		search.draws_min = false;
+	out->draws_min = search.draws_min;
 	if (!shrink_try(&search, out->allowed, out->allowed_count, true, &out->result))
 		return;
 	out->faults_after = faults_total(&out->result);
@@ -227,7 +236,11 @@ void cli_shrink_replay_command(const struct cli_campaign *campaign,
 			sep = ",";
 		}
 	}
-	n = snprintf(buf + len, buf_len - len, " --only-faults ");
+	if (shrink->draws_min && len < buf_len) {
+		n = snprintf(buf + len, buf_len - len, " --draws-min");
+		len += n > 0 ? (size_t)n : 0;
+	}
+	n = len < buf_len ? snprintf(buf + len, buf_len - len, " --only-faults ") : 0;
 	len += n > 0 ? (size_t)n : 0;
 	if (shrink->allowed_count == 0 && len < buf_len) {
 		n = snprintf(buf + len, buf_len - len, "none");

@@ -8,6 +8,8 @@
 #include <gale/sim.h>
 #include <gale/sim_alloc.h>
 
+#include "scenario_internal.h"
+
 /* Enough tries that ALLOC_FAIL at any legal ratio below 1/2 never exhausts them. */
 #define SPAWN_TRIES_MAX 64
 
@@ -16,6 +18,8 @@
 uint64_t gale_scenario_draw(struct gale_scenario_run *run, uint64_t min, uint64_t max)
 {
 	assert(run != NULL && min <= max);
+	if (run->priv_state != NULL && run->priv_state->options->draws_min)
+		return min; /* Shrinking: the smallest world the scenario allows. */
 	return gale_entropy_range(gale_sim_entropy(&run->sim), min, max);
 }
 

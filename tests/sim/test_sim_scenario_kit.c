@@ -177,6 +177,34 @@ static void test_barrier_holds_everyone_until_all_arrive_and_signal_wakes(void *
 			 -EINVAL);
 }
 
+/* draws_min (shrinking's size knob): every draw answers its minimum, spending nothing. */
+static uint64_t drawn[4];
+
+static int draws_setup(struct gale_scenario_run *run, void *data)
+{
+	(void)data;
+	for (int k = 0; k < 4; k++)
+		drawn[k] = gale_scenario_draw(run, 3, 1000);
+	return 0;
+}
+
+static void test_draws_min_answers_the_minimum(void **state)
+{
+	(void)state;
+	const struct gale_scenario scenario = {.name = "draws", .setup = draws_setup};
+	struct gale_run_options options = {.seed = 11};
+	struct gale_run_result result;
+	assert_int_equal(gale_scenario_run(&scenario, &options, NULL, &result), 0);
+	bool above = false;
+	for (int k = 0; k < 4; k++)
+		above = above || drawn[k] > 3;
+	assert_true(above); /* Four draws in [3, 1000] are not all 3 for this seed. */
+	options.draws_min = true;
+	assert_int_equal(gale_scenario_run(&scenario, &options, NULL, &result), 0);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(drawn[k], 3);
+}
+
 static void test_patterns_catch_a_changed_byte(void **state)
 {
 	(void)state;
@@ -196,6 +224,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_survive_passes_explained_errors_and_fails_the_rest),
 		cmocka_unit_test(test_barrier_holds_everyone_until_all_arrive_and_signal_wakes),
 		cmocka_unit_test(test_patterns_catch_a_changed_byte),
+		cmocka_unit_test(test_draws_min_answers_the_minimum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

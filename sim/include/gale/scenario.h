@@ -150,6 +150,9 @@ struct gale_run_options {
 	size_t faults_allowed_count;               /* Entries. */
 	uint32_t faults_off;                       /* Bit k: fault kind k switched off after
 						    * the profile is chosen (shrinking). */
+	bool draws_min;                            /* Every gale_scenario_draw() answers its
+						    * minimum (shrinking: fewest clients,
+						    * shortest messages); no entropy spent. */
 };
 
 struct gale_run_result {

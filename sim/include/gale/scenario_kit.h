@@ -35,8 +35,12 @@
 extern "C" {
 #endif
 
-/** A uniform draw in [min, max] (min <= max) from the run's entropy; min once a fuzz input
- *  is exhausted. Every size and count a scenario varies per seed comes from here. */
+/**
+ * A uniform draw in [min, max] (min <= max) from the run's entropy; min once a fuzz input
+ * is exhausted. Every size and count a scenario varies per seed should come from here: it
+ * is the scenario's size knob, which shrinking turns to its minimum (gale_run_options'
+ * draws_min: min, no entropy spent) to find the smallest world that still fails.
+ */
 GALE_EXTERN uint64_t gale_scenario_draw(struct gale_scenario_run *run, uint64_t min,
 					uint64_t max);
 
