@@ -111,18 +111,9 @@ void fuzz_input_profile(struct fuzz_input *input, const enum gale_fault_kind *ki
 {
 	assert(input != NULL && profile_out != NULL);
 	assert(kinds != NULL || kinds_count == 0);
-	const struct gale_fault_profile *none = gale_fault_profile_find("none");
-	assert(none != NULL);
-	*profile_out = *none;
-	profile_out->name = name;
+	gale_fault_profile_fuzz_base(profile_out, name);
 	for (size_t i = 0; i < kinds_count; i++) {
 		assert(kinds[i] < GALE_FAULT_COUNT);
-		uint8_t byte = fuzz_input_u8(input);
-		profile_out->ratios[kinds[i]] = (struct gale_ratio){byte, byte != 0 ? 512 : 0};
+		profile_out->ratios[kinds[i]] = gale_fault_ratio_from_byte(fuzz_input_u8(input));
 	}
-	/* Short, fixed bounds: delays vary the order of events without stretching runs. */
-	profile_out->ready_delay_ns_max = 100000;
-	profile_out->latency_jitter_ns_max = 200000;
-	profile_out->connect_delay_ns_max = 500000;
-	profile_out->partition_ns_max = 2000000;
 }

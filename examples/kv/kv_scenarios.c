@@ -27,8 +27,8 @@
  * A request retried after a broken connection may have been applied once already; the
  * checks allow for it (a DEL retried may answer NOT_FOUND; order checks use the last
  * acknowledged attempt). Every byte goes through the runner's driver and every
- * allocation of the service through run->allocator, so the stream, readiness and leak
- * oracles watch the service too.
+ * allocation of the service through the runtime's allocator (the runner's counting one),
+ * so the stream, readiness and leak oracles watch the service too.
  * Reproduce a failure: kv_tests replay --scenario NAME --seed N --profile P --verbose.
  */
 #include <errno.h>
@@ -112,7 +112,6 @@ static int world_setup(struct kv_world *world, struct gale_scenario_run *run)
 	struct kv_server_options options = {
 		.runtime = &run->runtime,
 		.addr = &world->server_addr,
-		.allocator = &run->allocator.base, /* The leak oracle sees every allocation. */
 		.spawn = world_spawn,              /* Named tasks, joined by the runner. */
 		.spawn_data = run,
 	};

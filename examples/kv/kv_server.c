@@ -68,7 +68,7 @@ static const struct kv_entry *store_get(const struct kv_server *server, const ui
 
 static void entry_free(struct kv_server *server, struct kv_entry *entry)
 {
-	const struct gale_allocator *allocator = server->options.allocator;
+	const struct gale_allocator *allocator = server->allocator;
 	allocator->free(allocator->data, entry, entry->size);
 }
 
@@ -77,7 +77,7 @@ static void entry_free(struct kv_server *server, struct kv_entry *entry)
 static int store_put(struct kv_server *server, const uint8_t *key, size_t key_len,
 		     const uint8_t *value, size_t value_len)
 {
-	const struct gale_allocator *allocator = server->options.allocator;
+	const struct gale_allocator *allocator = server->allocator;
 	size_t size = sizeof(struct kv_entry) + key_len + value_len;
 	struct kv_entry *entry = allocator->alloc(allocator->data, size);
 	if (entry == NULL)
@@ -141,7 +141,7 @@ struct kv_session {
 
 static struct kv_session *session_alloc(struct kv_server *server)
 {
-	const struct gale_allocator *allocator = server->options.allocator;
+	const struct gale_allocator *allocator = server->allocator;
 	struct kv_session *session = allocator->alloc(allocator->data, sizeof(*session));
 	if (session != NULL)
 		memset(session, 0, sizeof(*session)); /* Deterministic bytes, even where unused. */
@@ -159,7 +159,7 @@ static void session_free(struct kv_server *server, struct kv_session *session)
 		session->next->prev = session->prev;
 	if (gale_tcp_stream_is_open(&session->stream))
 		(void)gale_tcp_stream_close(&session->stream);
-	const struct gale_allocator *allocator = server->options.allocator;
+	const struct gale_allocator *allocator = server->allocator;
 	allocator->free(allocator->data, session, sizeof(*session));
 }
 
@@ -395,8 +395,7 @@ int kv_server_init(struct kv_server *server, const struct kv_server_options *opt
 	if (options == NULL || options->runtime == NULL || options->addr == NULL)
 		return -EINVAL;
 	server->options = *options;
-	if (server->options.allocator == NULL)
-		server->options.allocator = gale_allocator_default();
+	server->allocator = gale_runtime_allocator(options->runtime);
 	return gale_tcp_listener_bind(&server->listener, options->runtime, options->addr, 0);
 }
 
@@ -405,7 +404,7 @@ void kv_server_shutdown(struct kv_server *server)
 	if (gale_tcp_listener_fd(&server->listener) >= 0)
 		(void)gale_tcp_listener_close(&server->listener);
 	if (server->next != NULL) {
-		const struct gale_allocator *allocator = server->options.allocator;
+		const struct gale_allocator *allocator = server->allocator;
 		allocator->free(allocator->data, server->next, sizeof(*server->next));
 		server->next = NULL;
 	}
@@ -418,7 +417,7 @@ int kv_server_local_addr(const struct kv_server *server, struct gale_socket_addr
 
 void kv_server_deinit(struct kv_server *server)
 {
-	if (server->options.allocator == NULL)
+	if (server->allocator == NULL)
 		return; /* Zeroed, or init failed before the allocator was set. */
 	kv_server_shutdown(server);
 	if (gale_tcp_stream_is_open(&server->shed))

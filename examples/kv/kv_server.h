@@ -39,7 +39,6 @@ typedef int kv_spawn_fn(void *spawn_data, const char *name, gale_poll_fn *poll, 
 struct kv_server_options {
 	struct gale_runtime *runtime;           /* REQUIRED; borrowed until deinit. */
 	const struct gale_socket_addr *addr;    /* REQUIRED: where to listen (port 0: any). */
-	const struct gale_allocator *allocator; /* Sessions and entries; NULL: malloc. */
 	uint64_t max_clients;                   /* Stop accepting after this many; 0: never. */
 	kv_spawn_fn *spawn;                     /* NULL: gale_executor_spawn, then detach. */
 	void *spawn_data;                       /* Passed to spawn. */
@@ -58,6 +57,8 @@ struct kv_server_stats {
 
 struct kv_server {
 	struct kv_server_options options;          /* As given to init. */
+	const struct gale_allocator *allocator;    /* The runtime's: sessions and entries
+						    * (on the simulator, the leak-checked one). */
 	struct gale_tcp_listener listener;         /* Owned; closed by shutdown or the acceptor. */
 	struct gale_tcp_stream shed;               /* Accepts a connection no session can take. */
 	struct kv_session *next;                   /* Allocated ahead for the next accept. */

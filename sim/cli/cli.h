@@ -215,6 +215,8 @@ int cli_report_finish(const struct cli_campaign *campaign, const struct cli_repo
 
 /* Faults a shrunk run may keep (the search numbers at most this many). */
 #define CLI_SHRINK_FAULTS_MAX 512
+/* Candidate runs one search may make (its deterministic budget; the wall clock caps it). */
+#define CLI_SHRINK_RUNS_MAX 2000
 
 /* A smaller reproduction of a failure (cli_shrink.c). */
 struct cli_shrink {
@@ -308,6 +310,10 @@ int cli_fork_piped(pid_t *pid_out, int *fd_out);
 /* Writes / reads exactly len bytes (EINTR retried); false on an error or end of file. */
 bool cli_write_all(int fd, const void *buf, size_t len);
 bool cli_read_all(int fd, void *buf, size_t len);
+
+/* Writes the kept records of trace, one line each (and a note when it was truncated);
+ * replay's --verbose / --trace and the fuzz entry's GALE_FUZZ_TRACE. */
+void cli_trace_print(const struct gale_trace *trace, FILE *out);
 
 /* Opens path for writing, with a one-line error naming it; NULL on failure. */
 FILE *cli_file_open(const char *path);

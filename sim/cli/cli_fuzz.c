@@ -39,17 +39,11 @@ int gale_fuzz_decode(const uint8_t *data, size_t size,
 	} else if (mode == 3) {
 		out->options.swarm = true;
 	} else {
-		/* One byte per kind, b/512; short fixed delays vary order without long runs. */
-		out->custom = *gale_fault_profile_find("none");
-		out->custom.name = "fuzz";
+		gale_fault_profile_fuzz_base(&out->custom, "fuzz"); /* One byte per kind. */
 		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-			uint8_t b = byte_at(data, size, used++);
-			out->custom.ratios[kind] = (struct gale_ratio){b, b != 0 ? 512 : 0};
+			uint8_t byte = byte_at(data, size, used++);
+			out->custom.ratios[kind] = gale_fault_ratio_from_byte(byte);
 		}
-		out->custom.ready_delay_ns_max = 100000;
-		out->custom.latency_jitter_ns_max = 200000;
-		out->custom.connect_delay_ns_max = 500000;
-		out->custom.partition_ns_max = 2000000;
 		out->options.profile = &out->custom;
 	}
 	/* A non-NULL pointer selects bytes mode even for an empty rest (all choices neutral). */
@@ -57,16 +51,6 @@ int gale_fuzz_decode(const uint8_t *data, size_t size,
 	out->options.fuzz_bytes = used < size ? data + used : empty;
 	out->options.fuzz_len = used < size ? size - used : 0;
 	return 0;
-}
-
-static void trace_print(const struct gale_trace *trace)
-{
-	const struct gale_trace_record *records = gale_trace_records(trace);
-	char line[256];
-	for (size_t i = 0; i < gale_trace_kept_count(trace); i++) {
-		gale_trace_record_format(&records[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
 }
 
 int gale_fuzz_scenarios(const uint8_t *data, size_t size,
@@ -85,7 +69,7 @@ int gale_fuzz_scenarios(const uint8_t *data, size_t size,
 	int rc = gale_scenario_run(fuzz_case.scenario, &fuzz_case.options, trace_on ? &trace : NULL,
 				   &result);
 	if (trace_on)
-		trace_print(&trace);
+		cli_trace_print(&trace, stderr);
 	gale_trace_deinit(&trace);
 	if (rc == 0)
 		return 0;

@@ -200,21 +200,6 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 	return -1;
 }
 
-static int replay_dump(const struct gale_trace *trace, FILE *out)
-{
-	const struct gale_trace_record *records = gale_trace_records(trace);
-	char line[256];
-	for (size_t i = 0; i < gale_trace_kept_count(trace); i++) {
-		gale_trace_record_format(&records[i], line, sizeof(line));
-		if (fprintf(out, "%s\n", line) < 0)
-			return -1;
-	}
-	if (gale_trace_is_truncated(trace))
-		fprintf(out, "... trace truncated after %zu records\n",
-			gale_trace_kept_count(trace));
-	return 0;
-}
-
 static void replay_print(const struct replay_options *options, int status,
 			 const struct gale_run_result *result)
 {
@@ -320,11 +305,11 @@ int cli_command_replay(int argc, char **argv)
 	int status = gale_scenario_run(options.scenario, run, keep ? &trace : NULL, &result);
 	free(bytes);
 	if (options.verbose)
-		replay_dump(&trace, stdout);
+		cli_trace_print(&trace, stdout);
 	replay_print(&options, status, &result);
 	exit_status = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 	if (trace_file != NULL) {
-		replay_dump(&trace, trace_file);
+		cli_trace_print(&trace, trace_file);
 		if (!cli_file_close(trace_file, options.trace_path))
 			exit_status = CLI_EXIT_USAGE;
 		else

@@ -18,27 +18,10 @@
 
 #include "cli.h"
 
-/* The task named in a failure message ("... in task 'name' (step N)"), or "" if none. */
-static void message_task(const char *message, char *task, size_t task_len)
-{
-	const char *at = strstr(message, " in task '");
-	task[0] = '\0';
-	if (at == NULL)
-		return;
-	at += strlen(" in task '");
-	const char *end = strchr(at, '\'');
-	size_t len = end != NULL ? (size_t)(end - at) : 0;
-	if (len >= task_len)
-		len = task_len - 1;
-	memcpy(task, at, len);
-	task[len] = '\0';
-}
-
 struct shrink_search {
 	const struct cli_campaign *campaign;
 	struct cli_unit unit;
-	enum gale_oracle oracle;       /* The original failure's. */
-	char task[64];                 /* The original failure's task ("" if none). */
+	const struct gale_run_result *original; /* The failure to keep: its oracle and task. */
 	uint32_t faults_off;           /* Kinds switched off so far. */
 	bool draws_min;                /* Draws at their minimum. */
 	int64_t deadline_ns;           /* Wall-clock budget. */
@@ -67,14 +50,18 @@ static bool shrink_try(struct shrink_search *search, const uint64_t *allowed, si
 				   &options, NULL, &result);
 	if (result_out != NULL)
 		*result_out = result;
-	char task[64];
-	message_task(result.message, task, sizeof(task));
-	return rc == 1 && result.oracle == search->oracle && strcmp(task, search->task) == 0;
+	return rc == 1 && result.oracle == search->original->oracle &&
+	       strcmp(result.task, search->original->task) == 0;
 }
 
+/*
+ * The search's budget is counted in candidate runs, so the same failure shrinks to the
+ * same line on a fast machine and on a loaded one; the wall clock only caps a scenario
+ * whose runs are slow (it is the one input that can cut a search short).
+ */
 static bool shrink_time_left(const struct shrink_search *search)
 {
-	return cli_wall_now_ns() < search->deadline_ns;
+	return search->out->runs < CLI_SHRINK_RUNS_MAX && cli_wall_now_ns() < search->deadline_ns;
 }
 
 static uint64_t faults_total(const struct gale_run_result *result)
@@ -155,11 +142,10 @@ static void shrink_search_run(const struct cli_campaign *campaign,
 	struct shrink_search search = {
 		.campaign = campaign,
 		.unit = failure->unit,
-		.oracle = failure->outcome.result.oracle,
+		.original = &failure->outcome.result,
 		.deadline_ns = cli_wall_now_ns() + (int64_t)(budget_s * 1e9),
 		.out = out,
 	};
-	message_task(failure->outcome.result.message, search.task, sizeof(search.task));
 	out->faults_before = faults_total(&failure->outcome.result);
 	out->trace_before = failure->outcome.result.trace_count;
 	shrink_kinds(&search, &failure->outcome.result);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <gale/sim_profile.h>
+#include <gale/sim_trace.h>
 
 #include "cli.h"
 
@@ -304,4 +305,18 @@ bool cli_read_all(int fd, void *buf, size_t len)
 		done += (size_t)n;
 	}
 	return true;
+}
+
+void cli_trace_print(const struct gale_trace *trace, FILE *out)
+{
+	const struct gale_trace_record *records = gale_trace_records(trace);
+	char line[256];
+	for (size_t i = 0; i < gale_trace_kept_count(trace); i++) {
+		gale_trace_record_format(&records[i], line, sizeof(line));
+		if (fprintf(out, "%s\n", line) < 0)
+			return; /* The caller's close or flush reports the write error. */
+	}
+	if (gale_trace_is_truncated(trace))
+		fprintf(out, "... trace truncated after %zu records\n",
+			gale_trace_kept_count(trace));
 }

@@ -131,12 +131,13 @@ void gale__scenario_failv(struct gale_scenario_state *state, enum gale_oracle or
 	struct gale_scenario_run *run = state->run;
 	struct gale_run_result *result = run->priv_result;
 	char task[112] = "";
+	result->task[0] = '\0';
 	if (state->runtime_ready) {
 		struct gale_task_handle current = gale_executor_current(&run->runtime.executor);
 		if (current.id != 0) {
-			char label[96];
-			gale__scenario_task_label(state, current, label, sizeof(label));
-			(void)snprintf(task, sizeof(task), ", in task %s", label);
+			gale__scenario_task_label(state, current, result->task,
+						  sizeof(result->task));
+			(void)snprintf(task, sizeof(task), ", in task %s", result->task);
 		}
 	}
 	uint64_t step = gale_trace_count(&run->trace);

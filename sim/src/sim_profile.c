@@ -154,6 +154,22 @@ const char *gale_fault_kind_description(enum gale_fault_kind kind)
 	return fault_kind_descriptions[kind];
 }
 
+void gale_fault_profile_fuzz_base(struct gale_fault_profile *profile_out, const char *name)
+{
+	assert(profile_out != NULL);
+	*profile_out = *gale_fault_profile_find("none");
+	profile_out->name = name;
+	profile_out->ready_delay_ns_max = 100000;
+	profile_out->latency_jitter_ns_max = 200000;
+	profile_out->connect_delay_ns_max = 500000;
+	profile_out->partition_ns_max = 2000000;
+}
+
+struct gale_ratio gale_fault_ratio_from_byte(uint8_t byte)
+{
+	return (struct gale_ratio){byte, byte != 0 ? 512 : 0};
+}
+
 bool gale_fault_filter_admit(struct gale_fault_filter *filter)
 {
 	if (filter == NULL)

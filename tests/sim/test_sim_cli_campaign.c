@@ -661,6 +661,38 @@ static const struct gale_scenario torn_scenario = {
 	.state_size = sizeof(struct torn), .setup = torn_setup, .teardown = torn_teardown};
 
 /*
+ * The injection filter withholds faults without moving the entropy: admitting every fault
+ * a run decides gives the very same run (same hash) as no filter, and admitting none
+ * gives a run with no fault at all.
+ */
+static void test_fault_filter_admitting_all_is_the_same_run(void **state)
+{
+	(void)state;
+	uint64_t all[CLI_SHRINK_FAULTS_MAX];
+	for (uint64_t i = 0; i < CLI_SHRINK_FAULTS_MAX; i++)
+		all[i] = i;
+	for (uint64_t seed = 0; seed < 8; seed++) {
+		struct gale_run_options options = {.seed = seed,
+						   .profile = gale_fault_profile_find("harsh")};
+		struct gale_run_result plain, filtered, none;
+		gale_scenario_run(&torn_scenario, &options, NULL, &plain);
+		uint64_t injected = 0;
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+			injected += plain.sim.faults.injected[kind];
+		assert_true(injected < CLI_SHRINK_FAULTS_MAX);
+		options.faults_filter = true;
+		options.faults_allowed = all;
+		options.faults_allowed_count = (size_t)injected;
+		gale_scenario_run(&torn_scenario, &options, NULL, &filtered);
+		assert_int_equal(filtered.trace_hash, plain.trace_hash);
+		options.faults_allowed_count = 0;
+		gale_scenario_run(&torn_scenario, &options, NULL, &none);
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+			assert_int_equal(none.sim.faults.injected[kind], 0);
+	}
+}
+
+/*
  * Shrinking: the first failing seed under "harsh" shrinks to a run with few faults that
  * fails with the same oracle and task, and its replay (faults_off + the kept fault
  * numbers) reproduces the shrunk run's hash.
@@ -690,6 +722,8 @@ static void test_shrink_keeps_the_failure_with_fewer_faults(void **state)
 	assert_int_equal(shrink->result.oracle, failure->outcome.result.oracle);
 	assert_non_null(strstr(shrink->result.message, "in task 'torn-server'"));
 	assert_non_null(strstr(failure->outcome.result.message, "in task 'torn-server'"));
+	assert_string_equal(failure->outcome.result.task, "'torn-server'");
+	assert_string_equal(shrink->result.task, "'torn-server'");
 	struct gale_run_options options = {
 		.seed = failure->unit.seed, .profile = gale_fault_profile_find("harsh"),
 		.faults_off = shrink->faults_off, .faults_filter = true,
@@ -770,6 +804,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_json_reader_refuses_broken_reports),
 		cmocka_unit_test(test_fuzz_input_replays_like_the_fuzz_target),
 		cmocka_unit_test(test_shrink_keeps_the_failure_with_fewer_faults),
+		cmocka_unit_test(test_fault_filter_admitting_all_is_the_same_run),
 		cmocka_unit_test(test_numbers_are_decimal_or_hex_only),
 		cmocka_unit_test(test_options_take_attached_values),
 	};

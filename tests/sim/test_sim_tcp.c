@@ -399,6 +399,29 @@ static void test_tcp_connect_bind_picks_the_source_host(void **state)
 	gale_tcp_connect_bind(&b.connect, &local);
 	assert_int_equal(gale_tcp_connect_poll(&b.connect, &cx, &stream), -EINVAL);
 	gale_tcp_connect_deinit(&b.connect);
+	/* Addresses are tried in order: one whose bind fails is skipped like a refused one,
+	 * the next is connected (an IPv6 destination first, then the server's IPv4). */
+	struct gale_socket_addr two[2];
+	assert_int_equal(gale_socket_addr_parse("[::1]:7000", &two[0]), 0);
+	two[1] = world->server_addr;
+	assert_int_equal(gale_socket_addr_parse("10.0.0.3:0", &local), 0);
+	b.connect_rc = b.accept_rc = GALE_PENDING;
+	gale_tcp_connect_init(&b.connect, &world->runtime, two, 2);
+	gale_tcp_connect_bind(&b.connect, &local);
+	assert_int_equal(gale_executor_spawn(&world->runtime.executor, bound_accept_poll, &b, &h1),
+			 0);
+	assert_int_equal(gale_executor_spawn(&world->runtime.executor, bound_connect_poll, &b,
+					     &h2), 0);
+	assert_int_equal(gale_runtime_run(&world->runtime), 0);
+	assert_int_equal(b.connect_rc, 0);
+	assert_int_equal(b.accept_rc, 0);
+	assert_true(gale_socket_addr_format(&b.peer, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "10.0.0.3:"));
+	assert_int_equal(gale_executor_try_join(&world->runtime.executor, h1, &result), 0);
+	assert_int_equal(gale_executor_try_join(&world->runtime.executor, h2, &result), 0);
+	gale_tcp_stream_close(&b.client);
+	gale_tcp_stream_close(&b.accepted);
+	gale_tcp_connect_deinit(&b.connect);
 	gale_tcp_listener_close(&world->listener);
 	assert_int_equal(gale_runtime_deinit(&world->runtime), 0);
 	assert_int_equal(gale_sim_deinit(&world->sim), 0);

@@ -158,6 +158,9 @@ struct gale_run_options {
 struct gale_run_result {
 	enum gale_oracle oracle;       /* GALE_ORACLE_NONE when every check passed. */
 	char message[512];             /* The first failure, naming task, resource, step. */
+	char task[96];                 /* The task polled when it was recorded, as the message
+					* names it ("'client'", "#3.1 (unnamed)"); "" outside
+					* task polls (setup, check, the runner's own oracles). */
 	uint64_t trace_hash;           /* Hash of the whole trace (replay must match). */
 	uint64_t trace_count;          /* Records in the trace. */
 	uint64_t failure_step;         /* Trace records at the failure (0 when none, or

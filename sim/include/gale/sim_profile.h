@@ -89,6 +89,19 @@ GALE_EXTERN bool gale_fault_roll(const struct gale_fault_profile *profile,
 				 enum gale_fault_kind kind);
 
 /**
+ * The profile a fuzz input describes, as every gale fuzz target decodes it: "none" named
+ * name, with short fixed delay bounds (delays vary the order of events without stretching
+ * runs). Set each kind's ratio from one input byte with gale_fault_ratio_from_byte().
+ * name is borrowed (static, or outliving the profile).
+ */
+GALE_EXTERN void gale_fault_profile_fuzz_base(struct gale_fault_profile *profile_out,
+					      const char *name);
+
+/** One fuzz input byte as a fault chance: 0 leaves the fault off, b > 0 is b/512 (up to
+ *  one chance in two per opportunity). */
+GALE_EXTERN struct gale_ratio gale_fault_ratio_from_byte(uint8_t byte);
+
+/**
  * An injection filter, for shrinking a failure: the faults a run decides to inject are
  * numbered in the order they happen (0, 1, 2, ..., across the simulated driver and the
  * allocator), and only those whose number is in `allowed` are injected; the others are
