@@ -32,12 +32,20 @@ build: deps
 	@cmake --build --preset default -j $(JOBS)
 
 # The main job: the whole scenario catalog over RUN_SEEDS seeds per scenario, every oracle on,
-# the "default" fault profile, one worker per CPU (about 15 s on 2 cores).
+# the "default" fault profile, one worker per CPU (about 15 s on 2 cores); then the same
+# scenarios on the real kernel over loopback, RUN_KERNEL_SEEDS seeds each on `epoll` and on
+# `fault-epoll` (the fault driver over epoll, "default" profile).
 RUN_SEEDS ?= 10000
+RUN_KERNEL_SEEDS ?= 200
 RUN_FLAGS ?= --profile default
 run: build
 	@./build/default/gale run --scenario all --count $(RUN_SEEDS) $(RUN_FLAGS) \
 		--json build/default/gale-run.json --junit build/default/gale-run.xml
+	@./build/default/gale run --scenario all --count $(RUN_KERNEL_SEEDS) --backend epoll \
+		--json build/default/gale-run-epoll.json --junit build/default/gale-run-epoll.xml
+	@./build/default/gale run --scenario all --count $(RUN_KERNEL_SEEDS) --profile default \
+		--backend fault-epoll --json build/default/gale-run-fault-epoll.json \
+		--junit build/default/gale-run-fault-epoll.xml
 
 test: build
 	@ctest --preset default -j $(JOBS) $(CTEST_FLAGS)

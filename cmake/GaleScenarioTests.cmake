@@ -3,12 +3,16 @@
 # the package and loaded by find_package(gale); also used in gale's own tree.
 #
 # gale_add_scenario_tests(TARGET my_tests [SEEDS n] [PROFILES p ...] [SCENARIOS s ...]
-#                         [JOBS n] [LABELS l ...] [TIMEOUT seconds])
+#                         [BACKENDS b ...] [JOBS n] [LABELS l ...] [TIMEOUT seconds])
 #   One CTest test per scenario x profile, named <target>.<scenario>.<profile>, each running
 #   `<target> run --scenario S --count SEEDS --profile P -j JOBS` (or --swarm for the
 #   profile "swarm"). A failing test prints each failing seed's oracle, message and the
 #   replay line (`ctest --output-on-failure`). SEEDS defaults to 100, PROFILES to
-#   "default", JOBS to 1 (CTest runs tests side by side). Without SCENARIOS the names are
+#   "default", JOBS to 1 (CTest runs tests side by side). BACKENDS (default "sim") adds
+#   the same runs on other backends (`--backend B`): "epoll" is one test per scenario,
+#   <target>.<scenario>.epoll (no faults, so no profiles); "fault-epoll" and a differential
+#   pair such as "sim,epoll" are one per scenario x profile, <target>.<scenario>.<profile>.
+#   fault-epoll / .sim-vs-epoll. Without SCENARIOS the names are
 #   discovered after each build by running `<target> list --names` (like
 #   gtest_discover_tests), so adding a scenario needs no CMake change. Call it in the
 #   directory that defines TARGET (CMake attaches the discovery step to the target there).
@@ -21,7 +25,8 @@ include_guard(GLOBAL)
 set(_GALE_SCENARIO_TESTS_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 function(gale_add_scenario_tests)
-  cmake_parse_arguments(ARG "" "TARGET;SEEDS;JOBS;TIMEOUT" "PROFILES;SCENARIOS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TARGET;SEEDS;JOBS;TIMEOUT" "PROFILES;SCENARIOS;LABELS;BACKENDS"
+                        ${ARGN})
   if(NOT ARG_TARGET OR NOT TARGET ${ARG_TARGET})
     message(FATAL_ERROR "gale_add_scenario_tests: TARGET must name an executable target")
   endif()
@@ -42,7 +47,18 @@ function(gale_add_scenario_tests)
   if(NOT ARG_PROFILES)
     set(ARG_PROFILES default)
   endif()
-  # Lists travel to the script comma-separated: a ';' would split the command's arguments.
+  if(NOT ARG_BACKENDS)
+    set(ARG_BACKENDS sim)
+  endif()
+  foreach(backend ${ARG_BACKENDS})
+    if(NOT backend MATCHES "^(sim|epoll|fault-epoll)(,(sim|epoll|fault-epoll))?$")
+      message(FATAL_ERROR "gale_add_scenario_tests: bad backend '${backend}' (sim, epoll, "
+                          "fault-epoll, or two of them comma-separated)")
+    endif()
+  endforeach()
+  # Lists travel to the script comma-separated: a ';' would split the command's arguments
+  # (backends, which may hold a comma themselves, with '+').
+  string(REPLACE ";" "+" ARG_BACKENDS "${ARG_BACKENDS}")
   foreach(list PROFILES SCENARIOS LABELS)
     string(REPLACE ";" "," ARG_${list} "${ARG_${list}}")
   endforeach()
@@ -52,7 +68,8 @@ function(gale_add_scenario_tests)
     COMMAND ${CMAKE_COMMAND} -D "GALE_TARGET=${ARG_TARGET}" -D "GALE_SEEDS=${ARG_SEEDS}"
             -D "GALE_JOBS=${ARG_JOBS}" -D "GALE_TIMEOUT=${ARG_TIMEOUT}"
             -D "GALE_PROFILES=${ARG_PROFILES}" -D "GALE_SCENARIOS=${ARG_SCENARIOS}"
-            -D "GALE_LABELS=${ARG_LABELS}" -D "GALE_OUTPUT=${file}"
+            -D "GALE_LABELS=${ARG_LABELS}" -D "GALE_BACKENDS=${ARG_BACKENDS}"
+            -D "GALE_OUTPUT=${file}"
             -D "GALE_EXECUTABLE=$<TARGET_FILE:${ARG_TARGET}>"
             -P ${_GALE_SCENARIO_TESTS_DIR}/GaleScenarioTestsWrite.cmake
     BYPRODUCTS ${file} VERBATIM)

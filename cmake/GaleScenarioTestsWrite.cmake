@@ -6,6 +6,10 @@
 foreach(list GALE_PROFILES GALE_SCENARIOS GALE_LABELS)
   string(REPLACE "," ";" ${list} "${${list}}")
 endforeach()
+string(REPLACE "+" ";" GALE_BACKENDS "${GALE_BACKENDS}")
+if(NOT GALE_BACKENDS)
+  set(GALE_BACKENDS sim)
+endif()
 if(NOT GALE_SCENARIOS)
   execute_process(COMMAND ${GALE_EXECUTABLE} list --names OUTPUT_VARIABLE names
                   RESULT_VARIABLE rc ERROR_VARIABLE err)
@@ -21,18 +25,31 @@ foreach(scenario ${GALE_SCENARIOS})
   if(NOT scenario MATCHES "^[a-z0-9_-]+$")
     message(FATAL_ERROR "gale_add_scenario_tests: bad scenario name '${scenario}'")
   endif()
-  foreach(profile ${GALE_PROFILES})
-    if(profile STREQUAL "swarm")
-      set(profile_args --swarm)
-    else()
-      set(profile_args --profile ${profile})
+  foreach(backend ${GALE_BACKENDS})
+    set(profiles ${GALE_PROFILES})
+    if(backend STREQUAL "epoll")
+      set(profiles none) # The plain kernel injects nothing: one test, whatever the profiles.
     endif()
-    set(name ${GALE_TARGET}.${scenario}.${profile})
-    string(APPEND content
-      "add_test([=[${name}]=] [=[${GALE_EXECUTABLE}]=] run --scenario ${scenario} "
-      "--count ${GALE_SEEDS} ${profile_args} -j ${GALE_JOBS})\n"
-      "set_tests_properties([=[${name}]=] PROPERTIES TIMEOUT ${GALE_TIMEOUT}"
-      " LABELS [=[${GALE_LABELS}]=])\n")
+    foreach(profile ${profiles})
+      if(profile STREQUAL "swarm")
+        set(profile_args --swarm)
+      else()
+        set(profile_args --profile ${profile})
+      endif()
+      string(REPLACE "," "-vs-" suffix "${backend}")
+      if(backend STREQUAL "sim")
+        set(name ${GALE_TARGET}.${scenario}.${profile})
+      elseif(backend STREQUAL "epoll")
+        set(name ${GALE_TARGET}.${scenario}.epoll)
+      else()
+        set(name ${GALE_TARGET}.${scenario}.${profile}.${suffix})
+      endif()
+      string(APPEND content
+        "add_test([=[${name}]=] [=[${GALE_EXECUTABLE}]=] run --scenario ${scenario} "
+        "--count ${GALE_SEEDS} ${profile_args} --backend ${backend} -j ${GALE_JOBS})\n"
+        "set_tests_properties([=[${name}]=] PROPERTIES TIMEOUT ${GALE_TIMEOUT}"
+        " LABELS [=[${GALE_LABELS}]=])\n")
+    endforeach()
   endforeach()
 endforeach()
 # Rewrite only on change, so CTest's view is stable across rebuilds.

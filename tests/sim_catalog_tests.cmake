@@ -14,6 +14,11 @@ if(TARGET gale_cli_core)
   gale_add_cmocka_test(test_sim_cli_campaign LABEL sim
                        SOURCES sim/test_sim_cli_campaign.c LIBS gale_cli_core)
   target_compile_definitions(test_sim_cli_campaign PRIVATE _DEFAULT_SOURCE)
+  # --backend: lists, the differential verdict, reports and merge; kernel campaigns on
+  # loopback once the runner has them.
+  gale_add_cmocka_test(test_sim_cli_backend LABEL sim
+                       SOURCES sim/test_sim_cli_backend.c LIBS gale_cli_core)
+  target_compile_definitions(test_sim_cli_backend PRIVATE _DEFAULT_SOURCE)
 endif()
 if(TARGET gale_cli)
   # The command from outside: generated bad argument vectors, write errors, huge counts.
@@ -28,4 +33,5 @@ if(TARGET gale_test)
   # TCP scaffolding for scenarios (scenario_net.h): listen on a host, connect from others.
   gale_add_cmocka_test(test_sim_scenario_net LABEL sim SOURCES sim/test_sim_scenario_net.c
                        LIBS gale_test)
+  set_tests_properties(test_sim_scenario_net PROPERTIES LABELS "sim;os") # Every backend.
 endif()

@@ -102,9 +102,9 @@ static int world_setup(struct kv_world *world, struct gale_scenario_run *run)
 {
 	world->run = run;
 	/* The clients' host first: unbound sockets take the first host as their source. */
-	int rc = gale_sim_host_add(&run->sim, KV_HOST_CLIENTS, NULL);
+	int rc = gale_scenario_host_add(run, KV_HOST_CLIENTS);
 	if (rc == 0)
-		rc = gale_sim_host_add(&run->sim, KV_HOST_SERVER, NULL);
+		rc = gale_scenario_host_add(run, KV_HOST_SERVER);
 	if (rc == 0)
 		rc = gale_socket_addr_from_ip(KV_HOST_SERVER, KV_PORT, &world->server_addr);
 	if (rc != 0)
@@ -294,7 +294,7 @@ static void world_check(struct kv_world *world, struct kv_actor *const *actors,
 				   "%s: the clients got %llu answers, the server sent %llu",
 				   scenario, (unsigned long long)answers,
 				   (unsigned long long)stats->requests_count);
-	struct gale_sim_stats sim = gale_sim_stats_get(&run->sim);
+	struct gale_sim_stats sim = gale_scenario_stats(run);
 	if (connects != sim.connections_count || refused != sim.connects_refused_count)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "%s: the clients saw %llu connects and %llu refusals, the "

@@ -29,6 +29,8 @@ enum {
 	 * which worker finished first, and memory stays bounded when every seed fails.
 	 */
 	CLI_FAILURES_LISTED = 20,
+	/* Backends one campaign runs each seed on: one, or two to compare (differential). */
+	CLI_BACKENDS_MAX = 2,
 };
 
 struct cli_campaign {
@@ -48,6 +50,13 @@ struct cli_campaign {
 	bool fault_coverage;                       /* --fault-coverage: table + gate. */
 	double shrink_s;                           /* Budget per shrink; 0: --no-shrink. */
 	const char *program;                       /* argv[0], for replay commands. */
+	/*
+	 * Where each seed runs (--backend): one backend, or two distinct ones (differential
+	 * mode: both run every seed, and a seed that passes on one only is a divergence).
+	 * backends_count 0 means {sim}, so a zeroed campaign runs on the simulator.
+	 */
+	enum gale_backend backends[CLI_BACKENDS_MAX];
+	size_t backends_count;                     /* Entries used (0 taken as 1). */
 };
 
 /* One unit of work: a scenario under one seed. */
@@ -68,12 +77,25 @@ struct cli_position {
 	uint32_t scenario_index; /* Which scenario of that round. */
 };
 
-/* What a unit produced (sent from a worker to the parent through a pipe). */
+/*
+ * What a unit produced (sent from a worker to the parent through a pipe, so plain data).
+ * In differential mode it is the combined verdict of both backends' runs
+ * (cli_outcome_combine).
+ */
 struct cli_outcome {
-	struct gale_run_result result; /* Oracle verdict, message, hash, stats. */
+	struct gale_run_result result; /* Oracle verdict, message, hash, stats: the failing
+					* backend's run (the first backend's when both
+					* passed or both failed). */
 	int status;                    /* gale_scenario_run()'s return, -EINTR: crashed,
 					* -ETIMEDOUT: hung (killed by the watchdog). */
-	int64_t wall_ns;               /* Wall time of the run. */
+	int64_t wall_ns;               /* Wall time of the unit (every backend's run). */
+	enum gale_backend backend;     /* Where result ran; for a crash or hang, the backend
+					* that was running. */
+	bool divergent;                /* Differential: this backend failed, the other
+					* passed. */
+	struct gale_fault_stats faults; /* Faults injected by every backend's run. */
+	int64_t time_ns;               /* Run time of every backend's run: virtual on sim,
+					* the driver's clock on the kernel. */
 };
 
 /* Per-scenario totals for the summary. */
@@ -81,8 +103,9 @@ struct cli_totals {
 	uint64_t seeds_planned;    /* Seeds this shard would run. */
 	uint64_t seeds_count;      /* Seeds run. */
 	uint64_t failures_count;   /* Seeds that failed. */
+	uint64_t divergences_count; /* Of those, seeds that passed on the other backend. */
 	uint64_t faults_count;     /* Faults injected, all kinds. */
-	int64_t sim_time_ns;       /* Simulated time, summed. */
+	int64_t sim_time_ns;       /* Run time (simulated; on the kernel, real), summed. */
 	int64_t wall_ns;           /* Wall time, summed over runs. */
 	uint64_t faults_by_kind[GALE_FAULT_COUNT]; /* Faults injected, by kind. */
 };
@@ -118,6 +141,7 @@ struct cli_report {
 struct cli_verdict {
 	uint64_t seeds_run;      /* Summed over scenarios. */
 	uint64_t seeds_failed;   /* Summed over scenarios. */
+	uint64_t seeds_divergent; /* Of those, divergences (differential mode). */
 	struct cli_count seeds_planned; /* Summed over scenarios. */
 	struct cli_count seeds_skipped; /* Planned and never run (time limit). */
 	int kinds_never_injected; /* With --fault-coverage: fault kinds never injected. */
@@ -138,9 +162,43 @@ bool cli_position_next(const struct cli_campaign *campaign, struct cli_position 
 /* The unit at a (valid) position. */
 struct cli_unit cli_position_unit(const struct cli_campaign *campaign, struct cli_position at);
 
-/* Runs one unit in this process. */
+/* Runs one unit in this process on one backend (outcome_out->backend is it). */
+void cli_unit_run_on(const struct cli_campaign *campaign, struct cli_unit unit,
+		     enum gale_backend backend, struct cli_outcome *outcome_out);
+/*
+ * The differential verdict of one unit run on two backends (each outcome's backend says
+ * which): both passed, first's outcome; both failed, first's, its message saying that it
+ * fails on both; exactly one failed, that one's, marked divergent, its message naming the
+ * backend that passes and the one that fails ("diverges: passes on sim, fails on epoll:
+ * <its message>"). Faults, run time and wall time are summed over both. out may not alias.
+ */
+void cli_outcome_combine(const struct cli_outcome *first, const struct cli_outcome *second,
+			 struct cli_outcome *out);
+/* Runs one unit in this process on every backend of the campaign, combined. */
 void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
 		  struct cli_outcome *outcome_out);
+
+/* The campaign's backend count: backends_count, or 1 (sim) when it is 0. */
+size_t cli_backends_count(const struct cli_campaign *campaign);
+/* True when every backend of the campaign is sim (exact replay, shrinking). */
+bool cli_backends_sim_only(const struct cli_campaign *campaign);
+/* The backends as --backend takes them ("sim", "sim,epoll"). */
+const char *cli_backends_format(const struct cli_campaign *campaign, char *buf, size_t buf_len);
+/* Every backend name, for messages ("sim, epoll, fault-epoll"). */
+const char *cli_backend_names(char *buf, size_t buf_len);
+/*
+ * Parses a --backend list: one backend name, or two distinct ones separated by a comma.
+ * 0 with backends[0..*count_out) set, -EINVAL (empty, an unknown name, more than two) or
+ * -EEXIST (the same backend twice); backends untouched on error. Prints nothing.
+ */
+int cli_backends_parse(const char *text, enum gale_backend backends[CLI_BACKENDS_MAX],
+		       size_t *count_out);
+/* The --backend list, with a one-line usage error naming the valid backends. */
+bool cli_parse_backends(const char *flag, const char *text, struct cli_campaign *campaign);
+/* A real backend (the kernel): replays only approximately, so no shrinking, no --hash. */
+bool cli_backend_is_kernel(enum gale_backend backend);
+/* Writes the nonzero fault kinds of faults ("reset 2, read_short 1"), or "none". */
+const char *cli_faults_format(const struct gale_fault_stats *faults, char *buf, size_t buf_len);
 
 /* Runs every unit with campaign->jobs workers. 0, or a negative code (fork/pipe/memory). */
 int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report *report);
@@ -238,8 +296,9 @@ struct cli_shrink {
  * Searches, within budget_s of wall time, for a run of the failure's scenario and seed
  * that fails with the same oracle and the same task while injecting fewer faults: first
  * fault kinds switched off, then delta debugging over the injected faults. Oracle
- * failures only (status 1). 0 (out->shrunk says whether a smaller run was found), or a
- * negative code (the search could not run, or a candidate crashed it).
+ * failures on sim only (status 1; -EINVAL otherwise: kernel runs do not replay exactly).
+ * 0 (out->shrunk says whether a smaller run was found), or a negative code (the search
+ * could not run, or a candidate crashed it).
  */
 int cli_shrink(const struct cli_campaign *campaign, const struct cli_failure *failure,
 	       double budget_s, struct cli_shrink *out);

@@ -11,7 +11,9 @@
  * smaller than PIPE_BUF). When a worker dies, the unit it had started is reported as
  * crashed (the worker's stderr, with the assert message, is left on the terminal) and a
  * new worker resumes after it. Listed failures are the lowest seeds of each scenario,
- * sorted, so reports do not depend on timing.
+ * sorted, so reports do not depend on timing. In differential mode a worker runs each
+ * unit on both backends (a START record before each run, so a crash names its backend)
+ * and sends one combined OUTCOME (cli_outcome_combine).
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,13 +26,14 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli.h"
 
 enum { RECORD_START = 1, RECORD_OUTCOME = 2 };
 
 struct cli_record {
 	uint32_t kind;              /* RECORD_START or RECORD_OUTCOME. */
 	struct cli_position at;     /* Which unit. */
+	enum gale_backend backend;  /* RECORD_START: the backend starting (one START per
+				     * backend run, so a crash names it). */
 	struct cli_outcome outcome; /* For RECORD_OUTCOME. */
 };
 
@@ -44,7 +47,8 @@ struct cli_worker {
 	bool busy;                /* started holds a unit started and not finished. */
 	bool heard;               /* It sent a record since it was spawned. */
 	struct cli_position started;
-	int64_t started_ns;       /* When the started unit began (wall clock). */
+	enum gale_backend started_backend; /* The backend the started unit runs on now. */
+	int64_t started_ns;       /* When that backend's run began (wall clock). */
 	bool hung;                /* Killed by the watchdog: the started unit overran. */
 };
 
@@ -83,19 +87,77 @@ struct cli_unit cli_position_unit(const struct cli_campaign *campaign, struct cl
 				 .seed = campaign->seed_first + offset};
 }
 
-void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
-		  struct cli_outcome *outcome_out)
+void cli_unit_run_on(const struct cli_campaign *campaign, struct cli_unit unit,
+		     enum gale_backend backend, struct cli_outcome *outcome_out)
 {
 	struct gale_run_options options = {
 		.seed = unit.seed,
 		.profile = campaign->swarm ? NULL : gale_fault_profile_find(campaign->profile_name),
 		.swarm = campaign->swarm,
+		.backend = backend,
 	};
 	int64_t start_ns = cli_wall_now_ns();
 	memset(outcome_out, 0, sizeof(*outcome_out));
 	outcome_out->status = gale_scenario_run(campaign->scenarios[unit.scenario_index], &options,
 						NULL, &outcome_out->result);
 	outcome_out->wall_ns = cli_wall_now_ns() - start_ns;
+	outcome_out->backend = backend;
+	outcome_out->faults = outcome_out->result.sim.faults;
+	outcome_out->time_ns = outcome_out->result.sim.time_ns;
+	/* A run that could not happen may leave no message: the report must still say why. */
+	if (outcome_out->status < 0 && outcome_out->result.message[0] == '\0')
+		snprintf(outcome_out->result.message, sizeof(outcome_out->result.message),
+			 "could not run on %s: %s", gale_backend_name(backend),
+			 strerror(-outcome_out->status));
+}
+
+/* Puts prefix before out's message; a message cut short ends with "...". */
+static void message_prefix(struct cli_outcome *out, const char *prefix)
+{
+	char original[sizeof(out->result.message)];
+	memcpy(original, out->result.message, sizeof(original));
+	int n = snprintf(out->result.message, sizeof(out->result.message), "%s%s", prefix,
+			 original);
+	if (n >= (int)sizeof(out->result.message))
+		memcpy(out->result.message + sizeof(out->result.message) - 4, "...", 4);
+}
+
+void cli_outcome_combine(const struct cli_outcome *first, const struct cli_outcome *second,
+			 struct cli_outcome *out)
+{
+	bool first_fails = first->status != 0, second_fails = second->status != 0;
+	*out = !first_fails && second_fails ? *second : *first;
+	out->divergent = first_fails != second_fails;
+	out->wall_ns = first->wall_ns + second->wall_ns;
+	out->time_ns = first->time_ns + second->time_ns;
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+		out->faults.injected[kind] = first->faults.injected[kind] +
+					     second->faults.injected[kind];
+	if (!first_fails && !second_fails)
+		return;
+	const char *a = gale_backend_name(first->backend), *b = gale_backend_name(second->backend);
+	char prefix[160];
+	if (out->divergent)
+		snprintf(prefix, sizeof(prefix), "diverges: passes on %s, fails on %s: ",
+			 first_fails ? b : a, first_fails ? a : b);
+	else if (first->status == 1 && second->status == 1 &&
+		 first->result.oracle != second->result.oracle)
+		snprintf(prefix, sizeof(prefix), "fails on both %s and %s (on %s: oracle %s): ",
+			 a, b, b, gale_oracle_name(second->result.oracle));
+	else
+		snprintf(prefix, sizeof(prefix), "fails on both %s and %s: ", a, b);
+	message_prefix(out, prefix);
+}
+
+void cli_unit_run(const struct cli_campaign *campaign, struct cli_unit unit,
+		  struct cli_outcome *outcome_out)
+{
+	cli_unit_run_on(campaign, unit, campaign->backends[0], outcome_out);
+	if (cli_backends_count(campaign) < 2)
+		return;
+	struct cli_outcome first = *outcome_out, second;
+	cli_unit_run_on(campaign, unit, campaign->backends[1], &second);
+	cli_outcome_combine(&first, &second, outcome_out);
 }
 
 static void worker_write(int fd, const struct cli_record *record)
@@ -104,15 +166,24 @@ static void worker_write(int fd, const struct cli_record *record)
 		_exit(3); /* The parent is gone: nobody to report to. */
 }
 
-/* The worker process body: runs its rounds from first on. */
+/* The worker process body: runs its rounds from first on, each unit on every backend. */
 static void worker_main(const struct cli_campaign *campaign, struct cli_position first, int fd)
 {
 	struct cli_position at = first;
 	do {
-		struct cli_record record = {.kind = RECORD_START, .at = at};
-		worker_write(fd, &record);
-		record.kind = RECORD_OUTCOME;
-		cli_unit_run(campaign, cli_position_unit(campaign, at), &record.outcome);
+		struct cli_unit unit = cli_position_unit(campaign, at);
+		struct cli_outcome outcomes[CLI_BACKENDS_MAX];
+		size_t count = cli_backends_count(campaign);
+		for (size_t k = 0; k < count; k++) {
+			struct cli_record start = {.kind = RECORD_START, .at = at,
+						   .backend = campaign->backends[k]};
+			worker_write(fd, &start);
+			cli_unit_run_on(campaign, unit, campaign->backends[k], &outcomes[k]);
+		}
+		struct cli_record record = {.kind = RECORD_OUTCOME, .at = at,
+					    .outcome = outcomes[0]};
+		if (count == 2)
+			cli_outcome_combine(&outcomes[0], &outcomes[1], &record.outcome);
 		worker_write(fd, &record);
 	} while (cli_position_next(campaign, at, &at));
 	_exit(0);
@@ -171,39 +242,47 @@ static int report_add(const struct cli_campaign *campaign, struct cli_report *re
 	struct cli_unit unit = cli_position_unit(campaign, at);
 	struct cli_totals *totals = &report->totals[unit.scenario_index];
 	totals->seeds_count++;
-	totals->sim_time_ns += outcome->result.sim.time_ns;
+	totals->sim_time_ns += outcome->time_ns;
 	totals->wall_ns += outcome->wall_ns;
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-		totals->faults_by_kind[kind] += outcome->result.sim.faults.injected[kind];
-		totals->faults_count += outcome->result.sim.faults.injected[kind];
+		totals->faults_by_kind[kind] += outcome->faults.injected[kind];
+		totals->faults_count += outcome->faults.injected[kind];
 	}
 	report->units_done++;
 	if (outcome->status == 0)
 		return 0;
 	totals->failures_count++;
+	totals->divergences_count += outcome->divergent;
 	struct cli_failure failure = {.unit = unit, .outcome = *outcome};
 	return cli_report_keep_failure(report, &failure);
 }
 
 /* A worker died with a unit started: that unit crashed, or hung and was killed. */
 static int report_crash(const struct cli_campaign *campaign, struct cli_report *report,
-			struct cli_position at, int wait_status, bool hung)
+			const struct cli_worker *worker, int wait_status)
 {
-	struct cli_outcome outcome = {.status = hung ? -ETIMEDOUT : -EINTR};
+	struct cli_outcome outcome = {.status = worker->hung ? -ETIMEDOUT : -EINTR,
+				      .backend = worker->started_backend};
 	outcome.result.oracle = GALE_ORACLE_NONE;
-	if (hung)
+	outcome.result.backend = worker->started_backend;
+	/* Which backend, when the campaign has a choice: the crash may be the kernel's. */
+	char where[32] = "";
+	if (!cli_backends_sim_only(campaign) || cli_backends_count(campaign) > 1)
+		snprintf(where, sizeof(where), " on %s",
+			 gale_backend_name(worker->started_backend));
+	if (worker->hung)
 		snprintf(outcome.result.message, sizeof(outcome.result.message),
-			 "hung: no result after %.0f s of wall time (the watchdog killed it); "
-			 "replay it to see where it loops", campaign->seed_timeout_s);
+			 "hung%s: no result after %.0f s of wall time (the watchdog killed it); "
+			 "replay it to see where it loops", where, campaign->seed_timeout_s);
 	else if (WIFSIGNALED(wait_status))
 		snprintf(outcome.result.message, sizeof(outcome.result.message),
-			 "crashed: signal %d (%s); the assert or sanitizer message is above",
-			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+			 "crashed%s: signal %d (%s); the assert or sanitizer message is above",
+			 where, WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
 	else
 		snprintf(outcome.result.message, sizeof(outcome.result.message),
-			 "crashed: worker exited with status %d mid-run",
+			 "crashed%s: worker exited with status %d mid-run", where,
 			 WEXITSTATUS(wait_status));
-	return report_add(campaign, report, at, &outcome);
+	return report_add(campaign, report, worker->started, &outcome);
 }
 
 struct progress {
@@ -263,7 +342,7 @@ static int worker_finish(const struct cli_campaign *campaign, struct cli_report 
 	worker->pid = 0;
 	int rc = 0;
 	if (worker->busy) {
-		rc = report_crash(campaign, report, worker->started, status, worker->hung);
+		rc = report_crash(campaign, report, worker, status);
 		worker->busy = false;
 		worker->has_next = cli_position_next(campaign, worker->started, &worker->next);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -286,7 +365,8 @@ static int worker_service(const struct cli_campaign *campaign, struct cli_report
 	if (record.kind == RECORD_START) {
 		worker->busy = true;
 		worker->started = record.at;
-		worker->started_ns = cli_wall_now_ns();
+		worker->started_backend = record.backend;
+		worker->started_ns = cli_wall_now_ns(); /* Each backend's run has the budget. */
 		return 0;
 	}
 	worker->busy = false;
@@ -397,12 +477,23 @@ static void progress_init(const struct cli_campaign *campaign, struct progress *
 	cli_count_format(planned, progress->planned_text, sizeof(progress->planned_text));
 }
 
+/* One backend, or two distinct ones, each a real backend value. */
+static bool backends_are_valid(const struct cli_campaign *campaign)
+{
+	size_t count = cli_backends_count(campaign);
+	for (size_t k = 0; k < count; k++)
+		if ((unsigned)campaign->backends[k] >= GALE_BACKEND_COUNT)
+			return false;
+	return count <= CLI_BACKENDS_MAX &&
+	       (count < 2 || campaign->backends[0] != campaign->backends[1]);
+}
+
 int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report *report)
 {
 	memset(report, 0, sizeof(*report));
 	if (campaign->scenarios_count == 0 || campaign->scenarios_count > CLI_SCENARIOS_MAX ||
 	    campaign->jobs == 0 || campaign->jobs > CLI_JOBS_MAX || campaign->shard_count == 0 ||
-	    campaign->shard_index >= campaign->shard_count)
+	    campaign->shard_index >= campaign->shard_count || !backends_are_valid(campaign))
 		return -EINVAL;
 	for (size_t i = 0; i < campaign->scenarios_count; i++)
 		report->totals[i].seeds_planned = cli_shard_seeds(campaign);
@@ -421,7 +512,7 @@ int cli_campaign_execute(const struct cli_campaign *campaign, struct cli_report 
 	workers_kill(workers, campaign->jobs);
 	progress_show(report, &progress, true);
 	report->wall_ns = cli_wall_now_ns() - progress.start_ns;
-		cli_report_sort_failures(report);
+	cli_report_sort_failures(report);
 	return rc;
 }
 

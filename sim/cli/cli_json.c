@@ -284,6 +284,14 @@ bool cli_json_i64(const struct cli_json *value, int64_t *out)
 	return true;
 }
 
+bool cli_json_bool(const struct cli_json *value, bool *out)
+{
+	if (value == NULL || value->kind != CLI_JSON_BOOL)
+		return false;
+	*out = value->boolean;
+	return true;
+}
+
 const char *cli_json_string(const struct cli_json *value)
 {
 	return value != NULL && value->kind == CLI_JSON_STRING ? value->string : NULL;

@@ -39,6 +39,8 @@ const struct cli_json *cli_json_get(const struct cli_json *object, const char *k
 bool cli_json_u64(const struct cli_json *value, uint64_t *out);
 /* The value as a signed integer in [INT64_MIN + 1, INT64_MAX]; false otherwise. */
 bool cli_json_i64(const struct cli_json *value, int64_t *out);
+/* The value as a boolean; false when it is not true or false. */
+bool cli_json_bool(const struct cli_json *value, bool *out);
 /* The value as a string, or NULL. */
 const char *cli_json_string(const struct cli_json *value);
 

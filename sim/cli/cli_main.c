@@ -5,7 +5,7 @@
  *   run     many seeds of the scenarios, in parallel workers, with oracles; a summary,
  *           and a replay command for every failure
  *   replay  one seed again, with its trace and a trace-hash confirmation
- *   list    scenarios, profiles, fault knobs and oracles
+ *   list    scenarios, backends, profiles, fault knobs and oracles
  *   merge   the JSON reports of a sharded campaign as one report
  * Bad arguments, and output that cannot be written, give a one-line error and exit status 2.
  */
@@ -25,7 +25,7 @@ static const char usage_text[] =
 	"commands:\n"
 	"  run      run scenarios over many seeds and check every oracle\n"
 	"  replay   rerun one seed, print or write its trace, confirm its trace hash\n"
-	"  list     show scenarios, fault profiles, fault knobs and oracles\n"
+	"  list     show scenarios, backends, fault profiles, fault knobs and oracles\n"
 	"  merge    combine the JSON reports of a sharded campaign into one report\n"
 	"\n"
 	"`<command> --help` describes each command's options.\n";
@@ -38,6 +38,24 @@ static void list_scenarios(void)
 		printf("  %-22s %s\n", scenario->name,
 		       scenario->description != NULL ? scenario->description : "");
 	}
+}
+
+/* What each backend is, for choosing one (the names come from the library). */
+static const char *const backend_descriptions[GALE_BACKEND_COUNT] = {
+	[GALE_BACKEND_SIM] = "the deterministic simulator: every fault kind, exact replay "
+			     "(default)",
+	[GALE_BACKEND_EPOLL] = "the real kernel over loopback: no faults, not replayable",
+	[GALE_BACKEND_FAULT_EPOLL] = "the fault driver over epoll: faults from the seed, "
+				     "replays only approximately",
+};
+
+static void list_backends(void)
+{
+	printf("\nbackends (run --backend NAME, or A,B to run every seed on both and report "
+	       "divergences):\n");
+	for (int k = 0; k < GALE_BACKEND_COUNT; k++)
+		printf("  %-12s %s\n", gale_backend_name((enum gale_backend)k),
+		       backend_descriptions[k]);
 }
 
 static void list_profiles(void)
@@ -78,9 +96,11 @@ int cli_command_list(int argc, char **argv)
 	bool names_only = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: %s list [--names]\n\nShows the scenarios, fault profiles, "
-			       "fault knobs and oracles.\n  --names   only the scenario names, one "
-			       "per line (for scripts and test discovery)\n", cli_program.name);
+			printf("usage: %s list [--names]\n\nShows the scenarios, the backends "
+			       "(where run --backend sends the I/O: the\nsimulator or the kernel), "
+			       "fault profiles, fault knobs and oracles.\n  --names   only the "
+			       "scenario names, one per line (for scripts and test discovery)\n",
+			       cli_program.name);
 			return CLI_EXIT_OK;
 		}
 		if (strcmp(argv[i], "--names") == 0) {
@@ -97,6 +117,7 @@ int cli_command_list(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	list_scenarios();
+	list_backends();
 	list_profiles();
 	list_faults();
 	printf("\noracles (on in every run):\n");

@@ -63,6 +63,25 @@ static bool merge_profile(const char *path, const struct cli_json *root,
 	return true;
 }
 
+/* "backend": one name or two ("sim,epoll"); every shard ran the same ones. */
+static bool merge_backends(const char *path, const struct cli_json *root,
+			  struct cli_campaign *campaign, bool first)
+{
+	enum gale_backend backends[CLI_BACKENDS_MAX];
+	size_t count = 0;
+	if (cli_backends_parse(cli_json_string(cli_json_get(root, "backend")), backends,
+			       &count) != 0)
+		return merge_error(path, "no known \"backend\" (one backend, or two separated "
+					 "by a comma)");
+	if (!first && (count != campaign->backends_count ||
+		       memcmp(backends, campaign->backends, count * sizeof(*backends)) != 0))
+		return merge_error(path, "another backend than the first report's: not shards "
+					 "of one campaign");
+	memcpy(campaign->backends, backends, count * sizeof(*backends));
+	campaign->backends_count = count;
+	return true;
+}
+
 static bool merge_scenario_names(const char *path, const struct cli_json *root,
 				 struct cli_campaign *campaign, bool first)
 {
@@ -95,11 +114,13 @@ static bool merge_totals(const char *path, const struct cli_json *root,
 	const struct cli_json *s = cli_json_get(root, "scenarios")->child;
 	for (size_t i = 0; i < campaign->scenarios_count; i++, s = s->next) {
 		struct cli_totals *t = &report->totals[i];
-		uint64_t seeds, failures, faults;
+		uint64_t seeds, failures, divergences, faults;
 		int64_t sim_ns, wall_ns;
 		const struct cli_json *kinds = cli_json_get(s, "faults_by_kind");
 		if (!cli_json_u64(cli_json_get(s, "seeds"), &seeds) ||
 		    !cli_json_u64(cli_json_get(s, "failures"), &failures) ||
+		    !cli_json_u64(cli_json_get(s, "divergences"), &divergences) ||
+		    divergences > failures ||
 		    !cli_json_u64(cli_json_get(s, "faults_injected"), &faults) ||
 		    !cli_json_i64(cli_json_get(s, "sim_time_ns"), &sim_ns) ||
 		    !cli_json_i64(cli_json_get(s, "wall_ns"), &wall_ns) || kinds == NULL ||
@@ -114,6 +135,7 @@ static bool merge_totals(const char *path, const struct cli_json *root,
 		}
 		t->seeds_count += seeds;
 		t->failures_count += failures;
+		t->divergences_count += divergences;
 		t->faults_count += faults;
 		t->sim_time_ns += sim_ns;
 		t->wall_ns += wall_ns;
@@ -133,6 +155,53 @@ static bool oracle_find(const char *name, enum gale_oracle *out)
 	return false;
 }
 
+/* A failure's "faults": {"kind": count, ...}, the kinds it injected (others are 0). */
+static bool merge_faults_taken(const struct cli_json *faults, struct gale_fault_stats *out)
+{
+	if (faults == NULL || faults->kind != CLI_JSON_OBJECT)
+		return false;
+	for (const struct cli_json *m = faults->child; m != NULL; m = m->next) {
+		int found = -1;
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+			if (strcmp(m->key, gale_fault_kind_name((enum gale_fault_kind)kind)) == 0)
+				found = kind;
+		if (found < 0 || !cli_json_u64(m, &out->injected[found]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The fields a failure record must have beyond its scenario and hash: seed, status,
+ * oracle, backend (one of the campaign's), divergent (only in differential mode) and
+ * the faults its run took.
+ */
+static bool merge_failure_fields(const struct cli_json *f, const struct cli_campaign *campaign,
+				 struct cli_failure *failure)
+{
+	int64_t status = 0;
+	enum gale_backend backend = GALE_BACKEND_SIM;
+	struct cli_outcome *outcome = &failure->outcome;
+	bool ok = cli_json_u64(cli_json_get(f, "seed"), &failure->unit.seed) &&
+		  cli_json_i64(cli_json_get(f, "status"), &status) && status != 0 &&
+		  status >= INT32_MIN && status <= INT32_MAX &&
+		  oracle_find(cli_json_string(cli_json_get(f, "oracle")),
+			      &outcome->result.oracle) &&
+		  gale_backend_parse(cli_json_string(cli_json_get(f, "backend")), &backend) == 0 &&
+		  cli_json_bool(cli_json_get(f, "divergent"), &outcome->divergent) &&
+		  merge_faults_taken(cli_json_get(f, "faults"), &outcome->result.sim.faults);
+	bool known = false;
+	for (size_t k = 0; ok && k < campaign->backends_count; k++)
+		known = known || campaign->backends[k] == backend;
+	if (!known || (outcome->divergent && campaign->backends_count < 2))
+		return false;
+	outcome->status = (int)status;
+	outcome->backend = backend;
+	outcome->result.backend = backend;
+	outcome->faults = outcome->result.sim.faults;
+	return true;
+}
+
 /* Re-lists one shard's listed failures. */
 static bool merge_failures(const char *path, const struct cli_json *root,
 			   const struct cli_campaign *campaign, struct cli_report *report)
@@ -145,30 +214,35 @@ static bool merge_failures(const char *path, const struct cli_json *root,
 		const char *name = cli_json_string(cli_json_get(f, "scenario"));
 		const char *hash = cli_json_string(cli_json_get(f, "trace_hash"));
 		const char *message = cli_json_string(cli_json_get(f, "message"));
-		int64_t status = 0;
 		char *end = NULL;
 		bool ok = name != NULL && hash != NULL && message != NULL &&
-			  cli_json_u64(cli_json_get(f, "seed"), &failure.unit.seed) &&
-			  cli_json_i64(cli_json_get(f, "status"), &status) && status != 0 &&
-			  status >= INT32_MIN && status <= INT32_MAX &&
-			  oracle_find(cli_json_string(cli_json_get(f, "oracle")),
-				      &failure.outcome.result.oracle);
+			  merge_failure_fields(f, campaign, &failure);
 		for (size_t i = 0; ok && i < campaign->scenarios_count; i++)
 			if (strcmp(campaign->scenarios[i]->name, name) == 0)
 				failure.unit.scenario_index = (uint32_t)i + 1;
 		if (ok && failure.unit.scenario_index > 0 && strncmp(hash, "0x", 2) == 0)
 			failure.outcome.result.trace_hash = strtoull(hash + 2, &end, 16);
 		if (end == NULL || *end != '\0' || end == hash + 2)
-			return merge_error(path, "a failure without scenario, seed, oracle, status "
-						 "or hash");
+			return merge_error(path, "a failure without scenario, seed, oracle, "
+						 "status, backend, divergent, faults or hash");
 		failure.unit.scenario_index--;
-		failure.outcome.status = (int)status;
 		snprintf(failure.outcome.result.message, sizeof(failure.outcome.result.message),
 			 "%s", message);
 		if (cli_report_keep_failure(report, &failure) != 0)
 			return merge_error(path, "out of memory");
 	}
 	return true;
+}
+
+/* "gale-run/2" (/1 had no backends: its shards cannot say where they ran). */
+static bool merge_format(const char *path, const char *format)
+{
+	if (format != NULL && strcmp(format, "gale-run/2") == 0)
+		return true;
+	if (format != NULL && strcmp(format, "gale-run/1") == 0)
+		return merge_error(path, "a gale-run/1 report (from an older gale, without "
+					 "backends): run the shard again");
+	return merge_error(path, "not a gale run report (\"format\": \"gale-run/2\")");
 }
 
 /* Reads one shard: its campaign fields (checked against the first's) and its results. */
@@ -189,10 +263,9 @@ static bool merge_one(const char *path, struct cli_campaign *campaign,
 	const struct cli_json *coverage = cli_json_get(root, "fault_coverage_checked");
 	const struct cli_json *stopped = cli_json_get(root, "stopped_by_time_limit");
 	int64_t wall_ns = 0;
-	bool ok = cli_json_string(format) != NULL &&
-			  strcmp(cli_json_string(format), "gale-run/1") == 0
-		  ? true : merge_error(path, "not a gale run report (\"format\": \"gale-run/1\")");
+	bool ok = merge_format(path, cli_json_string(format));
 	ok = ok && merge_profile(path, root, campaign, first) &&
+	     merge_backends(path, root, campaign, first) &&
 	     same_u64(path, root, "seed_first", &campaign->seed_first, first) &&
 	     same_u64(path, root, "seeds_per_scenario", &campaign->seeds_count, first) &&
 	     same_u64(path, root, "shard_count", &shard_count, first) &&

@@ -2,7 +2,9 @@
 /*
  * `gale replay`: reruns one (scenario, seed, profile), prints the verdict and the trace
  * hash, writes the trace as text (--trace FILE, or stdout with --verbose), and with
- * --hash confirms that the run reproduced the hash a campaign reported.
+ * --hash confirms that the run reproduced the hash a campaign reported. On sim a replay
+ * is exact; on a kernel backend (--backend epoll, fault-epoll) it reruns the seed, but
+ * the kernel's timing is not the seed's, so it reproduces only approximately.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,13 +23,15 @@
 #define REPLAY_INPUT_MAX (64u * 1024 * 1024)
 
 static const char replay_usage[] =
-	"replay --scenario NAME --seed N [--profile P | --swarm]\n"
+	"replay --scenario NAME --seed N [--profile P | --swarm] [--backend B]\n"
 	"       [--trace FILE] [--verbose] [--hash 0xHASH]\n"
 	"replay --input FILE [--trace FILE] [--verbose] [--hash 0xHASH]\n"
 	"\n"
-	"Reruns one seed exactly and prints its verdict and trace hash.\n"
+	"Reruns one seed (exactly, on sim) and prints its verdict and trace hash.\n"
 	"  --input FILE   run a fuzz input instead (a crash GALE_FUZZ_TARGET saved): it picks\n"
 	"                 the scenario and profile, and is the run's entropy\n"
+	"  --backend B    where the I/O goes: sim (default, exact), epoll or fault-epoll\n"
+	"                 (the kernel: replays only approximately, no --shrink)\n"
 	"  --trace FILE   write the whole trace as text to FILE\n"
 	"  --verbose      print the trace to stdout\n"
 	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n"
@@ -57,13 +61,15 @@ struct replay_options {
 	size_t only_count;                    /* Entries. */
 	bool shrink;                          /* --shrink. */
 	bool draws_min;                       /* --draws-min. */
+	enum gale_backend backend;            /* --backend (default sim). */
+	bool has_backend;                     /* --backend given. */
 };
 
 static const struct cli_option_spec replay_options[] = {
 	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
 	{"--hash", true},     {"--swarm", false}, {"--verbose", false}, {"--input", true},
 	{"--faults-off", true}, {"--only-faults", true}, {"--shrink", false},
-	{"--draws-min", false},
+	{"--draws-min", false}, {"--backend", true},
 };
 
 /* --faults-off KIND,KIND...: fault kind names. */
@@ -125,6 +131,26 @@ static bool replay_parse_only(struct replay_options *options, const char *text)
 	return true;
 }
 
+/* --backend NAME: one backend (a replay reruns one run, not a comparison). */
+static bool replay_parse_backend(struct replay_options *options, const char *text)
+{
+	enum gale_backend backends[CLI_BACKENDS_MAX];
+	size_t count = 0;
+	char names[64];
+	if (cli_backends_parse(text, backends, &count) == 0 && count == 1) {
+		options->backend = backends[0];
+		options->has_backend = true;
+		return true;
+	}
+	if (count > 1 || strchr(text, ',') != NULL)
+		cli_usage_error("--backend: replay reruns one backend, got '%.64s' (run the seed "
+				"on each)", text);
+	else
+		cli_usage_error("--backend '%.64s': want one of %s", text,
+				cli_backend_names(names, sizeof(names)));
+	return false;
+}
+
 static bool replay_apply(struct replay_options *options, const char *flag, const char *value)
 {
 	if (strcmp(flag, "--swarm") == 0 || strcmp(flag, "--verbose") == 0 ||
@@ -138,6 +164,8 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 		options->draws_min = true;
 		return true;
 	}
+	if (strcmp(flag, "--backend") == 0)
+		return replay_parse_backend(options, value);
 	if (strcmp(flag, "--faults-off") == 0)
 		return replay_parse_kinds(value, &options->faults_off);
 	if (strcmp(flag, "--only-faults") == 0)
@@ -181,10 +209,10 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 	if (options->input_path != NULL) {
 		if (options->has_seed || options->has_profile || options->swarm ||
 		    options->faults_off != 0 || options->has_only || options->shrink ||
-		    options->draws_min) {
+		    options->draws_min || options->has_backend) {
 			cli_usage_error("--input picks the profile and is the entropy: no --seed, "
-					"--profile, --swarm, --faults-off, --only-faults or "
-					"--shrink with it");
+					"--profile, --swarm, --faults-off, --only-faults, "
+					"--shrink or --backend with it");
 			return CLI_EXIT_USAGE;
 		}
 		return -1;
@@ -197,6 +225,10 @@ static int replay_parse(struct replay_options *options, int argc, char **argv)
 		cli_usage_error("--profile and --swarm exclude each other");
 		return CLI_EXIT_USAGE;
 	}
+	if (options->shrink && cli_backend_is_kernel(options->backend)) {
+		cli_usage_error("--shrink needs --backend sim: kernel runs do not replay exactly");
+		return CLI_EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -204,19 +236,30 @@ static void replay_print(const struct replay_options *options, int status,
 			 const struct gale_run_result *result)
 {
 	const char *profile = result->profile.name != NULL ? result->profile.name : "?";
+	bool kernel = cli_backend_is_kernel(options->backend);
+	char backend[32] = "";
+	if (kernel)
+		snprintf(backend, sizeof(backend), " backend %s",
+			 gale_backend_name(options->backend));
 	if (options->input_path != NULL)
 		printf("scenario %s input %s profile %s: ", options->scenario->name,
 		       options->input_path, profile);
 	else
-		printf("scenario %s seed %" PRIu64 " profile %s: ", options->scenario->name,
-		       options->seed, options->swarm ? "swarm" : options->profile_name);
+		printf("scenario %s seed %" PRIu64 " profile %s%s: ", options->scenario->name,
+		       options->seed, options->swarm ? "swarm" : options->profile_name, backend);
 	printf("%s\n", status == 0 ? "passed" : status > 0 ? "FAILED" : "could not run");
 	if (status > 0)
 		printf("oracle %s: %s\n", gale_oracle_name(result->oracle), result->message);
-	printf("trace hash 0x%016" PRIx64 " (%" PRIu64 " records), simulated time %.6f s, "
+	printf("trace hash 0x%016" PRIx64 " (%" PRIu64 " records), %s time %.6f s, "
 	       "%" PRIu64 " driver ops, %" PRIu64 " task polls\n",
-	       result->trace_hash, result->trace_count, (double)result->sim.time_ns / 1e9,
-	       result->sim.ops_count, result->polls_count);
+	       result->trace_hash, result->trace_count, kernel ? "run" : "simulated",
+	       (double)result->sim.time_ns / 1e9, result->sim.ops_count, result->polls_count);
+	if (!kernel)
+		return;
+	char faults[512];
+	printf("faults taken: %s\nnote: a kernel run replays only approximately (the kernel's "
+	       "timing is not the seed's; the trace hash covers only the fault decisions)\n",
+	       cli_faults_format(&result->sim.faults, faults, sizeof(faults)));
 }
 
 /* The input's scenario and options, as the fuzz target decoded them. */
@@ -297,6 +340,7 @@ int cli_command_replay(int argc, char **argv)
 			.faults_filter = options.has_only,
 			.faults_allowed = options.only,
 			.faults_allowed_count = options.only_count,
+			.backend = options.backend,
 		};
 	}
 	run->trace_records_max = keep ? REPLAY_RECORDS_MAX : 0;

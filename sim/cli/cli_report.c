@@ -3,7 +3,9 @@
  * Campaign reports: the verdict, the summary table, replay commands, JSON and JUnit XML.
  * Every report states the same verdict as the exit status (cli_report_verdict): seeds that
  * never ran (the time limit) are counted as skipped, never as passed, and a failed fault
- * coverage gate is a failure everywhere.
+ * coverage gate is a failure everywhere. Each report names the backend(s), and marks the
+ * divergences of a differential campaign; a failure on the kernel lists the faults its run
+ * took and replays with --backend (no --hash: the kernel's timing is not the seed's).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +23,14 @@ void cli_replay_command(const struct cli_campaign *campaign, const struct cli_fa
 		snprintf(profile, sizeof(profile), "--swarm");
 	else
 		snprintf(profile, sizeof(profile), "--profile %s", campaign->profile_name);
+	enum gale_backend backend = failure->outcome.backend;
+	if (cli_backend_is_kernel(backend)) {
+		/* No --hash: the kernel's timing moves the fault decisions, so it would differ. */
+		snprintf(buf, buf_len, "%s replay --scenario %s --seed %" PRIu64 " %s --backend %s",
+			 campaign->program, name, failure->unit.seed, profile,
+			 gale_backend_name(backend));
+		return;
+	}
 	snprintf(buf, buf_len, "%s replay --scenario %s --seed %" PRIu64 " %s --hash 0x%016" PRIx64,
 		 campaign->program, name, failure->unit.seed, profile,
 		 failure->outcome.result.trace_hash);
@@ -54,6 +64,7 @@ struct cli_verdict cli_report_verdict(const struct cli_campaign *campaign,
 		const struct cli_totals *t = &report->totals[i];
 		v.seeds_run += t->seeds_count;
 		v.seeds_failed += t->failures_count;
+		v.seeds_divergent += t->divergences_count;
 		cli_count_add(&v.seeds_planned, t->seeds_planned);
 		cli_count_add(&v.seeds_skipped, t->seeds_planned - t->seeds_count);
 	}
@@ -75,8 +86,10 @@ void cli_report_print(const struct cli_campaign *campaign, const struct cli_repo
 		      FILE *out)
 {
 	struct cli_verdict v = cli_report_verdict(campaign, report);
+	/* On the kernel the clock is real: its time is not simulated. */
+	const char *time_title = cli_backends_sim_only(campaign) ? "sim time (s)" : "run time (s)";
 	fprintf(out, "\n%-22s %8s %8s %8s %12s %14s %10s %10s\n", "scenario", "seeds", "failed",
-		"skipped", "faults", "sim time (s)", "wall (s)", "seeds/s");
+		"skipped", "faults", time_title, "wall (s)", "seeds/s");
 	uint64_t faults = 0;
 	int64_t sim_time_ns = 0;
 	char text[48];
@@ -96,9 +109,15 @@ void cli_report_print(const struct cli_campaign *campaign, const struct cli_repo
 		"total", v.seeds_run, v.seeds_failed,
 		cli_count_format(v.seeds_skipped, text, sizeof(text)), faults,
 		(double)sim_time_ns / 1e9, wall, wall > 0 ? (double)v.seeds_run / wall : 0.0);
-	fprintf(out, "\nprofile: %s   jobs: %u   shard: %u/%u%s\n",
-		campaign->swarm ? "swarm" : campaign->profile_name, campaign->jobs,
-		campaign->shard_index, campaign->shard_count,
+	char backends[64];
+	fprintf(out, "\nbackend: %s%s   profile: %s   jobs: %u   shard: %u/%u%s\n",
+		cli_backends_format(campaign, backends, sizeof(backends)),
+		cli_backends_count(campaign) > 1 ? " (differential)" : "",
+		cli_backends_count(campaign) == 1 && campaign->backends[0] == GALE_BACKEND_EPOLL
+			? "none (the plain kernel injects no faults)"
+		: campaign->swarm ? "swarm"
+				  : campaign->profile_name,
+		campaign->jobs, campaign->shard_index, campaign->shard_count,
 		report->stopped_by_time_limit ? "   (stopped at the time limit)" : "");
 	if (report->shards_missing > 0)
 		fprintf(out,
@@ -114,6 +133,8 @@ void cli_report_print(const struct cli_campaign *campaign, const struct cli_repo
 				listed[i]);
 	fprintf(out, "%" PRIu64 " passed, %" PRIu64 " failed", v.seeds_run - v.seeds_failed,
 		v.seeds_failed);
+	if (cli_backends_count(campaign) > 1)
+		fprintf(out, " (%" PRIu64 " of them divergent)", v.seeds_divergent);
 	if (!count_is_zero(v.seeds_skipped))
 		fprintf(out, ", %s skipped", cli_count_format(v.seeds_skipped, text, sizeof(text)));
 	fputc('\n', out);
@@ -172,6 +193,21 @@ static void json_faults_by_kind(const uint64_t *faults_by_kind, FILE *out)
 	fprintf(out, "}");
 }
 
+/* {"reset": 2, ...}: the fault kinds a run injected, the others left out. */
+static void json_faults_taken(const struct gale_fault_stats *faults, FILE *out)
+{
+	const char *sep = "";
+	fprintf(out, "{");
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		if (faults->injected[kind] == 0)
+			continue;
+		fprintf(out, "%s\"%s\": %" PRIu64, sep, gale_fault_kind_name(kind),
+			faults->injected[kind]);
+		sep = ", ";
+	}
+	fprintf(out, "}");
+}
+
 static void json_failures(const struct cli_campaign *campaign, const struct cli_report *report,
 			  FILE *out)
 {
@@ -180,11 +216,14 @@ static void json_failures(const struct cli_campaign *campaign, const struct cli_
 		char command[4096];
 		cli_replay_command(campaign, f, command, sizeof(command));
 		fprintf(out, "%s\n    {\"scenario\": \"%s\", \"seed\": %" PRIu64
-			", \"oracle\": \"%s\", \"status\": %d, \"trace_hash\": \"0x%016" PRIx64
-			"\", \"message\": \"",
+			", \"oracle\": \"%s\", \"status\": %d, \"backend\": \"%s\", "
+			"\"divergent\": %s, \"trace_hash\": \"0x%016" PRIx64 "\", \"faults\": ",
 			i ? "," : "", campaign->scenarios[f->unit.scenario_index]->name,
 			f->unit.seed, gale_oracle_name(f->outcome.result.oracle), f->outcome.status,
-			f->outcome.result.trace_hash);
+			gale_backend_name(f->outcome.backend),
+			f->outcome.divergent ? "true" : "false", f->outcome.result.trace_hash);
+		json_faults_taken(&f->outcome.result.sim.faults, out);
+		fprintf(out, ", \"message\": \"");
 		escape_write(out, f->outcome.result.message, false);
 		fprintf(out, "\", \"replay\": \"");
 		escape_write(out, command, false);
@@ -226,18 +265,21 @@ void cli_report_write_json(const struct cli_campaign *campaign, const struct cli
 			   FILE *out)
 {
 	struct cli_verdict v = cli_report_verdict(campaign, report);
-	char planned[48], skipped[48];
-	fprintf(out, "{\n  \"format\": \"gale-run/1\",\n  \"profile\": \"%s\",\n"
+	char planned[48], skipped[48], backends[64];
+	fprintf(out, "{\n  \"format\": \"gale-run/2\",\n  \"backend\": \"%s\",\n"
+		     "  \"profile\": \"%s\",\n"
 		     "  \"passed\": %s,\n  \"complete\": %s,\n"
 		     "  \"stopped_by_time_limit\": %s,\n  \"seeds_planned\": %s,\n"
 		     "  \"seeds_run\": %" PRIu64 ",\n  \"seeds_failed\": %" PRIu64 ",\n"
-		     "  \"seeds_skipped\": %s,\n",
+		     "  \"seeds_skipped\": %s,\n  \"seeds_divergent\": %" PRIu64 ",\n",
+		cli_backends_format(campaign, backends, sizeof(backends)),
 		campaign->swarm ? "swarm" : campaign->profile_name,
 		v.exit_status == CLI_EXIT_OK ? "true" : "false",
 		count_is_zero(v.seeds_skipped) ? "true" : "false",
 		report->stopped_by_time_limit ? "true" : "false",
 		cli_count_format(v.seeds_planned, planned, sizeof(planned)), v.seeds_run,
-		v.seeds_failed, cli_count_format(v.seeds_skipped, skipped, sizeof(skipped)));
+		v.seeds_failed, cli_count_format(v.seeds_skipped, skipped, sizeof(skipped)),
+		v.seeds_divergent);
 	/* What `merge` needs to put shards back together. */
 	fprintf(out, "  \"seed_first\": %" PRIu64 ",\n  \"seeds_per_scenario\": %" PRIu64 ",\n"
 		     "  \"shard_index\": %u,\n  \"shard_count\": %u,\n  \"jobs\": %u,\n"
@@ -253,11 +295,12 @@ void cli_report_write_json(const struct cli_campaign *campaign, const struct cli
 		const struct cli_totals *t = &report->totals[i];
 		fprintf(out, "%s\n    {\"name\": \"%s\", \"seeds_planned\": %" PRIu64
 			", \"seeds\": %" PRIu64 ", \"skipped\": %" PRIu64 ", \"failures\": %" PRIu64
-			", \"faults_injected\": %" PRIu64 ", \"sim_time_ns\": %" PRId64
-			", \"wall_ns\": %" PRId64 ", \"faults_by_kind\": ",
+			", \"divergences\": %" PRIu64 ", \"faults_injected\": %" PRIu64
+			", \"sim_time_ns\": %" PRId64 ", \"wall_ns\": %" PRId64
+			", \"faults_by_kind\": ",
 			i ? "," : "", campaign->scenarios[i]->name, t->seeds_planned,
 			t->seeds_count, t->seeds_planned - t->seeds_count, t->failures_count,
-			t->faults_count, t->sim_time_ns, t->wall_ns);
+			t->divergences_count, t->faults_count, t->sim_time_ns, t->wall_ns);
 		json_faults_by_kind(t->faults_by_kind, out);
 		fprintf(out, "}");
 	}
@@ -279,8 +322,15 @@ static void junit_scenario(const struct cli_campaign *campaign, const struct cli
 			continue;
 		char command[4096];
 		cli_replay_command(campaign, f, command, sizeof(command));
-		fprintf(out, "      <failure type=\"%s\" message=\"seed %" PRIu64 ": ",
-			gale_oracle_name(f->outcome.result.oracle), f->unit.seed);
+		/* A divergence is its own kind of failure: the message already says so. */
+		if (f->outcome.divergent)
+			fprintf(out, "      <failure type=\"divergence\" message=\"seed %" PRIu64
+				" (oracle %s on %s): ", f->unit.seed,
+				gale_oracle_name(f->outcome.result.oracle),
+				gale_backend_name(f->outcome.backend));
+		else
+			fprintf(out, "      <failure type=\"%s\" message=\"seed %" PRIu64 ": ",
+				gale_oracle_name(f->outcome.result.oracle), f->unit.seed);
 		escape_write(out, f->outcome.result.message, true);
 		fprintf(out, "\">");
 		escape_write(out, command, true);
@@ -301,6 +351,7 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 			    const struct cli_report *report, FILE *out)
 {
 	struct cli_verdict v = cli_report_verdict(campaign, report);
+	char backends[64];
 	size_t failed_cases = v.kinds_never_injected > 0, skipped_cases = 0;
 	for (size_t i = 0; i < campaign->scenarios_count; i++) {
 		failed_cases += report->totals[i].failures_count > 0;
@@ -309,10 +360,12 @@ void cli_report_write_junit(const struct cli_campaign *campaign,
 	}
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 		     "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
-		     "time=\"%.3f\">\n",
+		     "time=\"%.3f\">\n    <properties><property name=\"backend\" value=\"%s\"/>"
+		     "</properties>\n",
 		cli_program.name,
 		campaign->scenarios_count + campaign->fault_coverage + (report->shards_missing > 0),
-		failed_cases, skipped_cases, (double)report->wall_ns / 1e9);
+		failed_cases, skipped_cases, (double)report->wall_ns / 1e9,
+		cli_backends_format(campaign, backends, sizeof(backends)));
 	for (size_t i = 0; i < campaign->scenarios_count; i++)
 		junit_scenario(campaign, report, i, out);
 	if (campaign->fault_coverage) {
@@ -348,18 +401,39 @@ int cli_report_finish(const struct cli_campaign *campaign, const struct cli_repo
 	return cli_files_write(campaign, report, files) ? status : CLI_EXIT_USAGE;
 }
 
+/*
+ * A failure on the kernel: the fault decisions its run took, and why it was not shrunk
+ * (the search needs exact replay; the kernel's timing is not the seed's).
+ */
+static void print_kernel_failure(const struct cli_failure *failure)
+{
+	char faults[512];
+	printf("  on %s, faults taken: %s\n"
+	       "  not shrunk: kernel runs do not replay exactly; the replay below reruns the "
+	       "seed, but a kernel run replays only approximately\n",
+	       gale_backend_name(failure->outcome.backend),
+	       cli_faults_format(&failure->outcome.result.sim.faults, faults, sizeof(faults)));
+}
+
 void cli_report_print_failures(const struct cli_campaign *campaign,
 			       const struct cli_report *report)
 {
+	bool name_backend = !cli_backends_sim_only(campaign) || cli_backends_count(campaign) > 1;
 	for (size_t i = 0; i < report->failures_count; i++) {
 		const struct cli_failure *failure = &report->failures[i];
-		char command[4096];
+		char command[4096], backend[32] = "";
 		cli_replay_command(campaign, failure, command, sizeof(command));
-		fprintf(stdout, "FAIL %s seed=%llu oracle=%s: %s\n  replay: %s\n",
-		       campaign->scenarios[failure->unit.scenario_index]->name,
-		       (unsigned long long)failure->unit.seed,
-		       gale_oracle_name(failure->outcome.result.oracle),
-		       failure->outcome.result.message, command);
+		if (name_backend)
+			snprintf(backend, sizeof(backend), " backend=%s",
+				 gale_backend_name(failure->outcome.backend));
+		fprintf(stdout, "FAIL %s seed=%llu oracle=%s%s: %s\n",
+			campaign->scenarios[failure->unit.scenario_index]->name,
+			(unsigned long long)failure->unit.seed,
+			gale_oracle_name(failure->outcome.result.oracle), backend,
+			failure->outcome.result.message);
+		if (cli_backend_is_kernel(failure->outcome.backend))
+			print_kernel_failure(failure);
+		fprintf(stdout, "  replay: %s\n", command);
 		const struct cli_shrink *shrink = failure->shrink;
 		if (shrink == NULL || !shrink->shrunk)
 			continue;

@@ -11,26 +11,33 @@
 #include "cli.h"
 
 static const char run_usage[] =
-	"run [--scenario NAME|all] [--seeds A..B | --count N]\n"
+	"run [--scenario NAME|all] [--seeds A..B | --count N] [--backend B[,B2]]\n"
 	"    [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
 	"    [--time-limit SECONDS] [--seed-timeout SECONDS] [--json FILE] [--junit FILE]\n"
 	"    [--fault-coverage] [--no-shrink]\n"
 	"\n"
-	"Runs each scenario under each seed on the simulator and checks every oracle.\n"
+	"Runs each scenario under each seed on the chosen backend and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
 	"  --seeds A..B      seeds A to B inclusive (default: --count 100)\n"
 	"  --count N         seeds 0 to N-1\n"
+	"  --backend B       where the I/O goes (default: sim):\n"
+	"                      sim          the deterministic simulator, every fault kind\n"
+	"                      epoll        the real kernel over loopback, no faults\n"
+	"                      fault-epoll  the fault driver over epoll (faults from the seed)\n"
+	"                    B,B2 (e.g. sim,epoll) runs every seed on both and reports a seed\n"
+	"                    that passes on one and fails on the other as a divergence.\n"
+	"                    Kernel runs replay only approximately and are not shrunk.\n"
 	"  --profile P       fault profile (default: default)\n"
 	"  --swarm           draw a random fault profile per seed (swarm testing)\n"
 	"  -j N              worker processes (default: the number of CPUs)\n"
 	"  --shard I/N       run only shard I of N (0-based): the seeds whose offset from the\n"
 	"                    first is I modulo N, for splitting across machines\n"
 	"  --time-limit S    stop starting new seeds after S seconds of wall time\n"
-	"  --seed-timeout S  report a seed that runs S seconds of wall time as hung, with\n"
-	"                    its replay line, and go on (default: 300)\n"
+	"  --seed-timeout S  report a seed that runs S seconds of wall time (per backend) as\n"
+	"                    hung, with its replay line, and go on (default: 300)\n"
 	"  --no-shrink       do not shrink failures (by default the lowest failing seed of\n"
-	"                    each scenario is shrunk: fewer fault kinds, then fewer faults,\n"
-	"                    same oracle and task; up to 10 s each)\n"
+	"                    each scenario on sim is shrunk: fewer fault kinds, then fewer\n"
+	"                    faults, same oracle and task; up to 10 s each)\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
 	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
@@ -38,9 +45,9 @@ static const char run_usage[] =
 	"Numbers are decimal (or hex after 0x); --flag=value and -jN work too. Seeds are\n"
 	"interleaved across scenarios, so a time limit cuts every scenario about equally;\n"
 	"seeds it leaves unrun are reported as skipped, never as passed.\n"
-	"Exit status: 0 when every seed that ran passed, 1 when one failed (or, with\n"
-	"--fault-coverage, a fault kind was never injected), 2 for bad arguments, a report\n"
-	"file that cannot be written, or a campaign that could not run.\n";
+	"Exit status: 0 when every seed that ran passed, 1 when one failed (or diverged, or,\n"
+	"with --fault-coverage, a fault kind was never injected), 2 for bad arguments, a\n"
+	"report file that cannot be written, or a campaign that could not run.\n";
 
 /* Adds a scenario (or every one, for "all") unless it is in the campaign already. */
 static bool run_add_scenario(struct cli_campaign *campaign, const char *name)
@@ -138,7 +145,7 @@ static const struct cli_option_spec run_options[] = {
 	{"-j", true},         {"--shard", true},      {"--time-limit", true},
 	{"--json", true},     {"--junit", true},      {"--swarm", false},
 	{"--seed-timeout", true}, {"--no-shrink", false},
-	{"--fault-coverage", false},
+	{"--fault-coverage", false}, {"--backend", true},
 };
 
 /* Applies one option; false (after a one-line error) on a bad value. */
@@ -159,6 +166,8 @@ static bool run_apply_option(struct cli_campaign *campaign, const char *flag, co
 		return run_parse_seeds(campaign, value);
 	if (strcmp(flag, "--profile") == 0)
 		return cli_parse_profile(value, &campaign->profile_name);
+	if (strcmp(flag, "--backend") == 0)
+		return cli_parse_backends(flag, value, campaign);
 	if (strcmp(flag, "--shard") == 0)
 		return run_parse_shard(campaign, value);
 	if (strcmp(flag, "--json") == 0 || strcmp(flag, "--junit") == 0) {
@@ -202,6 +211,8 @@ static void run_defaults(struct cli_campaign *campaign, const char *program)
 	campaign->seed_timeout_s = 300;
 	campaign->shrink_s = 10;
 	campaign->program = program;
+	campaign->backends[0] = GALE_BACKEND_SIM;
+	campaign->backends_count = 1;
 }
 
 /* Fills campaign from argv. Returns -1 to go on, or an exit status (help, bad argument). */
@@ -235,8 +246,9 @@ static int run_parse(struct cli_campaign *campaign, int argc, char **argv)
 	return -1;
 }
 
-/* Shrinks the lowest failing seed of each scenario (oracle failures; crashes and hangs are
- * not run again in-process), each within campaign->shrink_s of wall time. */
+/* Shrinks the lowest failing seed on sim of each scenario (oracle failures; crashes and
+ * hangs are not run again in-process; kernel runs do not replay exactly, so a failure
+ * there is listed as it is), each within campaign->shrink_s of wall time. */
 static void run_shrink_failures(const struct cli_campaign *campaign, struct cli_report *report)
 {
 	if (campaign->shrink_s <= 0)
@@ -244,7 +256,8 @@ static void run_shrink_failures(const struct cli_campaign *campaign, struct cli_
 	bool done[CLI_SCENARIOS_MAX] = {false};
 	for (size_t k = 0; k < report->failures_count; k++) {
 		struct cli_failure *failure = &report->failures[k];
-		if (done[failure->unit.scenario_index] || failure->outcome.status != 1)
+		if (done[failure->unit.scenario_index] || failure->outcome.status != 1 ||
+		    cli_backend_is_kernel(failure->outcome.backend))
 			continue;
 		done[failure->unit.scenario_index] = true;
 		struct cli_shrink *shrink = calloc(1, sizeof(*shrink));

@@ -111,6 +111,102 @@ bool cli_parse_profile(const char *text, const char **name_out)
 	return true;
 }
 
+size_t cli_backends_count(const struct cli_campaign *campaign)
+{
+	return campaign->backends_count > 0 ? campaign->backends_count : 1;
+}
+
+bool cli_backend_is_kernel(enum gale_backend backend)
+{
+	return backend != GALE_BACKEND_SIM;
+}
+
+bool cli_backends_sim_only(const struct cli_campaign *campaign)
+{
+	for (size_t k = 0; k < cli_backends_count(campaign); k++)
+		if (cli_backend_is_kernel(campaign->backends[k]))
+			return false;
+	return true;
+}
+
+const char *cli_backends_format(const struct cli_campaign *campaign, char *buf, size_t buf_len)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t k = 0; k < cli_backends_count(campaign) && len < buf_len; k++) {
+		int n = snprintf(buf + len, buf_len - len, "%s%s", k ? "," : "",
+				 gale_backend_name(campaign->backends[k]));
+		len += n > 0 ? (size_t)n : 0;
+	}
+	return buf;
+}
+
+const char *cli_backend_names(char *buf, size_t buf_len)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int k = 0; k < GALE_BACKEND_COUNT && len < buf_len; k++) {
+		int n = snprintf(buf + len, buf_len - len, "%s%s", k ? ", " : "",
+				 gale_backend_name((enum gale_backend)k));
+		len += n > 0 ? (size_t)n : 0;
+	}
+	return buf;
+}
+
+int cli_backends_parse(const char *text, enum gale_backend backends[CLI_BACKENDS_MAX],
+		       size_t *count_out)
+{
+	enum gale_backend found[CLI_BACKENDS_MAX];
+	size_t count = 0;
+	for (const char *at = text != NULL ? text : "";; count++) {
+		size_t len = strcspn(at, ",");
+		char name[32];
+		if (count == CLI_BACKENDS_MAX || len == 0 || len >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, at, len);
+		name[len] = '\0';
+		if (gale_backend_parse(name, &found[count]) != 0)
+			return -EINVAL;
+		if (count == 1 && found[1] == found[0])
+			return -EEXIST;
+		if (at[len] == '\0')
+			break;
+		at += len + 1;
+	}
+	memcpy(backends, found, (count + 1) * sizeof(*found));
+	*count_out = count + 1;
+	return 0;
+}
+
+bool cli_parse_backends(const char *flag, const char *text, struct cli_campaign *campaign)
+{
+	char shown[48], names[64];
+	quote_value(text != NULL ? text : "", shown, sizeof(shown));
+	int rc = cli_backends_parse(text, campaign->backends, &campaign->backends_count);
+	if (rc == -EEXIST)
+		cli_usage_error("%s '%s': the two backends to compare must differ", flag, shown);
+	else if (rc != 0)
+		cli_usage_error("%s '%s': want one of %s, or two of them separated by a comma "
+				"(to compare them)", flag, shown,
+				cli_backend_names(names, sizeof(names)));
+	return rc == 0;
+}
+
+const char *cli_faults_format(const struct gale_fault_stats *faults, char *buf, size_t buf_len)
+{
+	size_t len = 0;
+	snprintf(buf, buf_len, "none");
+	for (int kind = 0; kind < GALE_FAULT_COUNT && len < buf_len; kind++) {
+		if (faults->injected[kind] == 0)
+			continue;
+		int n = snprintf(buf + len, buf_len - len, "%s%s %llu", len ? ", " : "",
+				 gale_fault_kind_name((enum gale_fault_kind)kind),
+				 (unsigned long long)faults->injected[kind]);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	return buf;
+}
+
 static const struct cli_option_spec *spec_find(const struct cli_option_spec *specs,
 					       size_t count, const char *name, size_t name_len)
 {

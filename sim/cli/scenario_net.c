@@ -7,8 +7,7 @@
 
 int gale_scenario_host(struct gale_scenario_run *run, const char *ip)
 {
-	int rc = gale_sim_host_add(&run->sim, ip, NULL);
-	return rc == -EEXIST ? 0 : rc;
+	return gale_scenario_host_add(run, ip);
 }
 
 int gale_scenario_listen(struct gale_scenario_run *run, const char *ip, uint16_t port,

@@ -23,6 +23,11 @@
 /* Defaults of struct gale_run_options. */
 #define RUN_STEPS_MAX_DEFAULT UINT64_C(10000000)
 #define RUN_TIME_LIMIT_NS_DEFAULT (INT64_C(3600) * 1000000000)
+/* On a real backend time is wall time: a minute is far beyond any catalog run. */
+#define RUN_TIME_LIMIT_REAL_NS_DEFAULT (INT64_C(60) * 1000000000)
+#define RUN_IDLE_LIMIT_NS_DEFAULT (INT64_C(5) * 1000000000)
+/* A real backend's turns wait at most this long, so idleness is measured as it grows. */
+#define RUN_IDLE_SLICE_NS (INT64_C(50) * 1000000)
 /* Records the determinism self-check keeps when the options say 0. */
 #define DETERMINISM_RECORDS_DEFAULT ((size_t)1 << 20)
 
@@ -52,6 +57,31 @@ const char *gale_oracle_description(enum gale_oracle oracle)
 	if ((unsigned)oracle >= GALE_ORACLE_COUNT)
 		return "unknown oracle";
 	return oracle_descriptions[oracle];
+}
+
+static const char *const backend_names[GALE_BACKEND_COUNT] = {
+	[GALE_BACKEND_SIM] = "sim",
+	[GALE_BACKEND_EPOLL] = "epoll",
+	[GALE_BACKEND_FAULT_EPOLL] = "fault-epoll",
+};
+
+const char *gale_backend_name(enum gale_backend backend)
+{
+	if ((unsigned)backend >= GALE_BACKEND_COUNT)
+		return "unknown";
+	return backend_names[backend];
+}
+
+int gale_backend_parse(const char *text, enum gale_backend *backend_out)
+{
+	assert(backend_out != NULL);
+	for (int i = 0; text != NULL && i < GALE_BACKEND_COUNT; i++) {
+		if (strcmp(text, backend_names[i]) == 0) {
+			*backend_out = (enum gale_backend)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* ---- The arena under run->allocator ---------------------------------------------------------- */
@@ -306,6 +336,48 @@ int gale_scenario_task_result(const struct gale_scenario_run *run, struct gale_t
 	return 0;
 }
 
+enum gale_backend gale_scenario_backend(const struct gale_scenario_run *run)
+{
+	assert(run != NULL && run->priv_state != NULL);
+	return run->priv_state->backend;
+}
+
+struct gale_sim_stats gale_scenario_stats(const struct gale_scenario_run *run)
+{
+	assert(run != NULL && run->priv_state != NULL);
+	const struct gale_scenario_state *state = run->priv_state;
+	struct gale_sim_stats stats = {0};
+	if (state->backend == GALE_BACKEND_SIM) {
+		stats = gale_sim_stats_get(&run->sim);
+	} else {
+		stats.time_ns = gale_driver_now_ns(state->inner) - state->time_start_ns;
+		stats.ops_count = state->ops_count;
+		stats.connections_count = state->connections_count;
+		stats.connects_refused_count = state->connects_refused_count;
+		for (uint32_t i = 0; i < state->fds_cap; i++)
+			stats.fds_open_count += state->fds[i].open;
+		stats.registrations_count = state->tokens_len;
+		if (state->fault_ready)
+			stats.faults = gale_fault_driver_stats_get(&state->fault);
+	}
+	/* The driver counts its faults; allocation faults are the allocator's (sim_alloc.h). */
+	stats.faults.injected[GALE_FAULT_ALLOC_FAIL] +=
+		gale_sim_allocator_stats_get(&run->allocator).failed_count;
+	return stats;
+}
+
+int gale_scenario_host_add(struct gale_scenario_run *run, const char *ip)
+{
+	assert(run != NULL && run->priv_state != NULL);
+	struct gale_scenario_state *state = run->priv_state;
+	if (ip == NULL)
+		return -EINVAL;
+	if (state->backend != GALE_BACKEND_SIM)
+		return gale__scenario_addr_host_add(&state->addrs, ip);
+	int rc = gale_sim_host_add(&run->sim, ip, NULL);
+	return rc == -EEXIST ? 0 : rc;
+}
+
 struct gale_driver *gale_scenario_driver(struct gale_scenario_run *run)
 {
 	assert(run != NULL && run->priv_state != NULL);
@@ -361,6 +433,11 @@ static void world_profile_choose(struct scenario_world *world,
 {
 	struct gale_scenario_run *run = &world->run;
 	assert(options != NULL);
+	if (options->backend == GALE_BACKEND_EPOLL) {
+		/* The plain kernel: no driver faults, and no allocation faults either. */
+		run->profile = *gale_fault_profile_find("none");
+		return;
+	}
 	if (options->swarm) {
 		gale_fault_profile_swarm(&run->profile, &run->entropy);
 	} else {
@@ -405,6 +482,7 @@ static void world_init_sources(struct scenario_world *world, const struct gale_s
 	run->priv_state = state;
 	state->run = run;
 	state->options = options;
+	state->backend = options->backend;
 	if (options->fuzz_bytes != NULL) {
 		gale_entropy_init_bytes(&run->entropy, options->fuzz_bytes, options->fuzz_len);
 		run->seed = 0;
@@ -432,6 +510,47 @@ static void world_init_sources(struct scenario_world *world, const struct gale_s
 	};
 }
 
+/* The scheduling hook on a real backend: the sim's rule (gale_sim_schedule) from the run's
+ * entropy, so the order tasks are polled in is still the seed's. */
+static uint32_t world_schedule_real(void *data, uint32_t runnable_count)
+{
+	struct gale_scenario_run *run = data;
+	assert(runnable_count > 0);
+	if (runnable_count > 1 && gale_entropy_chance(&run->entropy, (struct gale_ratio){1, 4}))
+		return (uint32_t)gale_entropy_range(&run->entropy, 0, runnable_count - 1);
+	return 0;
+}
+
+/* The backend's driver: the sim, epoll, or the fault driver over epoll. */
+static int world_backend_init(struct scenario_world *world)
+{
+	struct gale_scenario_run *run = &world->run;
+	struct gale_scenario_state *state = &world->state;
+	if (state->backend == GALE_BACKEND_SIM) {
+		struct gale_sim_options sim_options = world_sim_options(world);
+		int rc = gale_sim_init(&run->sim, &sim_options);
+		if (rc < 0)
+			return rc;
+		state->inner = &run->sim.base;
+		state->fd_base = GALE_SIM_FD_BASE;
+		return 0;
+	}
+	int rc = gale_driver_epoll_init(&state->kernel);
+	if (rc < 0)
+		return rc;
+	state->kernel_ready = true;
+	state->inner = &state->kernel.base;
+	if (state->backend == GALE_BACKEND_FAULT_EPOLL) {
+		rc = gale_fault_driver_init(&state->fault, &state->kernel.base, &run->profile,
+					    &run->entropy, &run->trace);
+		if (rc < 0)
+			return rc;
+		state->fault_ready = true;
+		state->inner = &state->fault.base;
+	}
+	return 0;
+}
+
 static int world_init(struct scenario_world *world, const struct gale_scenario *scenario,
 		      const struct gale_run_options *options, struct gale_run_result *result)
 {
@@ -440,10 +559,10 @@ static int world_init(struct scenario_world *world, const struct gale_scenario *
 	world_init_sources(world, scenario, options, result);
 	struct gale_scenario_run *run = &world->run;
 	struct gale_scenario_state *state = &world->state;
-	struct gale_sim_options sim_options = world_sim_options(world);
-	int rc = gale_sim_init(&run->sim, &sim_options);
+	int rc = world_backend_init(world);
 	if (rc < 0)
 		return rc;
+	state->time_start_ns = gale_driver_now_ns(state->inner);
 	gale__scenario_driver_init(state);
 	struct gale_runtime_options runtime_options = gale_runtime_options_default();
 	runtime_options.allocator = &run->allocator.base;
@@ -451,7 +570,10 @@ static int world_init(struct scenario_world *world, const struct gale_scenario *
 	if (rc < 0)
 		return rc;
 	state->runtime_ready = true;
-	gale_executor_schedule_set(&run->runtime.executor, gale_sim_schedule, &run->sim);
+	if (state->backend == GALE_BACKEND_SIM)
+		gale_executor_schedule_set(&run->runtime.executor, gale_sim_schedule, &run->sim);
+	else
+		gale_executor_schedule_set(&run->runtime.executor, world_schedule_real, run);
 	gale_reactor_observer_set(&run->runtime.reactor, &state->reactor_observer);
 	if (scenario->state_size > 0) {
 		world->scenario_state = calloc(1, scenario->state_size);
@@ -484,7 +606,7 @@ static bool run_limits_check(struct gale_scenario_state *state, uint64_t steps_m
 {
 	struct gale_scenario_run *run = state->run;
 	assert(steps_max > 0);
-	struct gale_sim_stats sim = gale_sim_stats_get(&run->sim);
+	struct gale_sim_stats sim = gale_scenario_stats(run);
 	uint64_t steps = gale_executor_stats_get(&run->runtime.executor).polls_count +
 			 sim.ops_count;
 	char what[160];
@@ -494,7 +616,8 @@ static bool run_limits_check(struct gale_scenario_state *state, uint64_t steps_m
 			       (unsigned long long)steps, (unsigned long long)steps_max);
 	} else if (sim.time_ns > time_end_ns) {
 		(void)snprintf(what, sizeof(what),
-			       "virtual time %lld ns passed the limit (%lld ns after the start)",
+			       "%s time %lld ns passed the limit (%lld ns after the start)",
+			       state->backend == GALE_BACKEND_SIM ? "virtual" : "wall",
 			       (long long)sim.time_ns, (long long)limit_ns);
 	} else {
 		return false;
@@ -503,22 +626,57 @@ static bool run_limits_check(struct gale_scenario_state *state, uint64_t steps_m
 	return true;
 }
 
+/* Task polls and wakes so far: what moves when anything at all happens. */
+static uint64_t run_activity(struct gale_scenario_state *state)
+{
+	struct gale_executor_stats stats = gale_executor_stats_get(&state->run->runtime.executor);
+	return stats.polls_count + stats.wakes_count;
+}
+
+/*
+ * A real kernel never says "nothing can happen": the runner calls it a stall when the
+ * runtime stayed idle (no task polled or woken) with no timer armed for the idle limit.
+ * Returns true when that limit was reached. *idle_since_ns is when idleness began (-1: not
+ * idle). A turn that woke a task is never idle, however long the process was descheduled.
+ */
+static bool run_idle_check(struct gale_scenario_state *state, uint64_t activity_before,
+			   int64_t *idle_since_ns)
+{
+	struct gale_runtime *runtime = &state->run->runtime;
+	int64_t limit_ns = state->options->idle_limit_ns > 0 ? state->options->idle_limit_ns
+							      : RUN_IDLE_LIMIT_NS_DEFAULT;
+	if (run_activity(state) != activity_before || gale_runtime_timers_count(runtime) > 0) {
+		*idle_since_ns = -1;
+		return false;
+	}
+	int64_t now_ns = gale_driver_now_ns(state->inner);
+	if (*idle_since_ns < 0)
+		*idle_since_ns = now_ns;
+	return now_ns - *idle_since_ns >= limit_ns;
+}
+
 static void run_loop(struct scenario_world *world)
 {
 	struct gale_scenario_run *run = &world->run;
 	struct gale_scenario_state *state = &world->state;
 	const struct gale_run_options *options = state->options;
+	bool real = gale__scenario_is_real(state);
 	uint64_t steps_max = options->steps_max != 0 ? options->steps_max : RUN_STEPS_MAX_DEFAULT;
 	int64_t limit_ns = options->time_limit_ns > 0 ? options->time_limit_ns
-						      : RUN_TIME_LIMIT_NS_DEFAULT;
-	int64_t start_ns = gale_sim_stats_get(&run->sim).time_ns;
+			   : real			 ? RUN_TIME_LIMIT_REAL_NS_DEFAULT
+							 : RUN_TIME_LIMIT_NS_DEFAULT;
+	int64_t start_ns = gale_scenario_stats(run).time_ns;
 	int64_t end_ns = start_ns > INT64_MAX - limit_ns ? INT64_MAX : start_ns + limit_ns;
+	int64_t idle_since_ns = -1;
 	while (!state->failed && gale_executor_live_count(&run->runtime.executor) > 0) {
-		int rc = gale_runtime_turn(&run->runtime, -1);
+		uint64_t activity_before = real ? run_activity(state) : 0;
+		int rc = gale_runtime_turn(&run->runtime, real ? RUN_IDLE_SLICE_NS : -1);
 		gale__scenario_oracle_streams(state);
 		tasks_join_finished(state, false);
 		if (state->failed)
 			break;
+		if (rc == 0 && real && run_idle_check(state, activity_before, &idle_since_ns))
+			rc = GALE_E_STALL;
 		if (rc == GALE_E_STALL) {
 			gale__scenario_oracle_stall(state);
 			break;
@@ -558,10 +716,7 @@ static void run_finish(struct scenario_world *world)
 		scenario->teardown(run, world->scenario_state);
 	gale__scenario_oracle_leaks(state);
 	/* The world as the scenario left it, before the runner closes what leaked. */
-	run->priv_result->sim = gale_sim_stats_get(&run->sim);
-	/* The driver counts its faults; allocation faults are the allocator's (sim_alloc.h). */
-	run->priv_result->sim.faults.injected[GALE_FAULT_ALLOC_FAIL] +=
-		gale_sim_allocator_stats_get(&run->allocator).failed_count;
+	run->priv_result->sim = gale_scenario_stats(run);
 }
 
 /* Releases the runtime whatever the scenario left, then reports leaked allocations. */
@@ -600,11 +755,18 @@ static void world_release(struct scenario_world *world, struct gale_trace *trace
 	gale__scenario_duplexes_deinit(state);
 	gale__scenario_driver_deinit(state);
 	arena_free_all(&state->arena);
+	gale__scenario_streams_deinit(state);
+	gale__scenario_addr_deinit(&state->addrs);
 	result->trace_hash = gale_trace_hash(&run->trace);
 	result->trace_count = gale_trace_count(&run->trace);
 	result->profile = run->profile;
+	result->backend = state->backend;
 	if (run->sim.base.ops != NULL && gale_sim_deinit(&run->sim) != 0)
 		gale_driver_deinit(&run->sim.base);
+	if (state->fault_ready)
+		gale_fault_driver_deinit(&state->fault);
+	if (state->kernel_ready)
+		gale_driver_epoll_deinit(&state->kernel);
 	if (trace_out != NULL)
 		*trace_out = run->trace;
 	else
@@ -625,6 +787,12 @@ int gale_scenario_run(const struct gale_scenario *scenario, const struct gale_ru
 		*trace_out = (struct gale_trace){0};
 	if (options == NULL)
 		options = &options_default;
+	if ((unsigned)options->backend >= GALE_BACKEND_COUNT) {
+		(void)snprintf(result_out->message, sizeof(result_out->message),
+			       "the run of '%s' could not start: backend %d is no backend",
+			       scenario->name, (int)options->backend);
+		return -EINVAL;
+	}
 	struct scenario_world *world = calloc(1, sizeof(*world));
 	if (world == NULL)
 		return -ENOMEM;

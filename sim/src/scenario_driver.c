@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The runner's pass-through driver: the runtime (and scenario code, through
- * gale_scenario_driver()) uses it instead of the sim directly. Every op goes to the sim
- * unchanged, and on the way the runner keeps, per virtual fd, the last result of each
- * direction (the readiness oracle needs it when the reactor reports a clear), who opened
- * it, what was declared about its bytes, and which task touched it last (stall messages).
- * It adds nothing to the trace: the sim records every op itself.
+ * gale_scenario_driver()) uses it instead of the backend's driver (the sim, epoll, or the
+ * fault driver over epoll). Every op goes to that driver, and on the way the runner keeps,
+ * per fd, the last result of each direction (the readiness oracle needs it when the
+ * reactor reports a clear), who opened it, what was declared about its bytes, and which
+ * task touched it last (stall messages). On a real backend it also rewrites addresses
+ * (scenario_addr.c), feeds the stream oracle (scenario_streams.c) and counts connects. It
+ * adds nothing to the trace: the sim (or the fault driver) records what it does itself.
  *
  * Sections: fd records; the readiness oracle; stream declarations; the ops; lifecycle.
  */
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stdint.h>
 
 #include <gale/error.h>
 #include <gale/scenario.h>
@@ -32,18 +36,18 @@ static struct gale_scenario_state *driver_state(struct gale_driver *driver)
 
 static struct gale_driver *driver_inner(const struct gale_scenario_state *state)
 {
-	assert(state != NULL && state->run != NULL);
-	return &state->run->sim.base;
+	assert(state != NULL && state->inner != NULL);
+	return state->inner;
 }
 
-/* The record slot of a virtual fd (open or not), or NULL when fd is not virtual or beyond
- * the table. */
+/* The record slot of an fd (open or not), or NULL when fd is below the backend's first fd
+ * or beyond the table. */
 static struct scenario_fd *fd_slot(struct gale_scenario_state *state, int fd)
 {
 	assert(state != NULL);
-	if (fd < GALE_SIM_FD_BASE)
+	if (fd < state->fd_base)
 		return NULL;
-	uint32_t index = (uint32_t)(fd - GALE_SIM_FD_BASE);
+	uint32_t index = (uint32_t)(fd - state->fd_base);
 	return index < state->fds_cap ? &state->fds[index] : NULL;
 }
 
@@ -88,12 +92,12 @@ static bool fds_reserve(struct gale_scenario_state *state, uint32_t index)
 }
 
 /* A new fd came out of socket, accept, socketpair or pipe. */
-static void fd_opened(struct gale_scenario_state *state, int fd)
+static void fd_opened(struct gale_scenario_state *state, int fd, const char *kind)
 {
 	assert(state != NULL);
-	if (fd < GALE_SIM_FD_BASE)
+	if (fd < state->fd_base)
 		return;
-	uint32_t index = (uint32_t)(fd - GALE_SIM_FD_BASE);
+	uint32_t index = (uint32_t)(fd - state->fd_base);
 	if (!fds_reserve(state, index)) {
 		gale__scenario_failf(state, GALE_ORACLE_SETUP, "the runner ran out of memory");
 		return;
@@ -102,6 +106,7 @@ static void fd_opened(struct gale_scenario_state *state, int fd)
 	gale__scenario_expect_free(record->expect);
 	*record = (struct scenario_fd){
 		.open = true,
+		.kind = kind,
 		.read_last = SCENARIO_RESULT_NONE,
 		.write_last = SCENARIO_RESULT_NONE,
 	};
@@ -117,6 +122,10 @@ static void fd_closed(struct gale_scenario_state *state, int fd)
 	struct scenario_fd *record = fd_slot(state, fd);
 	if (record == NULL)
 		return;
+	if (gale__scenario_is_real(state)) {
+		gale__scenario_streams_closed(state, fd);
+		gale__scenario_addr_closed(&state->addrs, fd);
+	}
 	gale__scenario_expect_free(record->expect);
 	*record = (struct scenario_fd){0};
 }
@@ -128,6 +137,28 @@ static void fd_read_done(struct gale_scenario_state *state, int fd, int64_t resu
 	if (record != NULL)
 		record->read_last = result;
 	fd_touched(state, fd);
+}
+
+/* A byte read (read, readv, recv without PEEK) returned result into iov. */
+static void fd_bytes_read(struct gale_scenario_state *state, int fd, const struct iovec *iov,
+			  int iov_count, int64_t result)
+{
+	fd_read_done(state, fd, result);
+	if (gale__scenario_is_real(state))
+		gale__scenario_streams_read(state, fd, iov, iov_count, result);
+}
+
+void gale__scenario_fd_describe(struct gale_scenario_state *state, int fd, char *buf,
+				size_t len)
+{
+	assert(state != NULL && buf != NULL);
+	if (state->backend == GALE_BACKEND_SIM) {
+		(void)gale_sim_fd_describe(&state->run->sim, fd, buf, len);
+		return;
+	}
+	const struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	(void)snprintf(buf, len, "fd %d %s", fd,
+		       record != NULL && record->kind != NULL ? record->kind : "(unknown)");
 }
 
 /* A connecting socket's ways of saying "not yet": what may precede a WRITE clear. */
@@ -172,7 +203,7 @@ void gale__scenario_ready_cleared(void *data, uint64_t token, int fd, uint32_t r
 	bool as_read = reads && !read_ok;
 	char described[128];
 	char last[64];
-	(void)gale_sim_fd_describe(&state->run->sim, fd, described, sizeof(described));
+	gale__scenario_fd_describe(state, fd, described, sizeof(described));
 	result_text(as_read ? record->read_last : record->write_last, last, sizeof(last));
 	gale__scenario_failf(state, GALE_ORACLE_READINESS,
 			     "%s readiness of %s cleared, but the last %s on it %s: readiness may "
@@ -244,6 +275,8 @@ static void fd_write_done(struct gale_scenario_state *state, int fd, const struc
 	if (record == NULL)
 		return;
 	record->write_last = result;
+	if (gale__scenario_is_real(state))
+		gale__scenario_streams_wrote(state, fd, iov, iov_count, result);
 	if (record->expect == NULL || result <= 0)
 		return;
 	char what[32];
@@ -324,6 +357,7 @@ static void tokens_remove_fd(struct gale_scenario_state *state, int fd)
  */
 static int poll_budget_spend(struct gale_scenario_state *state, const char *op, int fd)
 {
+	state->ops_count++;
 	if (state->poll_ops_blown)
 		return GALE_E_LIMIT;
 	if (!state->runtime_ready)
@@ -409,7 +443,8 @@ static ssize_t sd_read(struct gale_driver *driver, int fd, void *buf, size_t len
 	if (budget != 0)
 		return budget;
 	ssize_t n = gale_driver_read(driver_inner(state), fd, buf, len);
-	fd_read_done(state, fd, n);
+	struct iovec iov = {buf, len};
+	fd_bytes_read(state, fd, &iov, 1, n);
 	return n;
 }
 
@@ -433,7 +468,7 @@ static ssize_t sd_readv(struct gale_driver *driver, int fd, const struct iovec *
 	if (budget != 0)
 		return budget;
 	ssize_t n = gale_driver_readv(driver_inner(state), fd, iov, iov_count);
-	fd_read_done(state, fd, n);
+	fd_bytes_read(state, fd, iov, iov_count, n);
 	return n;
 }
 
@@ -457,7 +492,11 @@ static ssize_t sd_recv(struct gale_driver *driver, int fd, void *buf, size_t len
 	if (budget != 0)
 		return budget;
 	ssize_t n = gale_driver_recv(driver_inner(state), fd, buf, len, flags);
-	fd_read_done(state, fd, n);
+	struct iovec iov = {buf, len};
+	if (flags & GALE_RECV_PEEK)
+		fd_read_done(state, fd, n); /* Nothing consumed: the stream did not move. */
+	else
+		fd_bytes_read(state, fd, &iov, 1, n);
 	return n;
 }
 
@@ -482,7 +521,7 @@ static int sd_socket(struct gale_driver *driver, int domain, int type, int proto
 		return budget;
 	int fd = gale_driver_socket(driver_inner(state), domain, type, protocol);
 	if (fd >= 0)
-		fd_opened(state, fd);
+		fd_opened(state, fd, "socket");
 	return fd;
 }
 
@@ -494,7 +533,21 @@ static int sd_bind(struct gale_driver *driver, int fd, const struct sockaddr *ad
 	if (budget != 0)
 		return budget;
 	fd_touched(state, fd);
-	return gale_driver_bind(driver_inner(state), fd, addr, addr_len);
+	if (!gale__scenario_is_real(state))
+		return gale_driver_bind(driver_inner(state), fd, addr, addr_len);
+	struct sockaddr_storage real;
+	socklen_t real_len;
+	int rc = gale__scenario_addr_to_real(&state->addrs, addr, addr_len, true, &real, &real_len);
+	if (rc == 0)
+		rc = gale_driver_bind(driver_inner(state), fd, (struct sockaddr *)&real, real_len);
+	if (rc == 0) {
+		/* The port the kernel gave, so connects to the scenario's port find it. */
+		real_len = sizeof(real);
+		rc = gale_driver_addr_local(driver_inner(state), fd, &real, &real_len);
+		if (rc == 0 && !gale__scenario_addr_bound(&state->addrs, fd, addr, &real))
+			rc = -ENOMEM;
+	}
+	return rc;
 }
 
 static int sd_listen(struct gale_driver *driver, int fd, int backlog)
@@ -514,10 +567,31 @@ static int sd_accept(struct gale_driver *driver, int fd, struct sockaddr_storage
 	int budget = poll_budget_spend(state, "accept", fd);
 	if (budget != 0)
 		return budget;
-	int accepted = gale_driver_accept(driver_inner(state), fd, addr_out, addr_len_out);
+	if (!gale__scenario_is_real(state)) {
+		int accepted = gale_driver_accept(driver_inner(state), fd, addr_out, addr_len_out);
+		fd_read_done(state, fd, accepted);
+		if (accepted >= 0)
+			fd_opened(state, accepted, "accepted socket");
+		return accepted;
+	}
+	struct sockaddr_storage peer;
+	socklen_t peer_len = sizeof(peer);
+	int accepted = gale_driver_accept(driver_inner(state), fd, &peer, &peer_len);
 	fd_read_done(state, fd, accepted);
-	if (accepted >= 0)
-		fd_opened(state, accepted);
+	if (accepted < 0)
+		return accepted;
+	fd_opened(state, accepted, "accepted socket");
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	if (gale_driver_addr_local(driver_inner(state), accepted, &local, &local_len) == 0)
+		gale__scenario_streams_accepted(state, accepted, &local, &peer);
+	if (addr_out != NULL) {
+		gale__scenario_addr_to_sim(&state->addrs, &peer);
+		socklen_t cap = addr_len_out != NULL ? *addr_len_out : (socklen_t)sizeof(*addr_out);
+		memcpy(addr_out, &peer, cap < peer_len ? cap : peer_len);
+	}
+	if (addr_len_out != NULL)
+		*addr_len_out = peer_len;
 	return accepted;
 }
 
@@ -528,10 +602,30 @@ static int sd_connect(struct gale_driver *driver, int fd, const struct sockaddr 
 	int budget = poll_budget_spend(state, "connect", fd);
 	if (budget != 0)
 		return budget;
-	int rc = gale_driver_connect(driver_inner(state), fd, addr, addr_len);
+	bool real = gale__scenario_is_real(state);
+	struct sockaddr_storage remote;
+	socklen_t remote_len = addr_len;
+	int rc = 0;
+	if (real)
+		rc = gale__scenario_addr_to_real(&state->addrs, addr, addr_len, false, &remote,
+						 &remote_len);
+	if (rc == 0)
+		rc = gale_driver_connect(driver_inner(state), fd,
+					 real ? (struct sockaddr *)&remote : addr,
+					 real ? remote_len : addr_len);
 	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
-	if (record != NULL)
+	if (record != NULL) {
 		record->write_last = rc;
+		record->connecting = rc == -EINPROGRESS;
+	}
+	state->connections_count += rc == 0;
+	state->connects_refused_count += rc == -ECONNREFUSED;
+	if (real && (rc == 0 || rc == -EINPROGRESS)) {
+		struct sockaddr_storage local;
+		socklen_t local_len = sizeof(local);
+		if (gale_driver_addr_local(driver_inner(state), fd, &local, &local_len) == 0)
+			gale__scenario_streams_connecting(state, fd, &local, &remote);
+	}
 	fd_touched(state, fd);
 	return rc;
 }
@@ -543,7 +637,13 @@ static int sd_socket_error_take(struct gale_driver *driver, int fd)
 	if (budget != 0)
 		return budget;
 	fd_touched(state, fd);
-	return gale_driver_socket_error_take(driver_inner(state), fd);
+	int rc = gale_driver_socket_error_take(driver_inner(state), fd);
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record != NULL && record->connecting && rc < 0) {
+		record->connecting = false; /* The attempt failed: its outcome is this error. */
+		state->connects_refused_count += rc == -ECONNREFUSED;
+	}
+	return rc;
 }
 
 static int sd_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt, int value)
@@ -575,7 +675,10 @@ static int sd_addr_local(struct gale_driver *driver, int fd, struct sockaddr_sto
 	if (budget != 0)
 		return budget;
 	fd_touched(state, fd);
-	return gale_driver_addr_local(driver_inner(state), fd, addr_out, addr_len_out);
+	int rc = gale_driver_addr_local(driver_inner(state), fd, addr_out, addr_len_out);
+	if (rc == 0 && gale__scenario_is_real(state))
+		gale__scenario_addr_to_sim(&state->addrs, addr_out);
+	return rc;
 }
 
 /* A connecting socket's -ENOTCONN says "not yet" (what may precede a WRITE clear); once it
@@ -593,6 +696,12 @@ static int sd_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_stor
 		record->write_last = rc;
 	else if (record != NULL && rc == 0 && write_is_blocked(record->write_last))
 		record->write_last = 0;
+	if (record != NULL && rc == 0 && record->connecting) {
+		record->connecting = false; /* A peer address proves the connection. */
+		state->connections_count++;
+	}
+	if (rc == 0 && gale__scenario_is_real(state))
+		gale__scenario_addr_to_sim(&state->addrs, addr_out);
 	fd_touched(state, fd);
 	return rc;
 }
@@ -611,9 +720,8 @@ static int sd_close(struct gale_driver *driver, int fd)
 {
 	struct gale_scenario_state *state = driver_state(driver);
 	fd_touched(state, fd);
-	int rc = gale_driver_close(driver_inner(state), fd);
 	fd_closed(state, fd);
-	return rc;
+	return gale_driver_close(driver_inner(state), fd);
 }
 
 static int sd_socketpair(struct gale_driver *driver, int fds_out[2])
@@ -624,8 +732,10 @@ static int sd_socketpair(struct gale_driver *driver, int fds_out[2])
 		return budget;
 	int rc = gale_driver_socketpair(driver_inner(state), fds_out);
 	if (rc == 0) {
-		fd_opened(state, fds_out[0]);
-		fd_opened(state, fds_out[1]);
+		fd_opened(state, fds_out[0], "socketpair");
+		fd_opened(state, fds_out[1], "socketpair");
+		if (gale__scenario_is_real(state))
+			gale__scenario_streams_pair(state, fds_out);
 	}
 	return rc;
 }
@@ -638,8 +748,10 @@ static int sd_pipe(struct gale_driver *driver, int fds_out[2])
 		return budget;
 	int rc = gale_driver_pipe(driver_inner(state), fds_out);
 	if (rc == 0) {
-		fd_opened(state, fds_out[0]);
-		fd_opened(state, fds_out[1]);
+		fd_opened(state, fds_out[0], "pipe read end");
+		fd_opened(state, fds_out[1], "pipe write end");
+		if (gale__scenario_is_real(state))
+			gale__scenario_streams_pair(state, fds_out);
 	}
 	return rc;
 }
@@ -659,7 +771,7 @@ static int64_t sd_now_ns(struct gale_driver *driver)
 	return gale_driver_now_ns(driver_inner(driver_state(driver)));
 }
 
-/* The runner releases the sim itself (checked): the runtime must not. */
+/* The runner releases the backend's driver itself (checked): the runtime must not. */
 static void sd_deinit(struct gale_driver *driver)
 {
 	(void)driver;
@@ -667,7 +779,7 @@ static void sd_deinit(struct gale_driver *driver)
 
 static const struct gale_driver_ops scenario_driver_ops = {
 	.abi_version = GALE_DRIVER_ABI_VERSION,
-	.name = "sim",
+	.name = "scenario",
 	.fd_register = sd_fd_register,
 	.fd_reregister = sd_fd_reregister,
 	.fd_deregister = sd_fd_deregister,
@@ -703,8 +815,11 @@ static const struct gale_driver_ops scenario_driver_ops = {
 void gale__scenario_driver_init(struct gale_scenario_state *state)
 {
 	assert(state != NULL);
-	assert(state->run->sim.base.ops != NULL);
-	state->driver.base.ops = &scenario_driver_ops;
+	assert(state->inner != NULL && state->inner->ops != NULL);
+	/* The runtime's driver carries the backend's name ("sim", "fault(epoll)"...). */
+	state->driver.ops = scenario_driver_ops;
+	state->driver.ops.name = state->inner->ops->name;
+	state->driver.base.ops = &state->driver.ops;
 	state->driver.state = state;
 }
 
@@ -723,8 +838,10 @@ void gale__scenario_driver_force_close(struct gale_scenario_state *state)
 	}
 	for (uint32_t i = 0; i < state->fds_cap; i++) {
 		if (state->fds[i].open)
-			(void)gale_driver_close(&state->driver.base, GALE_SIM_FD_BASE + (int)i);
+			(void)gale_driver_close(&state->driver.base, state->fd_base + (int)i);
 	}
+	if (state->backend != GALE_BACKEND_SIM)
+		return; /* A kernel fd opened behind the runner's back is beyond its reach. */
 	/* Fds opened on run->sim directly, behind the runner's back. */
 	struct gale_sim_leaks leaks;
 	while (gale_sim_leaks(&run->sim, &leaks) > 0 && leaks.fds_len > 0) {

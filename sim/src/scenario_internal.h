@@ -15,10 +15,12 @@
 
 #include <gale/alloc.h>
 #include <gale/driver.h>
+#include <gale/driver_epoll.h>
 #include <gale/duplex.h>
 #include <gale/reactor.h>
 #include <gale/rt.h>
 #include <gale/scenario.h>
+#include <gale/sim_fault.h>
 
 /* Fds a task record remembers (the most recent first), for stall messages. */
 #define SCENARIO_TASK_FDS_MAX 3
@@ -43,13 +45,63 @@ struct scenario_expect {
 	size_t offset;  /* Bytes written so far (all matched). */
 };
 
-/* A virtual fd opened through the runner's driver, indexed by fd - GALE_SIM_FD_BASE. */
+/* An fd opened through the runner's driver, indexed by fd - state->fd_base. */
 struct scenario_fd {
 	bool open;                      /* Opened and not closed. */
+	bool connecting;                /* connect() said -EINPROGRESS; outcome not seen. */
+	uint8_t side;                   /* Real backends: the direction of stream it writes
+					 * (stream->dirs[side]); it reads the other one. */
+	const char *kind;               /* "socket", "accepted socket", "socketpair", "pipe". */
 	int64_t read_last;              /* Last read/readv/recv/accept result, or NONE. */
 	int64_t write_last;             /* Last write/writev/send/connect result, or NONE. */
 	uint32_t opener;                /* Task record index + 1 that opened it; 0: none. */
+	uint32_t stream;                /* Real backends: stream record index + 1; 0: none. */
 	struct scenario_expect *expect; /* Declared content of what is written, or NULL. */
+};
+
+/* ---- Real backends: simulated hosts on loopback (scenario_addr.c) ---- */
+
+/* A host the scenario added, and the loopback address standing for it. */
+struct scenario_host {
+	int family;        /* AF_INET or AF_INET6. */
+	uint8_t sim[16];   /* The scenario's address (4 or 16 bytes used). */
+	uint8_t real[16];  /* 127.0.0.N, or ::1. */
+};
+
+/* A socket bound to an explicit port: the scenario's endpoint and the kernel's. */
+struct scenario_binding {
+	int fd;
+	struct sockaddr_storage sim;
+	struct sockaddr_storage real;
+};
+
+struct scenario_addr_map {
+	struct scenario_host hosts[GALE_SIM_HOSTS_MAX];
+	uint32_t hosts_count;
+	uint32_t v4_next;                  /* The next loopback host number (127.0.0.N). */
+	struct scenario_binding *bindings; /* malloc'd. */
+	uint32_t bindings_len;
+	uint32_t bindings_cap;
+};
+
+/* ---- Real backends: the stream oracle on kernel sockets (scenario_streams.c) ---- */
+
+/* One direction of a stream: what was written into it and what was read out. */
+struct scenario_stream_dir {
+	uint64_t written;     /* Bytes writes accepted. */
+	uint64_t read;        /* Bytes reads returned. */
+	uint64_t written_hash; /* FNV-1a of the bytes written. */
+	uint64_t read_hash;    /* FNV-1a of the bytes read. */
+	bool broken;          /* An error was seen on it (a reset loses bytes legally). */
+};
+
+/* A TCP connection (both ends in this process once accepted), a socketpair or a pipe. */
+struct scenario_stream {
+	int fds[2];                       /* [side]: the fd writing dirs[side]; -1: none/closed. */
+	struct sockaddr_storage local;    /* TCP: the connecting end's real address... */
+	struct sockaddr_storage remote;   /* ...and where it connected to (for pairing). */
+	bool tcp_pending;                 /* TCP: the accepting end is not known yet. */
+	struct scenario_stream_dir dirs[2];
 };
 
 /* Bytes one end of a duplex wrote that the other end has not read yet (a FIFO). */
@@ -74,6 +126,7 @@ struct scenario_duplex {
 /* The driver the runtime uses: every op goes to the sim, with bookkeeping on the way. */
 struct scenario_driver {
 	struct gale_driver base; /* Always first. */
+	struct gale_driver_ops ops; /* Named after the backend's driver. */
 	struct gale_scenario_state *state;
 };
 
@@ -86,6 +139,23 @@ struct scenario_arena {
 struct gale_scenario_state {
 	struct gale_scenario_run *run;
 	const struct gale_run_options *options; /* Borrowed for the run. */
+	enum gale_backend backend;              /* options->backend. */
+	struct gale_driver *inner;              /* What the runner's driver passes ops to:
+						 * &run->sim.base, &kernel.base or &fault.base. */
+	struct gale_driver_epoll kernel;        /* Real backends: the epoll driver. */
+	struct gale_fault_driver fault;         /* FAULT_EPOLL. */
+	bool kernel_ready;                      /* kernel is initialised. */
+	bool fault_ready;                       /* fault is initialised. */
+	int fd_base;                            /* fds[] index 0: GALE_SIM_FD_BASE on SIM. */
+	int64_t time_start_ns;                  /* The driver's clock when the run began. */
+	uint64_t ops_count;                     /* Ops through the runner's driver. */
+	uint64_t connections_count;             /* Connects seen completing. */
+	uint64_t connects_refused_count;        /* Connects seen refused. */
+	struct scenario_addr_map addrs;         /* Real backends: hosts on loopback. */
+	struct scenario_stream *streams;        /* Real backends: by index (never moved
+						 * while referenced: realloc'd, indexed). */
+	uint32_t streams_len;
+	uint32_t streams_cap;
 	struct scenario_driver driver;
 	struct scenario_arena arena;
 	struct gale_reactor_observer reactor_observer;
@@ -159,6 +229,76 @@ void gale__scenario_driver_deinit(struct gale_scenario_state *state);
 /* Deregisters what the scenario left registered and closes what it left open, so the
  * runtime and the sim can be released after a failed (or leaky) run. */
 void gale__scenario_driver_force_close(struct gale_scenario_state *state);
+
+/* The fd's kind and the scenario's view of it, for messages ("fd 5 socket"; the sim's
+ * own description on SIM). */
+void gale__scenario_fd_describe(struct gale_scenario_state *state, int fd, char *buf,
+				size_t len);
+
+/* True on EPOLL and FAULT_EPOLL. */
+static inline bool gale__scenario_is_real(const struct gale_scenario_state *state)
+{
+	return state->backend != GALE_BACKEND_SIM;
+}
+
+/* ---- scenario_addr.c ---- */
+
+/* Assigns the next loopback address to ip's host (no-op if it has one). 0, -EINVAL,
+ * -ENOSPC. */
+int gale__scenario_addr_host_add(struct scenario_addr_map *map, const char *ip);
+
+/*
+ * The kernel's address for a scenario's (addr, len): the binding's if one was made on that
+ * exact endpoint, else its host's loopback address with the same port (wildcards and
+ * loopback addresses become loopback). for_bind: an explicit port becomes 0 (the kernel
+ * chooses). -EADDRNOTAVAIL (bind) / -EHOSTUNREACH (connect) for an address no host owns,
+ * -EAFNOSUPPORT for another family, -EINVAL for a short length.
+ */
+int gale__scenario_addr_to_real(const struct scenario_addr_map *map, const struct sockaddr *addr,
+				socklen_t len, bool for_bind, struct sockaddr_storage *real_out,
+				socklen_t *real_len_out);
+
+/* Rewrites a kernel address (in place) as the scenario knows it. */
+void gale__scenario_addr_to_sim(const struct scenario_addr_map *map,
+				struct sockaddr_storage *addr);
+
+/* fd was bound to the scenario's addr as the kernel's real: remembered when addr names a
+ * port (so connects to it find the kernel's). false: out of memory. */
+bool gale__scenario_addr_bound(struct scenario_addr_map *map, int fd, const struct sockaddr *addr,
+			       const struct sockaddr_storage *real);
+
+/* fd was closed: its binding is forgotten. */
+void gale__scenario_addr_closed(struct scenario_addr_map *map, int fd);
+
+void gale__scenario_addr_deinit(struct scenario_addr_map *map);
+
+/* ---- scenario_streams.c (real backends; SIM checks its own streams) ---- */
+
+/* A TCP connect began on fd from local to remote (kernel addresses). */
+void gale__scenario_streams_connecting(struct gale_scenario_state *state, int fd,
+				       const struct sockaddr_storage *local,
+				       const struct sockaddr_storage *remote);
+
+/* fd was accepted: local and peer are its kernel addresses; it joins its connecting end. */
+void gale__scenario_streams_accepted(struct gale_scenario_state *state, int fd,
+				     const struct sockaddr_storage *local,
+				     const struct sockaddr_storage *peer);
+
+/* A socketpair (both directions) or a pipe (fds[1] writes, fds[0] reads). */
+void gale__scenario_streams_pair(struct gale_scenario_state *state, const int fds[2]);
+
+/* result bytes of iov were written to fd (result < 0: an error on that direction). */
+void gale__scenario_streams_wrote(struct gale_scenario_state *state, int fd,
+				  const struct iovec *iov, int iov_count, int64_t result);
+
+/* result bytes were read from fd into iov (0: end of stream; < 0: an error). */
+void gale__scenario_streams_read(struct gale_scenario_state *state, int fd,
+				 const struct iovec *iov, int iov_count, int64_t result);
+
+/* fd is about to be closed. */
+void gale__scenario_streams_closed(struct gale_scenario_state *state, int fd);
+
+void gale__scenario_streams_deinit(struct gale_scenario_state *state);
 
 /* ---- scenario_oracles.c ---- */
 

@@ -20,7 +20,7 @@ uint64_t gale_scenario_draw(struct gale_scenario_run *run, uint64_t min, uint64_
 	assert(run != NULL && min <= max);
 	if (run->priv_state != NULL && run->priv_state->options->draws_min)
 		return min; /* Shrinking: the smallest world the scenario allows. */
-	return gale_entropy_range(gale_sim_entropy(&run->sim), min, max);
+	return gale_entropy_range(&run->entropy, min, max);
 }
 
 uint64_t gale_scenario_faults(const struct gale_scenario_run *run, enum gale_fault_kind kind)
@@ -28,9 +28,7 @@ uint64_t gale_scenario_faults(const struct gale_scenario_run *run, enum gale_fau
 	assert(run != NULL);
 	if ((unsigned)kind >= GALE_FAULT_COUNT)
 		return 0;
-	if (kind == GALE_FAULT_ALLOC_FAIL)
-		return gale_sim_allocator_stats_get(&run->allocator).failed_count;
-	return gale_sim_stats_get(&run->sim).faults.injected[kind];
+	return gale_scenario_stats(run).faults.injected[kind];
 }
 
 int gale_scenario_spawn_retry(struct gale_scenario_run *run, const char *name,

@@ -4,7 +4,8 @@
  * generated bad argument vectors each end with exit status 2 and exactly one line on
  * stderr (never a crash, a hang or exit 0), and the reproducers of issue 13 behave: seed
  * counts past 2^64 stream in bounded memory, output that cannot be written is an error,
- * report paths are checked before the campaign runs, and numbers are decimal.
+ * report paths are checked before the campaign runs, and numbers are decimal; --backend
+ * takes one backend or two distinct ones and refuses anything else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -169,7 +170,10 @@ static size_t run_bad_piece(const char **words)
 						"-", "--", "--count=", "-j0", "-j257", "-jx",
 						"--scenario=nope", "--profile=nope", "--json=",
 						"--fault-coverage=yes"};
-	switch (pick(9)) {
+	static const char *const bad_backends[] = {"", "sim,sim", "epol", "SIM", "sim,",
+						   ",epoll", "sim,epoll,fault-epoll",
+						   "epoll,epoll", "sim epoll", "fault_epoll"};
+	switch (pick(10)) {
 	case 0: {
 		words[0] = value_flags[pick(COUNT(value_flags))];
 		words[1] = bad_numbers[pick(COUNT(bad_numbers))];
@@ -202,6 +206,10 @@ static size_t run_bad_piece(const char **words)
 	case 7:
 		words[0] = pick(2) ? "--scenario" : "--profile";
 		words[1] = pick(2) ? "nope" : "";
+		return 2;
+	case 8:
+		words[0] = "--backend";
+		words[1] = bad_backends[pick(COUNT(bad_backends))];
 		return 2;
 	default:
 		words[0] = "-j";
@@ -256,13 +264,14 @@ static void make_replay_vector(const char **args)
 	} else if (kind == 6) {
 		static const char *const dangling[] = {"--seed", "--hash", "--trace", "--profile",
 						       "--scenario", "--faults-off",
-						       "--only-faults"};
+						       "--only-faults", "--backend"};
 		args[n++] = dangling[pick(COUNT(dangling))];
 	} else if (kind == 7) {
 		static const char *const bad_shrink[][2] = {
 			{"--faults-off", "nope"}, {"--faults-off", "reset,"}, {"--faults-off", ""},
 			{"--only-faults", "1,,2"}, {"--only-faults", "-1"}, {"--only-faults", ""},
-			{"--only-faults", "1,x"}, {"--input", "/nonexistent/in"}};
+			{"--only-faults", "1,x"}, {"--input", "/nonexistent/in"},
+			{"--backend", "sim,epoll"}, {"--backend", "nope"}, {"--backend", ""}};
 		const char *const *piece = bad_shrink[pick(COUNT(bad_shrink))];
 		args[n++] = piece[0];
 		args[n++] = piece[1];
@@ -336,6 +345,49 @@ static void test_decimal_numbers_and_attached_values(void **state)
 	const char *rpc = strstr(o.out, "\nrpc ");
 	assert_non_null(rpc);
 	assert_null(strstr(rpc + 1, "\nrpc "));
+}
+
+/*
+ * --backend: bad lists are one line naming the valid backends; valid ones run, in both
+ * spellings, and the summary names them; list shows them.
+ */
+static void test_backend_arguments(void **state)
+{
+	(void)state;
+	static const char *const unknown[] = {"run", "--backend", "kqueue", NULL};
+	static const char *const twice[] = {"run", "--backend=epoll,epoll", NULL};
+	static const char *const replay_two[] = {"replay", "--scenario", "rpc", "--seed", "1",
+						 "--backend", "sim,epoll", NULL};
+	static const char *const replay_shrink[] = {"replay", "--scenario", "rpc", "--seed", "1",
+						    "--backend", "epoll", "--shrink", NULL};
+	static const char *const replay_input[] = {"replay", "--input", "/nonexistent/in",
+						   "--backend", "epoll", NULL};
+	struct outcome o;
+	expect_usage_error(unknown, "an unknown backend");
+	run_gale(unknown, NULL, &o);
+	assert_non_null(strstr(o.err, "want one of sim, epoll, fault-epoll,"));
+	expect_usage_error(twice, "the same backend twice");
+	run_gale(twice, NULL, &o);
+	assert_non_null(strstr(o.err, "must differ"));
+	expect_usage_error(replay_two, "replay on two backends");
+	expect_usage_error(replay_shrink, "replay --shrink on the kernel");
+	expect_usage_error(replay_input, "replay --input on the kernel");
+	static const char *const on_sim[] = {"run", "--scenario", "rpc", "--count", "2", "-j1",
+					     "--backend", "sim", NULL};
+	run_gale(on_sim, NULL, &o);
+	assert_int_equal(o.exit_status, 0);
+	assert_non_null(strstr(o.out, "\nbackend: sim   profile: default"));
+	static const char *const both[] = {"run", "--scenario", "rpc", "--count", "2", "-j1",
+					   "--backend=sim,epoll", NULL};
+	run_gale(both, NULL, &o);
+	if (o.exit_status != 0 || strstr(o.out, "\nbackend: sim,epoll (differential)") == NULL ||
+	    strstr(o.out, "\n2 passed, 0 failed (0 of them divergent)\n") == NULL)
+		fail_msg("exit %d\n%s\n%s", o.exit_status, o.out, o.err);
+	static const char *const list[] = {"list", NULL};
+	run_gale(list, NULL, &o);
+	assert_int_equal(o.exit_status, 0);
+	assert_non_null(strstr(o.out, "\nbackends (run --backend NAME"));
+	assert_non_null(strstr(o.out, "\n  fault-epoll  "));
 }
 
 /* Campaigns of 2^64 - 1 seeds (x 6 scenarios) stream under a time limit in little memory. */
@@ -443,6 +495,7 @@ int gale_test_group(void)
 		cmocka_unit_test(test_generated_bad_vectors_exit_2_with_one_line),
 		cmocka_unit_test(test_reported_bad_arguments),
 		cmocka_unit_test(test_decimal_numbers_and_attached_values),
+		cmocka_unit_test(test_backend_arguments),
 		cmocka_unit_test(test_huge_seed_counts_stream_in_bounded_memory),
 		cmocka_unit_test(test_write_errors_are_reported),
 		cmocka_unit_test(test_fuzz_corpus_replays_through_the_command),

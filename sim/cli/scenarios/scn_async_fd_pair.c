@@ -104,7 +104,7 @@ static int consumer_poll(void *data, struct gale_cx *cx)
 static int pair_setup(struct gale_scenario_run *run, void *data)
 {
 	struct pair_state *state = data;
-	struct gale_entropy *entropy = gale_sim_entropy(&run->sim);
+	struct gale_entropy *entropy = &run->entropy;
 	state->run = run;
 	state->total_len = gale_entropy_range(entropy, 1, 256 * 1024);
 	state->pattern_seed = gale_entropy_u64(entropy);

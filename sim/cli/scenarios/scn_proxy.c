@@ -510,7 +510,7 @@ static int proxy_check(struct gale_scenario_run *run, void *data)
 					   (unsigned long long)client->total_len,
 					   client->local_port, why);
 	}
-	struct gale_sim_stats stats = gale_sim_stats_get(&run->sim);
+	struct gale_sim_stats stats = gale_scenario_stats(run);
 	if (connects != stats.connections_count || refused + client_refused !=
 						    stats.connects_refused_count)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,

@@ -417,7 +417,7 @@ static int rpc_check(struct gale_scenario_run *run, void *data)
 		timeouts += client->timeouts_count;
 		requests += client->requests_count;
 	}
-	struct gale_sim_stats stats = gale_sim_stats_get(&run->sim);
+	struct gale_sim_stats stats = gale_scenario_stats(run);
 	if (connects != stats.connections_count || refused != stats.connects_refused_count)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: clients saw %llu connects and %llu refusals, the "

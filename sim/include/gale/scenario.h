@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Scenarios: deterministic simulated runs of user code, checked by oracles.
+ * Scenarios: runs of user code checked by oracles, deterministic on the simulator and also
+ * possible on the real kernel (enum gale_backend below).
  *
- * A scenario sets up simulated hosts and spawns tasks on a runtime whose driver is the
- * simulator; gale_scenario_run() runs it under one seed (or one fuzz input) and one fault
- * profile, then checks the oracles, which are on in every run:
+ * A scenario sets up hosts and spawns tasks on a runtime whose driver is the simulator (or
+ * the kernel); gale_scenario_run() runs it under one seed (or one fuzz input) and one fault
+ * profile, then checks the oracles, which are on in every run and on every backend:
  *   LOST_WAKEUP  the runtime is idle, a task is pending and no waker the runtime can see
  *                (reactor slot or waiter, timer, join, observed duplex) names it: nothing
  *                can ever wake it. The message names the task and the fds it touched
@@ -41,8 +42,13 @@
  * " (step N)", N being the number of trace records at the failure, preceded by
  * ", in task 'NAME'" when it was found while a task was being polled (tasks not spawned
  * with gale_scenario_spawn() are named "#slot.generation (unnamed)").
- * A run is a pure function of (scenario, seed or fuzz bytes, profile): replaying it gives
- * the same trace hash, bit for bit.
+ * On SIM a run is a pure function of (scenario, seed or fuzz bytes, profile): replaying it
+ * gives the same trace hash, bit for bit. On a real backend the seed still decides the
+ * scenario's draws, the task order and the fault driver's dice, but not the kernel's timing.
+ *
+ * The STREAM oracle on a real backend checks the bytes the runner's driver saw go in at one
+ * end of a connection, socketpair or pipe against those read at the other end (both ends
+ * are in the process); the LEAK oracle counts the fds opened through it.
  *
  * What the runner watches, and so what scenario code must go through:
  *   - I/O: gale_scenario_driver(run) (the same driver as gale_runtime_driver(&run->runtime)):
@@ -94,6 +100,43 @@ enum gale_oracle {
 	GALE_ORACLE_COUNT
 };
 
+/*
+ * Where a run's I/O goes. Scenario code is the same on every backend; what differs:
+ *   SIM          the simulator (run->sim): deterministic, every fault kind, replays bit
+ *                for bit (trace hash), virtual time.
+ *   EPOLL        the real kernel over loopback, real time. Each simulated host becomes a
+ *                loopback address of its own (127.0.0.2, 127.0.0.3, ... in the order the
+ *                hosts are added; localhost stays 127.0.0.1; every IPv6 host is ::1), and
+ *                every port a scenario binds is whatever the kernel gives: the runner's
+ *                driver translates addresses both ways, so scenario code keeps seeing its
+ *                own ("10.0.0.1:7000"). A destination no host owns is -EHOSTUNREACH at
+ *                once (never a packet off the machine). No faults; not replayable.
+ *   FAULT_EPOLL  the fault driver (sim_fault.h) over EPOLL, its decisions drawn from the
+ *                seed and the profile: the kinds it can inject on real sockets (see
+ *                sim_fault.h), PARTITION as withheld readiness and RESET as a real RST.
+ *                The kernel's timing is not the seed's: a run replays only approximately.
+ * On the real backends run->sim is not initialised (run->sim.base.ops == NULL): use
+ * gale_scenario_stats() and gale_scenario_backend() instead of gale_sim_*() calls.
+ * The oracles all work on every backend; STALL and LOST_WAKEUP on a real backend fire
+ * when the runtime has stayed idle (no event, no task polled) with tasks pending and no
+ * timer armed for gale_run_options.idle_limit_ns.
+ */
+enum gale_backend {
+	GALE_BACKEND_SIM = 0,
+	GALE_BACKEND_EPOLL,
+	GALE_BACKEND_FAULT_EPOLL,
+	GALE_BACKEND_COUNT
+};
+
+/** "sim", "epoll", "fault-epoll"; "unknown" for a value past the last. */
+GALE_EXTERN const char *gale_backend_name(enum gale_backend backend);
+
+/**
+ * Parses a backend name (exactly as gale_backend_name() spells it).
+ * @return 0 with *backend_out set, or -EINVAL (NULL or unknown text; *backend_out untouched).
+ */
+GALE_EXTERN int gale_backend_parse(const char *text, enum gale_backend *backend_out);
+
 struct gale_scenario_run;
 struct gale_scenario_state; /* Private, defined in sim/src/scenario_internal.h. */
 struct gale_duplex;
@@ -103,9 +146,9 @@ struct gale_scenario {
 	const char *description; /* One line for `gale list`. */
 	size_t state_size;       /* Bytes of zeroed state the runner allocates per run. */
 	/*
-	 * REQUIRED. Adds hosts (gale_sim_host_add(&run->sim, ...)) and spawns tasks
-	 * (gale_scenario_spawn()). May draw from run's entropy (gale_sim_entropy(&run->sim))
-	 * to vary sizes and counts per seed. Returns 0 or a negative code (oracle SETUP).
+	 * REQUIRED. Adds hosts (gale_scenario_host_add()) and spawns tasks
+	 * (gale_scenario_spawn()). May draw from run->entropy (gale_scenario_draw()) to vary
+	 * sizes and counts per seed. Returns 0 or a negative code (oracle SETUP).
 	 */
 	int (*setup)(struct gale_scenario_run *run, void *state);
 	/*
@@ -153,6 +196,11 @@ struct gale_run_options {
 	bool draws_min;                            /* Every gale_scenario_draw() answers its
 						    * minimum (shrinking: fewest clients,
 						    * shortest messages); no entropy spent. */
+	enum gale_backend backend;                 /* Where I/O goes; 0: GALE_BACKEND_SIM. */
+	int64_t idle_limit_ns;                     /* Real backends: idle this long with
+						    * tasks pending and no timer armed is a
+						    * stall; 0: 5 s. Ignored on SIM (its
+						    * stall is exact). */
 };
 
 struct gale_run_result {
@@ -171,13 +219,17 @@ struct gale_run_result {
 					* also counts run->allocator's ALLOC_FAIL faults. */
 	uint64_t polls_count;          /* Task polls. */
 	struct gale_fault_profile profile; /* The profile used (the drawn one with swarm). */
+	enum gale_backend backend;     /* Where it ran. On a real backend trace_hash covers
+					* only the fault decisions and sim holds what
+					* gale_scenario_stats() counts (time_ns is wall time). */
 };
 
 /*
  * What scenario code sees. Fields are public for scenario code; the runner owns them.
  */
 struct gale_scenario_run {
-	struct gale_sim sim;               /* The simulated driver. */
+	struct gale_sim sim;               /* The simulated driver (SIM only: zeroed on the
+					    * real backends). */
 	struct gale_runtime runtime;       /* Executor + reactor + timers over
 					    * gale_scenario_driver(run), which passes every op
 					    * on to sim.base. */
@@ -240,6 +292,29 @@ GALE_EXTERN void gale_scenario_fail(struct gale_scenario_run *run, enum gale_ora
 
 /** True once a failure was recorded (tasks may stop early). */
 GALE_EXTERN bool gale_scenario_has_failed(const struct gale_scenario_run *run);
+
+/** The backend this run's I/O goes to. */
+GALE_EXTERN enum gale_backend gale_scenario_backend(const struct gale_scenario_run *run);
+
+/**
+ * Counters of the run so far, on any backend. On SIM: gale_sim_stats_get(&run->sim) with
+ * run->allocator's ALLOC_FAIL faults added. On a real backend the runner's driver counts
+ * what it sees: time_ns (time since the run began, by the driver's clock), ops_count,
+ * connections_count (connects that completed: connect() 0, or SO_ERROR 0 and a peer
+ * address after -EINPROGRESS), connects_refused_count (-ECONNREFUSED from either),
+ * fds_open_count, registrations_count, faults (the fault driver's, plus ALLOC_FAIL);
+ * fields the kernel does not tell (segments, bytes in flight, resets received) are 0.
+ */
+GALE_EXTERN struct gale_sim_stats gale_scenario_stats(const struct gale_scenario_run *run);
+
+/**
+ * Adds the simulated host that owns ip (IPv4 or IPv6 text, no port) unless one does: on
+ * SIM gale_sim_host_add(); on a real backend the next loopback address is assigned to it
+ * (see enum gale_backend). Scenarios add hosts this way (or with <gale/scenario_net.h>),
+ * never with gale_sim_host_add() directly, so they run on every backend.
+ * @return 0, -EINVAL (not an address, or a wildcard), -ENOSPC (too many hosts).
+ */
+GALE_EXTERN int gale_scenario_host_add(struct gale_scenario_run *run, const char *ip);
 
 /** The driver scenario code does I/O through (see the file comment). Borrowed from run. */
 GALE_EXTERN struct gale_driver *gale_scenario_driver(struct gale_scenario_run *run);

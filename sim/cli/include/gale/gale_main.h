@@ -15,10 +15,10 @@
  * and gets every subcommand and flag of the built-in `gale` command (which is this call
  * over its own catalog):
  *   my_tests run [--scenario NAME|all] [--seeds A..B | --count N] [--profile P | --swarm]
- *                [-j N] [--shard I/N] [--time-limit S] [--json F] [--junit F]
- *                [--fault-coverage]
- *   my_tests replay --scenario NAME --seed N [--profile P | --swarm] [--trace F]
- *                   [--verbose] [--hash H]
+ *                [--backend B[,B2]] [-j N] [--shard I/N] [--time-limit S] [--json F]
+ *                [--junit F] [--fault-coverage] [--no-shrink]
+ *   my_tests replay --scenario NAME --seed N [--profile P | --swarm] [--backend B]
+ *                   [--trace F] [--verbose] [--hash H]
  *   my_tests list
  *   my_tests merge [--json F] [--junit F] SHARD.json...   (the reports of run --shard I/N)
  * with the progress bar, the summary, JSON and JUnit reports, forked workers (a crashing
@@ -26,15 +26,25 @@
  * names your binary: `my_tests replay --scenario kv_get_put --seed 17 --profile default
  * --hash 0x...`. `my_tests <command> --help` describes each command.
  *
+ * Backends (--backend, enum gale_backend): the same scenarios run on the simulator
+ * (`sim`, the default: deterministic, exact replay, failures shrunk), on the real kernel
+ * over loopback (`epoll`, no faults) or on the fault driver over the kernel
+ * (`fault-epoll`). `--backend sim,epoll` runs every seed on both: a seed that passes on
+ * one and fails on the other is reported as a divergence ("diverges: passes on sim, fails
+ * on epoll: ..."), which is how a scenario finds where the simulator and the kernel
+ * disagree. A kernel run replays only approximately (the kernel's timing is not the
+ * seed's): its failures list the faults taken and a replay line with --backend, and are
+ * not shrunk.
+ *
  * Exit status (return it from main): 0 when every seed that ran passed, 1 when a seed
- * failed (or, with --fault-coverage, a fault kind was never injected), 2 for bad
- * arguments, output that could not be written, or a campaign that could not run. Every
- * error is one line on stderr, prefixed with the program's name.
+ * failed or diverged (or, with --fault-coverage, a fault kind was never injected), 2 for
+ * bad arguments, output that could not be written, or a campaign that could not run.
+ * Every error is one line on stderr, prefixed with the program's name.
  *
  * Link with gale::test (CMake: find_package(gale), target_link_libraries(my_tests PRIVATE
  * gale::test)) or pkg-config gale-test. The call forks worker processes and reads the wall
- * clock (for progress, time limits and reports); the scenarios themselves run on the
- * simulator and stay deterministic.
+ * clock (for progress, time limits and reports); on the simulator the scenarios
+ * themselves stay deterministic. The kernel backends use loopback addresses only.
  */
 #ifndef GALE_GALE_MAIN_H
 #define GALE_GALE_MAIN_H
