@@ -12,7 +12,8 @@
 #   the same runs on other backends (`--backend B`): "epoll" is one test per scenario,
 #   <target>.<scenario>.epoll (no faults, so no profiles); "fault-epoll" and a differential
 #   pair such as "sim,epoll" are one per scenario x profile, <target>.<scenario>.<profile>.
-#   fault-epoll / .sim-vs-epoll. Without SCENARIOS the names are
+#   fault-epoll / .sim-vs-epoll. A target may have several calls (say, fewer SEEDS on the
+#   kernel, where time is real): one per set of BACKENDS. Without SCENARIOS the names are
 #   discovered after each build by running `<target> list --names` (like
 #   gtest_discover_tests), so adding a scenario needs no CMake change. Call it in the
 #   directory that defines TARGET (CMake attaches the discovery step to the target there).
@@ -62,7 +63,9 @@ function(gale_add_scenario_tests)
   foreach(list PROFILES SCENARIOS LABELS)
     string(REPLACE ";" "," ARG_${list} "${ARG_${list}}")
   endforeach()
-  set(file ${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}_gale_scenario_tests.cmake)
+  # One file per call, so a target may have several (different SEEDS per backend).
+  string(MAKE_C_IDENTIFIER "${ARG_BACKENDS}" tag)
+  set(file ${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}_${tag}_gale_scenario_tests.cmake)
   # Written after each build (names from SCENARIOS, or discovered from the program).
   add_custom_command(TARGET ${ARG_TARGET} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -D "GALE_TARGET=${ARG_TARGET}" -D "GALE_SEEDS=${ARG_SEEDS}"
@@ -74,10 +77,10 @@ function(gale_add_scenario_tests)
             -P ${_GALE_SCENARIO_TESTS_DIR}/GaleScenarioTestsWrite.cmake
     BYPRODUCTS ${file} VERBATIM)
   # Before the first build there is nothing to list: one test says so instead of none.
-  set(include ${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}_gale_include.cmake)
+  set(include ${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}_${tag}_gale_include.cmake)
   file(WRITE ${include}
     "if(EXISTS [=[${file}]=])\n  include([=[${file}]=])\nelse()\n"
-    "  add_test([=[${ARG_TARGET}.NOT_BUILT]=] [=[${ARG_TARGET}.NOT_BUILT]=])\n"
+    "  add_test([=[${ARG_TARGET}.${tag}.NOT_BUILT]=] [=[${ARG_TARGET}.NOT_BUILT]=])\n"
     "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${include})
 endfunction()

@@ -28,6 +28,12 @@
 #define RUN_IDLE_LIMIT_NS_DEFAULT (INT64_C(5) * 1000000000)
 /* A real backend's turns wait at most this long, so idleness is measured as it grows. */
 #define RUN_IDLE_SLICE_NS (INT64_C(50) * 1000000)
+/*
+ * On a kernel a partition is withheld readiness in real time: the profiles' durations
+ * (up to a second, free in virtual time) would make a campaign crawl. A few ms exercise
+ * the same path: -EAGAIN, then an event at the heal.
+ */
+#define RUN_KERNEL_PARTITION_NS_MAX (INT64_C(2) * 1000000)
 /* Records the determinism self-check keeps when the options say 0. */
 #define DETERMINISM_RECORDS_DEFAULT ((size_t)1 << 20)
 
@@ -541,8 +547,11 @@ static int world_backend_init(struct scenario_world *world)
 	state->kernel_ready = true;
 	state->inner = &state->kernel.base;
 	if (state->backend == GALE_BACKEND_FAULT_EPOLL) {
-		rc = gale_fault_driver_init(&state->fault, &state->kernel.base, &run->profile,
-					    &run->entropy, &run->trace);
+		state->kernel_profile = run->profile;
+		if (state->kernel_profile.partition_ns_max > RUN_KERNEL_PARTITION_NS_MAX)
+			state->kernel_profile.partition_ns_max = RUN_KERNEL_PARTITION_NS_MAX;
+		rc = gale_fault_driver_init(&state->fault, &state->kernel.base,
+					    &state->kernel_profile, &run->entropy, &run->trace);
 		if (rc < 0)
 			return rc;
 		state->fault_ready = true;

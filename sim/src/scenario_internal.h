@@ -160,6 +160,8 @@ struct gale_scenario_state {
 	struct scenario_arena arena;
 	struct gale_reactor_observer reactor_observer;
 	struct gale_fault_profile alloc_profile; /* run->profile, ALLOC_FAIL off in setup. */
+	struct gale_fault_profile kernel_profile; /* FAULT_EPOLL: run->profile in real time
+						   * (partitions capped, scenario.c). */
 	struct gale_fault_filter fault_filter;   /* options' faults_allowed, numbering state. */
 	bool runtime_ready;                      /* run->runtime is initialised. */
 	bool failed;                             /* A failure was recorded. */

@@ -4,8 +4,8 @@
  * and injects legal faults by ratio or by plan (SQLite test_vfs / test_syscall pattern).
  * The header (gale/sim_fault.h) lists each fault and why it is legal.
  *
- * Sections: 1. bookkeeping (fd table, plan, recording), 2. readiness ops and wait(),
- * 3. byte ops, 4. socket ops, 5. pass-through ops, 6. the ops table and public API.
+ * Sections: 1. bookkeeping (fd table, partitions, plan, recording), 2. readiness ops and
+ * wait(), 3. byte ops, 4. socket ops, 5. pass-through ops, 6. the ops table and public API.
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -23,6 +23,9 @@
 #endif /* NDEBUG */
 
 static_assert(offsetof(struct gale_fault_driver, base) == 0, "base must be first");
+
+/* Readiness the reactor never clears: the connection is ending in that direction or both. */
+#define READY_ENDING (GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
 
 static struct gale_fault_driver *fault_from(struct gale_driver *driver)
 {
@@ -59,10 +62,36 @@ static struct gale_fault_fd *fd_get(struct gale_fault_driver *fault, int fd)
 	return entry;
 }
 
+/* Ends entry's partition, if any, owing nothing: the fd is being deregistered or closed. */
+static void partition_end(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	if (entry->partition_heal_ns == 0)
+		return;
+	assert(fault->priv_partitions_count > 0);
+	fault->priv_partitions_count--;
+	entry->partition_heal_ns = 0;
+	entry->ready_withheld = 0;
+}
+
+/*
+ * Ends a partition whose time is up. The held readiness plus the registered interest are
+ * what the fd is owed: the task that got -EAGAIN waits for one of them, and whatever
+ * arrived meanwhile raised no edge it could still see. @return those bits.
+ */
+static uint32_t partition_heal(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	assert(entry->partition_heal_ns != 0);
+	assert(entry->registered);
+	uint32_t bits = entry->ready_withheld | (entry->interest & GALE_READY_INTEREST_ALL);
+	partition_end(fault, entry);
+	return bits != 0 ? bits : GALE_READY_INTEREST_ALL;
+}
+
 static void fd_forget(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
 {
 	assert(fault->priv_fds_count > 0);
 	assert(entry >= fault->priv_fds && entry < fault->priv_fds + fault->priv_fds_count);
+	partition_end(fault, entry);
 	*entry = fault->priv_fds[--fault->priv_fds_count];
 }
 
@@ -82,13 +111,44 @@ static void fd_fresh(struct gale_fault_driver *fault, int fd)
 		fd_forget(fault, entry);
 }
 
+/* Owes entry an event carrying bits; a partitioned fd gets them at its heal instead. */
+static void entry_owe(struct gale_fault_fd *entry, uint32_t bits)
+{
+	assert(bits != 0);
+	if (entry->partition_heal_ns != 0)
+		entry->ready_withheld |= bits;
+	else
+		entry->ready_owed |= bits;
+}
+
 /* Owes fd's registration an event carrying bits (nothing to owe when unregistered). */
 static void ready_owe(struct gale_fault_driver *fault, int fd, uint32_t bits)
 {
-	assert(bits != 0);
 	struct gale_fault_fd *entry = fd_find(fault, fd);
 	if (entry != NULL && entry->registered)
-		entry->ready_owed |= bits;
+		entry_owe(entry, bits);
+}
+
+/*
+ * Whether entry is a connected TCP stream, asked of the inner driver and cached: only TCP
+ * knows TCP_NODELAY (AF_UNIX, UDP and pipes refuse it), and addr_peer fails until the
+ * handshake is done (and on listeners). A TCP socket not connected yet is asked again.
+ */
+static bool fd_is_tcp_connected(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	if (entry->kind == GALE_FAULT_FD_KIND_UNKNOWN) {
+		int nodelay;
+		bool tcp = gale_driver_sockopt_get(fault->priv_inner, entry->fd,
+						   GALE_SOCKOPT_NODELAY, &nodelay) == 0;
+		entry->kind = tcp ? GALE_FAULT_FD_KIND_TCP : GALE_FAULT_FD_KIND_OTHER;
+	}
+	if (entry->kind == GALE_FAULT_FD_KIND_TCP) {
+		struct sockaddr_storage peer;
+		socklen_t peer_len = (socklen_t)sizeof(peer);
+		if (gale_driver_addr_peer(fault->priv_inner, entry->fd, &peer, &peer_len) == 0)
+			entry->kind = GALE_FAULT_FD_KIND_TCP_CONNECTED;
+	}
+	return entry->kind == GALE_FAULT_FD_KIND_TCP_CONNECTED;
 }
 
 static void trace_append(struct gale_fault_driver *fault, uint16_t kind, uint16_t op, int fd,
@@ -105,6 +165,16 @@ static void trace_append(struct gale_fault_driver *fault, uint16_t kind, uint16_
 		.result = result,
 	};
 	gale_trace_append(fault->priv_trace, record);
+}
+
+/* Whether kind can fire at all, so a fault whose checks cost inner calls skips them. */
+static bool fault_ratio_on(const struct gale_fault_driver *fault, enum gale_fault_kind kind)
+{
+	assert((int)kind >= 0 && kind < GALE_FAULT_COUNT);
+	if (fault->priv_profile == NULL)
+		return false;
+	struct gale_ratio ratio = fault->priv_profile->ratios[kind];
+	return ratio.numerator != 0 && ratio.denominator != 0;
 }
 
 /* Rolls for one opportunity of kind; counting happens only once the fault is injected. */
@@ -201,6 +271,7 @@ static int fault_fd_deregister(struct gale_driver *driver, int fd)
 	uint64_t token = entry->token;
 	entry->registered = false;
 	entry->ready_owed = 0;
+	partition_end(fault, entry); /* Nobody is left to owe the heal to. */
 	fd_forget_if_idle(fault, entry);
 	if (fault->priv_stale_count < GALE_FAULT_DRIVER_STALE_MAX &&
 	    fault_roll(fault, GALE_FAULT_READY_STALE))
@@ -244,15 +315,22 @@ static struct gale_fault_fd *fd_find_by_token(struct gale_fault_driver *fault, u
 }
 
 /*
- * READY_DELAY: holds some of the inner events back until the next wait() (which will not
- * block while anything is owed). @return how many events remain in place.
+ * Holds inner events back: a partitioned fd's until its heal, and by READY_DELAY some
+ * others until the next wait() (which will not block while anything is owed).
+ * @return how many events remain in place.
  */
-static int events_delay(struct gale_fault_driver *fault, struct gale_event *events, int count)
+static int events_hold(struct gale_fault_driver *fault, struct gale_event *events, int count)
 {
 	assert(count >= 0);
 	int kept = 0;
 	for (int i = 0; i < count; i++) {
 		struct gale_fault_fd *entry = fd_find_by_token(fault, events[i].token);
+		if (entry != NULL && (events[i].ready & READY_ENDING) != 0)
+			entry->ending = true;
+		if (entry != NULL && entry->partition_heal_ns != 0) {
+			entry->ready_withheld |= events[i].ready;
+			continue;
+		}
 		if (entry != NULL && events[i].ready != 0 &&
 		    fault_roll(fault, GALE_FAULT_READY_DELAY)) {
 			entry->ready_owed |= events[i].ready;
@@ -265,6 +343,47 @@ static int events_delay(struct gale_fault_driver *fault, struct gale_event *even
 	return kept;
 }
 
+/*
+ * Heals every partition whose time is up: its events go into events while room lasts,
+ * the rest are owed to the next wait(). @return the events stored; *left_ns_out is the
+ * time until the next heal (INT64_MAX when no partition is left).
+ */
+static int partitions_heal_due(struct gale_fault_driver *fault, struct gale_event *events,
+			       int room, int64_t *left_ns_out)
+{
+	assert(room >= 0);
+	*left_ns_out = INT64_MAX;
+	if (fault->priv_partitions_count == 0)
+		return 0;
+	int64_t now_ns = gale_driver_now_ns(fault->priv_inner);
+	int count = 0;
+	for (uint32_t i = 0; i < fault->priv_fds_count; i++) {
+		struct gale_fault_fd *entry = &fault->priv_fds[i];
+		if (entry->partition_heal_ns == 0)
+			continue;
+		int64_t left_ns = entry->partition_heal_ns - now_ns;
+		if (left_ns > 0) {
+			*left_ns_out = left_ns < *left_ns_out ? left_ns : *left_ns_out;
+			continue;
+		}
+		uint32_t bits = partition_heal(fault, entry);
+		if (count < room)
+			events[count++] = (struct gale_event){entry->token, bits};
+		else
+			entry->ready_owed |= bits;
+	}
+	return count;
+}
+
+/* A wait must not sleep past a heal: the healed fd's task is waiting for its event. */
+static int64_t timeout_cap(int64_t timeout_ns, int64_t heal_left_ns)
+{
+	assert(heal_left_ns > 0);
+	if (heal_left_ns == INT64_MAX)
+		return timeout_ns; /* No partition: -1 must stay "no limit". */
+	return timeout_ns < 0 || timeout_ns > heal_left_ns ? heal_left_ns : timeout_ns;
+}
+
 /* READY_SPURIOUS: one extra event for a live registration. @return 0 or 1 events added. */
 static int spurious_add(struct gale_fault_driver *fault, struct gale_event *events,
 			int events_room)
@@ -275,8 +394,8 @@ static int spurious_add(struct gale_fault_driver *fault, struct gale_event *even
 		return 0;
 	uint64_t index = gale_entropy_range(fault->priv_entropy, 0, fault->priv_fds_count - 1);
 	const struct gale_fault_fd *entry = &fault->priv_fds[index];
-	if (!entry->registered)
-		return 0;
+	if (!entry->registered || entry->partition_heal_ns != 0)
+		return 0; /* A partition holds back even the events that are not real. */
 	uint32_t ready = entry->interest & GALE_READY_INTEREST_ALL;
 	if (ready == 0)
 		ready = GALE_READY_INTEREST_ALL;
@@ -287,7 +406,8 @@ static int spurious_add(struct gale_fault_driver *fault, struct gale_event *even
 
 /*
  * Owed events go first and make the inner wait a poll (timeout 0): blocking while an
- * event is owed would hang a task whose readiness the decorator itself swallowed.
+ * event is owed would hang a task whose readiness the decorator itself swallowed. For the
+ * same reason the inner wait ends by the earliest heal, whose event is then reported.
  */
 static int fault_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
 		      int64_t timeout_ns)
@@ -297,13 +417,18 @@ static int fault_wait(struct gale_driver *driver, struct gale_event *events, int
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_WAIT, -1, &error))
 		return error;
+	int64_t heal_left_ns;
+	(void)partitions_heal_due(fault, events, 0, &heal_left_ns); /* Owed, collected next. */
 	int count = owed_collect(fault, events, events_cap);
 	if (count < events_cap) {
+		int64_t inner_timeout_ns = count > 0 ? 0 : timeout_cap(timeout_ns, heal_left_ns);
 		int rc = gale_driver_wait(fault->priv_inner, events + count, events_cap - count,
-					  count > 0 ? 0 : timeout_ns);
+					  inner_timeout_ns);
 		if (rc < 0)
 			return count > 0 ? count : rc;
-		count += events_delay(fault, events + count, rc);
+		count += events_hold(fault, events + count, rc);
+		count += partitions_heal_due(fault, events + count, events_cap - count,
+					     &heal_left_ns);
 	}
 	count += spurious_add(fault, events + count, events_cap - count);
 	assert(count <= events_cap);
@@ -313,9 +438,33 @@ static int fault_wait(struct gale_driver *driver, struct gale_event *events, int
 /* ---- 3. Byte ops ------------------------------------------------------------------------ */
 
 /*
- * RESET: shuts the fd down both ways first, so that every later op agrees with the
- * -ECONNRESET (reads see 0, writes -EPIPE, the peer sees EOF, readiness fires). Where the
- * inner shutdown fails (a pipe, an unconnected socket) the fault is not injected.
+ * Tears the connection down for RESET. A connected TCP socket is disconnected: connect to
+ * an AF_UNSPEC address is Linux's tcp_disconnect, which sends the peer a real RST and
+ * leaves the fd open. Anything else, or a TCP socket whose disconnect fails, is shut down
+ * both ways (its peer then sees EOF rather than a reset, still consistent). A TCP socket
+ * not connected is left alone: shutting a listener down would stop it listening.
+ * @return whether the connection is down.
+ */
+static bool reset_inner(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	/* Only TCP is ever reset, as in the sim: nothing on the wire can reset an AF_UNIX
+	 * pair, so a "reset" there would be behaviour no kernel shows. */
+	if (!fd_is_tcp_connected(fault, entry))
+		return false;
+	struct sockaddr unspec;
+	memset(&unspec, 0, sizeof(unspec));
+	unspec.sa_family = AF_UNSPEC;
+	if (gale_driver_connect(fault->priv_inner, entry->fd, &unspec,
+				(socklen_t)sizeof(unspec)) == 0)
+		return true;
+	return gale_driver_shutdown(fault->priv_inner, entry->fd, GALE_SHUTDOWN_BOTH) == 0;
+}
+
+/*
+ * RESET: tears the connection down first, so that every later op agrees with the
+ * -ECONNRESET (reads see 0, writes -EPIPE, readiness fires). Where that fails (a pipe, an
+ * unconnected socket) the fault is not injected, nor once the fd is ending: a reset is
+ * mid-stream, as in the sim (per data segment), never after the peer's FIN or RST.
  */
 static bool io_reset_try(struct gale_fault_driver *fault, int fd, size_t len, ssize_t *rc_out)
 {
@@ -324,20 +473,59 @@ static bool io_reset_try(struct gale_fault_driver *fault, int fd, size_t len, ss
 	struct gale_fault_fd *entry = fd_get(fault, fd);
 	if (entry == NULL)
 		return false;
-	if (gale_driver_shutdown(fault->priv_inner, fd, GALE_SHUTDOWN_BOTH) != 0) {
+	if (entry->ending || !reset_inner(fault, entry)) {
 		fd_forget_if_idle(fault, entry);
 		return false;
 	}
 	entry->reset = true;
-	entry->ready_owed |= GALE_READY_INTEREST_ALL;
+	entry_owe(entry, GALE_READY_INTEREST_ALL);
 	fault_record(fault, GALE_FAULT_RESET, fd, len, -ECONNRESET);
 	*rc_out = -ECONNRESET;
 	return true;
 }
 
+/* Whether entry's partition still holds; one whose time is up heals here, owing its event. */
+static bool partition_holds(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	if (entry->partition_heal_ns == 0)
+		return false;
+	if (gale_driver_now_ns(fault->priv_inner) < entry->partition_heal_ns)
+		return true;
+	entry->ready_owed |= partition_heal(fault, entry);
+	return false;
+}
+
+/*
+ * PARTITION: rolled only where it can be kept up, a registered connected TCP stream that
+ * is not ending (an AF_UNIX pair never spends the roll). Readiness owed so far waits for
+ * the heal too.
+ * @return true when a partition starts now (the op answers -EAGAIN).
+ */
+static bool io_partition_try(struct gale_fault_driver *fault, struct gale_fault_fd *entry)
+{
+	if (entry == NULL || !entry->registered || entry->ending ||
+	    !fault_ratio_on(fault, GALE_FAULT_PARTITION))
+		return false;
+	assert(entry->partition_heal_ns == 0 && !entry->reset);
+	if (!fd_is_tcp_connected(fault, entry) || !fault_roll(fault, GALE_FAULT_PARTITION))
+		return false;
+	int64_t max_ns = fault->priv_profile->partition_ns_max;
+	max_ns = max_ns > 0 ? max_ns : GALE_FAULT_DRIVER_PARTITION_NS_DEFAULT;
+	int64_t duration_ns = (int64_t)gale_entropy_range(fault->priv_entropy, 1, (uint64_t)max_ns);
+	int64_t now_ns = gale_driver_now_ns(fault->priv_inner);
+	entry->partition_heal_ns = now_ns > INT64_MAX - duration_ns ? INT64_MAX
+								    : now_ns + duration_ns;
+	entry->ready_withheld = entry->ready_owed;
+	entry->ready_owed = 0;
+	fault->priv_partitions_count++;
+	fault_record(fault, GALE_FAULT_PARTITION, entry->fd, (uint64_t)duration_ns, -EAGAIN);
+	return true;
+}
+
 /*
  * Faults that answer a byte op without the inner op: the plan, the aftermath of a RESET,
- * RESET itself and WouldBlock. @return true with *rc_out set when answered here.
+ * a partition (held or new), RESET itself and WouldBlock. @return true with *rc_out set
+ * when answered here.
  */
 static bool io_answer(struct gale_fault_driver *fault, enum gale_trace_op op, int fd,
 		      size_t len, bool is_write, ssize_t *rc_out)
@@ -356,13 +544,23 @@ static bool io_answer(struct gale_fault_driver *fault, enum gale_trace_op op, in
 	}
 	if (len == 0)
 		return false;
-	if (io_reset_try(fault, fd, len, rc_out))
+	/* A new partition, like a reset, starts with a segment leaving (a write). */
+	if ((entry != NULL && partition_holds(fault, entry)) ||
+	    (is_write && io_partition_try(fault, entry))) {
+		*rc_out = -EAGAIN;
 		return true;
+	}
+	/* A reset rides on a segment leaving, as in the sim (per data segment): rolled per
+	 * write, never per read, so retried reads do not multiply the odds. */
+	if (is_write && io_reset_try(fault, fd, len, rc_out))
+		return true;
+	/* Still valid: an entry exists only while registered or reset, and a failed RESET
+	 * forgets only the entry it created itself. */
 	enum gale_fault_kind kind = is_write ? GALE_FAULT_WRITE_WOULD_BLOCK
 					     : GALE_FAULT_READ_WOULD_BLOCK;
 	if (entry == NULL || !entry->registered || !fault_roll(fault, kind))
 		return false;
-	entry->ready_owed |= direction;
+	entry_owe(entry, direction);
 	fault_record(fault, kind, fd, len, -EAGAIN);
 	*rc_out = -EAGAIN;
 	return true;
@@ -493,7 +691,7 @@ static int fault_accept(struct gale_driver *driver, int fd, struct sockaddr_stor
 		else if (fault_roll(fault, GALE_FAULT_READ_WOULD_BLOCK))
 			error = -EAGAIN;
 		if (error != 0) {
-			entry->ready_owed |= GALE_READY_READ;
+			entry_owe(entry, GALE_READY_READ);
 			fault_record(fault, error == -EMFILE ? GALE_FAULT_ACCEPT_EMFILE
 							     : GALE_FAULT_READ_WOULD_BLOCK,
 				     fd, 0, error);

@@ -15,11 +15,20 @@
  * hang. A wait that must not block is checked by what the kernel did, not by a stopwatch:
  * the inner driver's epoll_wait slot records whether a call slept through its timeout, so
  * a loaded machine cannot fail it. The plan tests check the exact call that fails.
+ * PARTITION and the real RST need TCP, so those tests connect over 127.0.0.1 (a port the
+ * kernel picks). A partition's clock is the real one, so its tests assert only what no
+ * delay can break: an event held back arrives no earlier than the heal could be, a read
+ * the decorator answered itself (the inner read slot saw no call) ran before the latest
+ * possible heal and one the kernel answered after the earliest, and every timeout the
+ * inner epoll_wait got was capped at the partition's length (read from the epoll_wait
+ * slot, not from a stopwatch). The other direction (the heal arriving on time) is bounded
+ * by WAIT_TIMEOUT_NS per wait, so a broken decorator fails slowly, never hangs.
  * Teardown compares the process's open fds with those before setup, so a leaked fd fails
  * the test.
  */
 #define _GNU_SOURCE
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <gale/driver_epoll.h>
 #include <gale/entropy.h>
@@ -47,6 +57,10 @@
 #define CHUNK_READ_MAX 4096
 #define TOKEN_A UINT64_C(0x100000001)
 #define TOKEN_B UINT64_C(0x200000002)
+#define TOKEN_LISTENER UINT64_C(0x300000003)
+#define WAITS_MAX 4               /* Bounded retries of a wait for one expected event. */
+#define MS INT64_C(1000000)
+#define TCP_PAYLOAD_LEN (32 * 1024)
 
 struct fixture {
 	struct gale_driver_epoll epoll;    /* The real driver. */
@@ -149,8 +163,10 @@ static bool wait_for_token(struct fixture *fixture, uint64_t token, uint32_t *re
 
 /* The inner driver's epoll_wait calls during wait_owed (the slot has no data pointer). */
 static struct {
-	int calls;       /* epoll_wait calls. */
-	int slept_count; /* Calls that slept through a nonzero timeout: nothing was ready. */
+	int calls;          /* epoll_wait calls. */
+	int slept_count;    /* Calls that slept through a nonzero timeout: nothing was ready. */
+	int timeout_ms_max; /* The longest limited timeout asked for. */
+	bool unlimited;     /* Some call had no limit. */
 } inner_waits;
 
 static int recording_epoll_wait(int epoll_fd, struct epoll_event *events, int events_cap,
@@ -160,7 +176,20 @@ static int recording_epoll_wait(int epoll_fd, struct epoll_event *events, int ev
 	inner_waits.calls++;
 	if (rc == 0 && timeout_ms != 0)
 		inner_waits.slept_count++;
+	if (timeout_ms < 0)
+		inner_waits.unlimited = true;
+	else if (timeout_ms > inner_waits.timeout_ms_max)
+		inner_waits.timeout_ms_max = timeout_ms;
 	return rc;
+}
+
+static void inner_waits_record(struct fixture *fixture, bool on)
+{
+	memset(&inner_waits, 0, sizeof(inner_waits));
+	gale_syscall_ptr hook = on ? (gale_syscall_ptr)recording_epoll_wait : NULL;
+	assert_int_equal(gale_driver_epoll_syscall_set(&fixture->epoll,
+						       GALE_EPOLL_SYSCALL_EPOLL_WAIT, hook),
+			 0);
 }
 
 /*
@@ -185,6 +214,88 @@ static int wait_owed(struct fixture *fixture, struct gale_event *events)
 			 0);
 	assert_int_equal(inner_waits.slept_count, 0);
 	return count;
+}
+
+/* Waits (bounded: WAITS_MAX waits of WAIT_TIMEOUT_NS) until some event carries token. */
+static uint32_t wait_until_token(struct fixture *fixture, uint64_t token)
+{
+	uint32_t ready = 0;
+	for (int attempt = 0; attempt < WAITS_MAX; attempt++) {
+		if (wait_for_token(fixture, token, &ready))
+			return ready;
+	}
+	fail_msg("no event for token %#llx after %d waits", (unsigned long long)token,
+		 WAITS_MAX);
+	return 0;
+}
+
+/*
+ * A connected TCP pair over 127.0.0.1, made through the fault driver while no fault is on:
+ * fds_out[0] the client, fds_out[1] the accepted end. The accept completes only after the
+ * client's final ACK, so the client is connected too (checked through SO_ERROR).
+ */
+static void tcp_pair_make(struct fixture *fixture, int fds_out[2])
+{
+	struct gale_driver *driver = fixture->driver;
+	int listener = gale_driver_socket(driver, AF_INET, SOCK_STREAM, 0);
+	assert_true(listener >= 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(gale_driver_bind(driver, listener, (struct sockaddr *)&addr,
+					  (socklen_t)sizeof(addr)),
+			 0);
+	assert_int_equal(gale_driver_listen(driver, listener, 4), 0);
+	struct sockaddr_storage bound;
+	socklen_t bound_len = sizeof(bound);
+	assert_int_equal(gale_driver_addr_local(driver, listener, &bound, &bound_len), 0);
+	assert_int_equal(gale_driver_fd_register(driver, listener, TOKEN_LISTENER,
+						 GALE_READY_READ),
+			 0);
+	int client = gale_driver_socket(driver, AF_INET, SOCK_STREAM, 0);
+	assert_true(client >= 0);
+	int rc = gale_driver_connect(driver, client, (struct sockaddr *)&bound, bound_len);
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+	int accepted = gale_driver_accept(driver, listener, NULL, NULL);
+	for (int attempt = 0; accepted == -EAGAIN && attempt < WAITS_MAX; attempt++) {
+		uint32_t ready;
+		(void)wait_for_token(fixture, TOKEN_LISTENER, &ready);
+		accepted = gale_driver_accept(driver, listener, NULL, NULL);
+	}
+	assert_true(accepted >= 0);
+	assert_int_equal(gale_driver_socket_error_take(driver, client), 0);
+	assert_int_equal(gale_driver_fd_deregister(driver, listener), 0);
+	assert_int_equal(gale_driver_close(driver, listener), 0);
+	fds_out[0] = client;
+	fds_out[1] = accepted;
+}
+
+/* Deregisters both ends of a pair (both registered through the fixture) and closes it. */
+static void pair_deregister_close(struct fixture *fixture, const int fds[2])
+{
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[0]), 0);
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	pair_close(fixture, fds);
+}
+
+/* The trace record of the last fault injected (the trace keeps every record in tests). */
+static const struct gale_trace_record *trace_last(const struct fixture *fixture)
+{
+	size_t kept = gale_trace_kept_count(&fixture->trace);
+	assert_true(kept > 0);
+	return &gale_trace_records(&fixture->trace)[kept - 1];
+}
+
+/* A read that answers something other than -EAGAIN, waiting (bounded) for fd's token. */
+static ssize_t read_settled(struct fixture *fixture, int fd, uint64_t token, void *buf,
+			    size_t len)
+{
+	ssize_t rc = gale_driver_read(fixture->driver, fd, buf, len);
+	for (int attempt = 0; rc == -EAGAIN && attempt < WAITS_MAX; attempt++) {
+		uint32_t ready;
+		(void)wait_for_token(fixture, token, &ready);
+		rc = gale_driver_read(fixture->driver, fd, buf, len);
+	}
+	return rc;
 }
 
 /* ---- a 1 MiB stream with edge-triggered discipline, on the driver directly ------------ */
@@ -718,27 +829,35 @@ static void test_fault_short_and_partial_exact_lengths(void **state)
 	pair_close(fixture, fds);
 }
 
-/* RESET: -ECONNRESET, then reads see EOF and writes -EPIPE, and the peer sees EOF. */
+/* RESET: -ECONNRESET, then reads see EOF and writes -EPIPE; an AF_UNIX pair is never
+ * reset (nothing on a wire could). */
 static void test_fault_reset_is_consistent(void **state)
 {
 	struct fixture *fixture = *state;
 	int fds[2];
 	pair_make(fixture, fds);
+	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "unix", 4), 4);
+	assert_int_equal(injected(fixture, GALE_FAULT_RESET), 0);
+	ratio_set(fixture, GALE_FAULT_RESET, 0, 0);
+	pair_close(fixture, fds);
+	tcp_pair_make(fixture, fds);
 	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[0], TOKEN_A,
 						 GALE_READY_INTEREST_ALL),
 			 0);
-	/* Bytes already received are lost with the connection, as after a real RST. */
 	assert_int_equal(gale_driver_write(fixture->driver, fds[1], "pending", 7), 7);
+	char buf[8];
 	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
+	/* Reads are never reset: a reset rides on a segment leaving. */
+	assert_int_equal(read_settled(fixture, fds[0], TOKEN_A, buf, 3), 3);
+	assert_int_equal(injected(fixture, GALE_FAULT_RESET), 0);
 	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -ECONNRESET);
 	ratio_set(fixture, GALE_FAULT_RESET, 0, 0);
-	char buf[8];
+	/* The 4 bytes still unread are lost with the connection, as after a real RST. */
 	assert_int_equal(gale_driver_read(fixture->driver, fds[0], buf, sizeof(buf)), 0);
 	assert_int_equal(gale_driver_recv(fixture->driver, fds[0], buf, sizeof(buf), 0), 0);
 	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -EPIPE);
 	assert_int_equal(gale_driver_send(fixture->driver, fds[0], "data", 4, 0), -EPIPE);
-	assert_int_equal(gale_driver_read(fixture->driver, fds[1], buf, sizeof(buf)), 0);
-	assert_int_equal(gale_driver_write(fixture->driver, fds[1], "data", 4), -EPIPE);
 	/* Waiters on the reset fd are woken. */
 	uint32_t ready = 0;
 	assert_true(wait_for_token(fixture, TOKEN_A, &ready));
@@ -753,7 +872,7 @@ static void test_fault_fresh_fd_forgets_old_state(void **state)
 {
 	struct fixture *fixture = *state;
 	int old_fds[2];
-	pair_make(fixture, old_fds);
+	tcp_pair_make(fixture, old_fds);
 	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
 	assert_int_equal(gale_driver_write(fixture->driver, old_fds[0], "x", 1), -ECONNRESET);
 	ratio_set(fixture, GALE_FAULT_RESET, 0, 0);
@@ -761,10 +880,12 @@ static void test_fault_fresh_fd_forgets_old_state(void **state)
 	assert_int_equal(gale_driver_close(&fixture->epoll.base, old_fds[0]), 0);
 	int fds[2];
 	pair_make(fixture, fds);
-	assert_int_equal(fds[0], old_fds[0]); /* The lowest free number is reused. */
-	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "x", 1), 1);
+	/* The lowest free numbers are reused: the old listener's and the old client's. */
+	int reused = fds[0] == old_fds[0] ? 0 : 1;
+	assert_int_equal(fds[reused], old_fds[0]);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[reused], "x", 1), 1);
 	char byte;
-	assert_int_equal(gale_driver_read(fixture->driver, fds[1], &byte, 1), 1);
+	assert_int_equal(gale_driver_read(fixture->driver, fds[1 - reused], &byte, 1), 1);
 	assert_int_equal(gale_driver_close(fixture->driver, old_fds[1]), 0);
 	pair_close(fixture, fds);
 }
@@ -781,6 +902,351 @@ static void test_fault_reset_skipped_on_pipe(void **state)
 	assert_int_equal(gale_driver_read(fixture->driver, fds[0], buf, sizeof(buf)), 2);
 	assert_int_equal(injected(fixture, GALE_FAULT_RESET), 0);
 	pair_close(fixture, fds);
+}
+
+/* ---- PARTITION and the real RST, over TCP ----------------------------------------------- */
+
+/* Starts a partition on fd (registered, connected TCP) with a write (reads never start
+ * one); @return its duration. */
+static int64_t partition_start(struct fixture *fixture, int fd, int64_t partition_ns_max)
+{
+	fixture->profile.partition_ns_max = partition_ns_max;
+	ratio_set(fixture, GALE_FAULT_PARTITION, 1, 1);
+	char byte;
+	assert_int_equal(gale_driver_read(fixture->driver, fd, &byte, 1), -EAGAIN);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 0); /* The kernel's -EAGAIN. */
+	assert_int_equal(gale_driver_write(fixture->driver, fd, "p", 1), -EAGAIN);
+	ratio_set(fixture, GALE_FAULT_PARTITION, 0, 0); /* One partition, then no more. */
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 1);
+	const struct gale_trace_record *record = trace_last(fixture);
+	assert_int_equal(record->kind, GALE_TRACE_FAULT);
+	assert_int_equal(record->op, GALE_FAULT_PARTITION);
+	assert_int_equal(record->fd, fd);
+	assert_int_equal(record->result, -EAGAIN);
+	assert_in_range(record->a, 1, (uint64_t)partition_ns_max);
+	return (int64_t)record->a;
+}
+
+/* The events of fds[0] (TOKEN_A) and fds[1] (TOKEN_B) over several waits. */
+struct pair_watch {
+	uint32_t ready_a;   /* Bits seen for TOKEN_A since last cleared. */
+	uint32_t ready_b;   /* Bits seen for TOKEN_B. */
+	int64_t b_first_ns; /* The clock just after the wait that first reported TOKEN_B. */
+};
+
+/* One bounded wait, folded into watch: no event for either token is lost. */
+static void pair_watch_wait(struct fixture *fixture, struct pair_watch *watch)
+{
+	struct gale_event events[EVENTS_CAP];
+	int count = gale_driver_wait(fixture->driver, events, EVENTS_CAP, WAIT_TIMEOUT_NS);
+	assert_true(count >= 0);
+	int64_t now_ns = gale_driver_now_ns(fixture->driver);
+	for (int i = 0; i < count; i++) {
+		if (events[i].token == TOKEN_A)
+			watch->ready_a |= events[i].ready;
+		if (events[i].token == TOKEN_B && watch->ready_b == 0)
+			watch->b_first_ns = now_ns;
+		if (events[i].token == TOKEN_B)
+			watch->ready_b |= events[i].ready;
+	}
+}
+
+/* Writes all of data on fds[0], waiting (bounded) for its writability when it is full. */
+static void pair_write_all(struct fixture *fixture, const int fds[2], struct pair_watch *watch,
+			   const uint8_t *data, size_t len)
+{
+	size_t written = 0;
+	for (int waits = 0; written < len;) {
+		ssize_t rc = gale_driver_write(fixture->driver, fds[0], data + written,
+					       len - written);
+		if (rc != -EAGAIN) {
+			assert_true(rc > 0);
+			written += (size_t)rc;
+			continue;
+		}
+		for (watch->ready_a = 0; (watch->ready_a & GALE_READY_WRITE) == 0; waits++) {
+			assert_true(waits < WAITS_MAX);
+			pair_watch_wait(fixture, watch);
+		}
+	}
+}
+
+/* The inner driver's read calls (the slot has no data pointer). */
+static int inner_reads_count;
+
+static ssize_t counting_read(int fd, void *buf, size_t len)
+{
+	inner_reads_count++;
+	return read(fd, buf, len);
+}
+
+/*
+ * A partitioned reader: the data the peer sends meanwhile is not read, its readiness is
+ * held back until the heal, and then every byte is read, in order.
+ */
+static void test_fault_partition_withholds_then_heals(void **state)
+{
+	struct fixture *fixture = *state;
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[0], TOKEN_A,
+						 GALE_READY_WRITE),
+			 0);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	gale_entropy_init_seed(&fixture->entropy, seed_or(3)); /* Draws 128 ms: long enough. */
+	int64_t before_ns = gale_driver_now_ns(fixture->driver);
+	int64_t duration_ns = partition_start(fixture, fds[1], 300 * MS);
+	int64_t heal_latest_ns = gale_driver_now_ns(fixture->driver) + duration_ns;
+	int64_t heal_earliest_ns = before_ns + duration_ns;
+	uint8_t *sent = malloc(TCP_PAYLOAD_LEN);
+	uint8_t *received = calloc(1, TCP_PAYLOAD_LEN);
+	assert_non_null(sent);
+	assert_non_null(received);
+	for (size_t i = 0; i < TCP_PAYLOAD_LEN; i++)
+		sent[i] = (uint8_t)(i * 7 + (i >> 8));
+	struct pair_watch watch = {0};
+	pair_write_all(fixture, fds, &watch, sent, TCP_PAYLOAD_LEN);
+	/* Answered without the kernel while partitioned; by the kernel once healed. */
+	inner_reads_count = 0;
+	assert_int_equal(gale_driver_epoll_syscall_set(&fixture->epoll, GALE_EPOLL_SYSCALL_READ,
+						       (gale_syscall_ptr)counting_read),
+			 0);
+	int64_t read_at_ns = gale_driver_now_ns(fixture->driver);
+	ssize_t rc = gale_driver_read(fixture->driver, fds[1], received, TCP_PAYLOAD_LEN);
+	assert_int_equal(gale_driver_epoll_syscall_set(&fixture->epoll, GALE_EPOLL_SYSCALL_READ,
+						       NULL),
+			 0);
+	if (inner_reads_count == 0) {
+		assert_int_equal(rc, -EAGAIN);
+		assert_true(read_at_ns < heal_latest_ns);
+	} else {
+		assert_true(gale_driver_now_ns(fixture->driver) >= heal_earliest_ns);
+	}
+	size_t got = rc > 0 ? (size_t)rc : 0;
+	/* The data's readiness arrives only with the heal, however late this thread runs. */
+	for (int waits = 0; watch.ready_b == 0; waits++) {
+		assert_true(waits < WAITS_MAX);
+		pair_watch_wait(fixture, &watch);
+	}
+	assert_true(watch.b_first_ns >= heal_earliest_ns);
+	assert_true((watch.ready_b & GALE_READY_READ) != 0);
+	while (got < TCP_PAYLOAD_LEN) {
+		rc = read_settled(fixture, fds[1], TOKEN_B, received + got, TCP_PAYLOAD_LEN - got);
+		assert_true(rc > 0);
+		got += (size_t)rc;
+	}
+	assert_memory_equal(sent, received, TCP_PAYLOAD_LEN);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 1);
+	assert_int_equal(gale_trace_count(&fixture->trace), 1); /* The partition, nothing else. */
+	free(sent);
+	free(received);
+	pair_deregister_close(fixture, fds);
+}
+
+/* wait() with a partition pending sleeps no longer than the partition: the heal is an event. */
+static void test_fault_partition_wait_returns_by_heal(void **state)
+{
+	struct fixture *fixture = *state;
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	(void)partition_start(fixture, fds[1], 50 * MS);
+	inner_waits_record(fixture, true);
+	uint32_t ready = wait_until_token(fixture, TOKEN_B);
+	bool unlimited = inner_waits.unlimited;
+	int timeout_ms_max = inner_waits.timeout_ms_max;
+	inner_waits_record(fixture, false);
+	/* Nothing was ready: only the heal could end the waits, each capped at 50 ms. */
+	assert_int_equal(ready, GALE_READY_READ); /* The registered interest. */
+	assert_false(unlimited);
+	assert_in_range(timeout_ms_max, 1, 50);
+	/* Healed: bytes flow again. */
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "k", 1), 1);
+	char byte = 0;
+	assert_int_equal(read_settled(fixture, fds[1], TOKEN_B, &byte, 1), 1);
+	assert_int_equal(byte, 'k');
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	pair_close(fixture, fds);
+}
+
+/* PARTITION needs a registered, connected TCP stream; deregistering ends one at once. */
+static void test_fault_partition_only_registered_tcp(void **state)
+{
+	struct fixture *fixture = *state;
+	int unix_fds[2];
+	pair_make(fixture, unix_fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, unix_fds[1], TOKEN_A,
+						 GALE_READY_READ),
+			 0);
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	ratio_set(fixture, GALE_FAULT_PARTITION, 1, 1);
+	fixture->profile.partition_ns_max = 3600 * INT64_C(1000000000); /* Never heals here. */
+	/* AF_UNIX, registered: not TCP. TCP, unregistered: nothing would owe the heal. */
+	assert_int_equal(gale_driver_write(fixture->driver, unix_fds[0], "u", 1), 1);
+	char byte;
+	assert_int_equal(read_settled(fixture, unix_fds[1], TOKEN_A, &byte, 1), 1);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "t", 1), 1);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 0);
+	/* Registered TCP: a write starts a partition (a read never does), and it holds at
+	 * the next read (an hour is far off) although a byte is waiting. */
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	assert_int_equal(read_settled(fixture, fds[1], TOKEN_B, &byte, 1), 1);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "t", 1), 1);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 0);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[1], "w", 1), -EAGAIN);
+	ratio_set(fixture, GALE_FAULT_PARTITION, 0, 0);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 1);
+	assert_int_equal(gale_driver_read(fixture->driver, fds[1], &byte, 1), -EAGAIN);
+	/* Deregistered: the partition is over, and a new registration starts clean. */
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	assert_int_equal(read_settled(fixture, fds[1], TOKEN_B, &byte, 1), 1);
+	assert_int_equal(byte, 't');
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 1);
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	pair_close(fixture, fds);
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, unix_fds[1]), 0);
+	pair_close(fixture, unix_fds);
+}
+
+/* RESET on TCP is a real RST: the peer's next read is -ECONNRESET, not EOF. */
+static void test_fault_reset_sends_rst(void **state)
+{
+	struct fixture *fixture = *state;
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[0], TOKEN_A,
+						 GALE_READY_INTEREST_ALL),
+			 0);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -ECONNRESET);
+	ratio_set(fixture, GALE_FAULT_RESET, 0, 0);
+	char buf[8];
+	assert_int_equal(read_settled(fixture, fds[1], TOKEN_B, buf, sizeof(buf)), -ECONNRESET);
+	/* The local side keeps its documented behaviour until close. */
+	assert_int_equal(gale_driver_read(fixture->driver, fds[0], buf, sizeof(buf)), 0);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -EPIPE);
+	assert_true((wait_until_token(fixture, TOKEN_A) & GALE_READY_READ) != 0);
+	assert_int_equal(injected(fixture, GALE_FAULT_RESET), 1);
+	pair_deregister_close(fixture, fds);
+}
+
+/*
+ * Once the peer's FIN has been reported (RDHUP), the fd is ending: neither a partition
+ * (the reactor keeps RDHUP, so a held -EAGAIN would spin its reader) nor a reset (which
+ * is mid-stream only) starts there, and the read sees the end of stream.
+ */
+static void test_fault_no_partition_or_reset_once_ending(void **state)
+{
+	struct fixture *fixture = *state;
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	assert_int_equal(gale_driver_shutdown(fixture->driver, fds[0], GALE_SHUTDOWN_WRITE), 0);
+	uint32_t ready = 0;
+	for (int attempt = 0; attempt < WAITS_MAX && (ready & GALE_READY_RDHUP) == 0; attempt++)
+		ready |= wait_until_token(fixture, TOKEN_B);
+	assert_true((ready & GALE_READY_RDHUP) != 0);
+	ratio_set(fixture, GALE_FAULT_PARTITION, 1, 1);
+	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
+	char buf[4];
+	assert_int_equal(gale_driver_read(fixture->driver, fds[1], buf, sizeof(buf)), 0);
+	assert_int_equal(gale_driver_read(fixture->driver, fds[1], buf, sizeof(buf)), 0);
+	assert_int_equal(injected(fixture, GALE_FAULT_PARTITION), 0);
+	assert_int_equal(injected(fixture, GALE_FAULT_RESET), 0);
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	pair_close(fixture, fds);
+}
+
+/* The inner connect's slot, refusing the AF_UNSPEC disconnect (a kernel without it). */
+static int connect_refusals;
+
+static int refusing_connect(int fd, const struct sockaddr *addr, socklen_t addr_len)
+{
+	(void)fd;
+	(void)addr_len;
+	assert_int_equal(addr->sa_family, AF_UNSPEC);
+	connect_refusals++;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+/* When the disconnect fails, RESET falls back to shutting down: the peer sees EOF. */
+static void test_fault_reset_falls_back_to_shutdown(void **state)
+{
+	struct fixture *fixture = *state;
+	int fds[2];
+	tcp_pair_make(fixture, fds);
+	assert_int_equal(gale_driver_fd_register(fixture->driver, fds[1], TOKEN_B,
+						 GALE_READY_READ),
+			 0);
+	connect_refusals = 0;
+	assert_int_equal(gale_driver_epoll_syscall_set(&fixture->epoll,
+						       GALE_EPOLL_SYSCALL_CONNECT,
+						       (gale_syscall_ptr)refusing_connect),
+			 0);
+	ratio_set(fixture, GALE_FAULT_RESET, 1, 1);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -ECONNRESET);
+	ratio_set(fixture, GALE_FAULT_RESET, 0, 0);
+	assert_int_equal(gale_driver_epoll_syscall_set(&fixture->epoll,
+						       GALE_EPOLL_SYSCALL_CONNECT, NULL),
+			 0);
+	assert_int_equal(connect_refusals, 1);
+	char buf[8];
+	assert_int_equal(read_settled(fixture, fds[1], TOKEN_B, buf, sizeof(buf)), 0);
+	assert_int_equal(gale_driver_read(fixture->driver, fds[0], buf, sizeof(buf)), 0);
+	assert_int_equal(gale_driver_write(fixture->driver, fds[0], "data", 4), -EPIPE);
+	assert_int_equal(gale_driver_fd_deregister(fixture->driver, fds[1]), 0);
+	pair_close(fixture, fds);
+}
+
+/* Far more fds than the old 128-entry table: the last one registered is still tracked. */
+#define MANY_PAIRS 100
+
+static void test_fault_tracks_many_fds(void **state)
+{
+	struct fixture *fixture = *state;
+	static int fds[MANY_PAIRS][2];
+	for (int i = 0; i < MANY_PAIRS; i++) {
+		pair_make(fixture, fds[i]);
+		for (int end = 0; end < 2; end++) {
+			uint64_t token = (uint64_t)(i * 2 + end + 1) << 32 | 1u;
+			assert_int_equal(gale_driver_fd_register(fixture->driver, fds[i][end],
+								 token, GALE_READY_READ),
+					 0);
+		}
+	}
+	int last = fds[MANY_PAIRS - 1][1];
+	uint64_t last_token = (uint64_t)(MANY_PAIRS * 2) << 32 | 1u;
+	assert_int_equal(gale_driver_write(fixture->driver, fds[MANY_PAIRS - 1][0], "m", 1), 1);
+	ratio_set(fixture, GALE_FAULT_READ_WOULD_BLOCK, 1, 1);
+	char byte;
+	assert_int_equal(gale_driver_read(fixture->driver, last, &byte, 1), -EAGAIN);
+	ratio_set(fixture, GALE_FAULT_READ_WOULD_BLOCK, 0, 0);
+	/* Tracked, so the swallowed readiness is owed, and repaid without blocking. */
+	struct gale_event events[EVENTS_CAP];
+	int count = wait_owed(fixture, events);
+	bool repaid = false;
+	for (int i = 0; i < count; i++)
+		repaid |= events[i].token == last_token;
+	assert_true(repaid);
+	assert_int_equal(gale_driver_read(fixture->driver, last, &byte, 1), 1);
+	for (int i = 0; i < MANY_PAIRS; i++)
+		pair_deregister_close(fixture, fds[i]);
 }
 
 /* ---- accept and connect ------------------------------------------------------------------ */
@@ -900,6 +1366,18 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(test_fault_accept_emfile_then_retry, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fault_connect_slow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_partition_withholds_then_heals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_partition_wait_returns_by_heal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_partition_only_registered_tcp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_reset_sends_rst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_reset_falls_back_to_shutdown, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_no_partition_or_reset_once_ending, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_tracks_many_fds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,8 @@ enum gale_oracle {
  *                once (never a packet off the machine). No faults; not replayable.
  *   FAULT_EPOLL  the fault driver (sim_fault.h) over EPOLL, its decisions drawn from the
  *                seed and the profile: the kinds it can inject on real sockets (see
- *                sim_fault.h), PARTITION as withheld readiness and RESET as a real RST.
+ *                sim_fault.h), PARTITION as withheld readiness (at most 2 ms: time is
+ *                real here) and RESET as a real RST.
  *                The kernel's timing is not the seed's: a run replays only approximately.
  * On the real backends run->sim is not initialised (run->sim.base.ops == NULL): use
  * gale_scenario_stats() and gale_scenario_backend() instead of gale_sim_*() calls.

@@ -14,16 +14,45 @@
  *   WRITE_WOULD_BLOCK write/writev/send return -EAGAIN without calling the inner op.
  *   READ_SHORT        read/readv/recv ask the inner op for 1..len-1 bytes.
  *   WRITE_PARTIAL     write/writev/send hand the inner op 1..len-1 bytes.
- *   RESET             a byte op returns -ECONNRESET after the fd is shut down both ways;
- *                     from then on reads return 0 and writes -EPIPE, as after a real RST.
- *                     Only injected where the inner shutdown succeeds (connected sockets).
+ *   RESET             rolled per write/writev/send (a segment leaving, as the sim rolls it
+ *                     per data segment) on a connected TCP socket only (nothing can reset
+ *                     an AF_UNIX pair or a pipe): the op returns -ECONNRESET after the
+ *                     connection is torn down; from then on reads return 0 and writes
+ *                     -EPIPE, as after a real RST. The socket is disconnected through the
+ *                     inner driver's connect with an AF_UNSPEC address (Linux's
+ *                     tcp_disconnect): the peer gets a real RST (its next read is
+ *                     -ECONNRESET) and the fd stays open; should that fail it is shut down
+ *                     both ways instead, so its peer sees EOF. Not injected on a registered
+ *                     fd that is ending (see PARTITION): a reset is mid-stream, never after
+ *                     the peer's FIN or RST, as in the sim.
  *   ACCEPT_EMFILE     accept returns -EMFILE without calling the inner accept.
  *   CONNECT_SLOW      a connect the inner driver completed at once (0) reports
  *                     -EINPROGRESS instead; completion shows as writability, and
  *                     socket_error_take then reports 0, exactly like a slow handshake.
+ *   PARTITION         withheld readiness, never the host's network configuration: one roll
+ *                     per write op (len > 0: a segment leaving, as the sim rolls it per
+ *                     segment; reads and their retries never roll) on a registered,
+ *                     connected TCP stream socket not
+ *                     already partitioned and not ending (once the inner wait() has reported
+ *                     RDHUP, HUP or ERROR for it, the peer's FIN or RST has crossed already;
+ *                     the reactor keeps those bits, so -EAGAIN from then on is an answer no
+ *                     kernel gives, and a task would spin on it until the heal). The fd is
+ *                     then partitioned for 1..partition_ns_max ns of the inner driver's
+ *                     clock (GALE_FAULT_DRIVER_PARTITION_NS_DEFAULT when that is 0 or less):
+ *                     its byte ops, this one included, return -EAGAIN without calling the
+ *                     inner op, and the events the inner wait() reports for its token are
+ *                     held back. wait() returns by the earliest heal (its timeout is
+ *                     capped), and at the heal the fd's token is owed the held bits plus its
+ *                     registered interest, so the waiting task retries and finds whatever
+ *                     arrived meanwhile. Deregistering or closing the fd ends its partition.
+ *                     Only that fd is held (the kernel still buffers what its peer sends);
+ *                     its peer rolls for its own partition.
+ * Whether an fd is a connected TCP socket (RESET, PARTITION) is asked of the inner driver
+ * once per fd and cached: sockopt_get NODELAY, which only TCP knows, then addr_peer, which
+ * fails until the handshake is done. PARTITION asks only while its ratio is not zero.
  * Not injected: CONNECT_REFUSED (a refusal of a connect the kernel accepted could not be
- * made consistent with the listener side), LATENCY_JITTER and PARTITION (real sockets
- * carry the bytes; only the sim controls time on the wire), ALLOC_FAIL (see sim_alloc.h).
+ * made consistent with the listener side), LATENCY_JITTER (real sockets carry the bytes;
+ * only the sim controls time on the wire), ALLOC_FAIL (see sim_alloc.h).
  * EINTR is never injected: it never crosses the seam.
  *
  * A kernel never loses readiness. WouldBlock and EMFILE answered here leave the kernel's
@@ -55,10 +84,21 @@
 
 GALE_BEGIN_DECLS
 
-#define GALE_FAULT_DRIVER_FDS_MAX 128   /* fds tracked (registered or reset) at once. */
+/*
+ * fds tracked at once: registered through this driver, or reset. A scenario holds a few
+ * hundred (clients, accepted sockets, listeners); the table lives inside the struct (about
+ * 40 KiB), so the decorator never allocates. When it is full, an fd registered next is
+ * still registered with the inner driver but goes untracked until a slot frees: it then
+ * gets no readiness fault, WouldBlock, EMFILE, PARTITION or RESET (each needs the
+ * bookkeeping to stay consistent), only READ_SHORT, WRITE_PARTIAL, CONNECT_SLOW and the plan.
+ */
+#define GALE_FAULT_DRIVER_FDS_MAX 1024
 #define GALE_FAULT_DRIVER_STALE_MAX 16  /* Stale tokens waiting to be reported. */
 #define GALE_FAULT_DRIVER_PLAN_MAX 16   /* Planned failures. */
 #define GALE_FAULT_DRIVER_NAME_MAX 48   /* Bytes of "fault(<inner name>)", NUL included. */
+/* PARTITION's longest duration when the profile's partition_ns_max is 0 (10 ms): short,
+ * since a real run waits it out on the wall clock. */
+#define GALE_FAULT_DRIVER_PARTITION_NS_DEFAULT INT64_C(10000000)
 
 /* One planned failure (see gale_fault_driver_plan_add). */
 struct gale_fault_plan_entry {
@@ -75,14 +115,26 @@ struct gale_fault_plan {
 	uint64_t calls_count[GALE_TRACE_OP_COUNT_];                      /* Calls per op. */
 };
 
+/* What an fd is, as far as RESET and PARTITION care (asked of the inner driver, cached). */
+enum gale_fault_fd_kind {
+	GALE_FAULT_FD_KIND_UNKNOWN = 0,   /* Not asked yet. */
+	GALE_FAULT_FD_KIND_OTHER,         /* Not TCP (AF_UNIX, UDP, pipe...): never asked again. */
+	GALE_FAULT_FD_KIND_TCP,           /* TCP, not connected when last asked. */
+	GALE_FAULT_FD_KIND_TCP_CONNECTED, /* TCP and connected (stays so until close). */
+};
+
 /* What the decorator knows about one fd. */
 struct gale_fault_fd {
-	int fd;             /* The inner driver's fd. */
-	uint32_t interest;  /* Registered interest (READ/WRITE bits). */
-	uint64_t token;     /* Registered token. */
-	uint32_t ready_owed; /* Readiness to report on the next wait(). */
-	bool registered;    /* Registered through this driver and not deregistered. */
-	bool reset;         /* A RESET was injected: reads give 0, writes -EPIPE until close. */
+	int fd;                    /* The inner driver's fd. */
+	uint32_t interest;         /* Registered interest (READ/WRITE bits). */
+	uint64_t token;            /* Registered token. */
+	uint32_t ready_owed;       /* Readiness to report on the next wait(). */
+	uint32_t ready_withheld;   /* Held back by a partition; owed at the heal. */
+	int64_t partition_heal_ns; /* Partitioned until this inner now_ns; 0: not partitioned. */
+	uint8_t kind;              /* enum gale_fault_fd_kind. */
+	bool registered;           /* Registered through this driver and not deregistered. */
+	bool reset;                /* RESET injected: reads give 0, writes -EPIPE until close. */
+	bool ending;               /* The inner wait() reported RDHUP, HUP or ERROR for it. */
 };
 
 struct gale_fault_driver {
@@ -97,6 +149,7 @@ struct gale_fault_driver {
 	struct gale_fault_plan priv_plan;  /* Faults by count. */
 	struct gale_fault_fd priv_fds[GALE_FAULT_DRIVER_FDS_MAX]; /* Tracked fds (unordered). */
 	uint32_t priv_fds_count;           /* Entries used. */
+	uint32_t priv_partitions_count;    /* Entries partitioned (wait() skips the scan at 0). */
 	uint64_t priv_stale_tokens[GALE_FAULT_DRIVER_STALE_MAX]; /* FIFO of tokens to replay. */
 	uint32_t priv_stale_count;         /* Entries used. */
 	struct gale_fault_stats priv_stats; /* Ratio faults injected, by kind. */
@@ -112,8 +165,9 @@ struct gale_fault_driver {
  *                 ratio, leaving only the plan. Borrowed until deinit.
  * @param entropy  the dice; borrowed until deinit; may be NULL only when profile is NULL.
  * @param trace    when not NULL, each ratio fault appends a GALE_TRACE_FAULT record (op =
- *                 enum gale_fault_kind, fd, a = requested length or token, result = what
- *                 the op answered or asked of the inner op) and each planned failure a
+ *                 enum gale_fault_kind, fd, a = requested length or token (PARTITION: its
+ *                 duration in ns), result = what the op answered or asked of the inner op;
+ *                 a heal is not a fault and is not recorded) and each planned failure a
  *                 GALE_TRACE_OP record (op = enum gale_trace_op, a = call number, result =
  *                 the error). time_ns is the inner driver's now_ns. Borrowed until deinit.
  * @return 0. The name becomes "fault(<inner name>)" (truncated to fit).
