@@ -111,6 +111,10 @@ enum gale_oracle {
  *                driver translates addresses both ways, so scenario code keeps seeing its
  *                own ("10.0.0.1:7000"). A destination no host owns is -EHOSTUNREACH at
  *                once (never a packet off the machine). No faults; not replayable.
+ *                Where the kernel's rules differ: an unbound client connects from
+ *                127.0.0.1 (the sim: from the first host added), a wildcard bind stands
+ *                on 127.0.0.1 only, and a listener's backlog drops handshakes instead of
+ *                refusing them (a client then retries a second later).
  *   FAULT_EPOLL  the fault driver (sim_fault.h) over EPOLL, its decisions drawn from the
  *                seed and the profile: the kinds it can inject on real sockets (see
  *                sim_fault.h), PARTITION as withheld readiness (at most 2 ms: time is
