@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/read_exact.h>
 #include <gale/rt.h>
@@ -187,10 +187,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ADDR [TEXT...]\n", argv[0]);
 		return 2;
 	}
-	struct gale_driver_epoll driver;
-	int rc = gale_driver_epoll_init(&driver);
+	struct gale_driver_native driver;
+	int rc = gale_driver_native_init(&driver);
 	if (rc < 0) {
-		fprintf(stderr, "echo_client: epoll: %s\n", gale_strerror(rc));
+		fprintf(stderr, "echo_client: driver: %s\n", gale_strerror(rc));
 		return 1;
 	}
 	struct gale_runtime runtime;
@@ -200,6 +200,6 @@ int main(int argc, char **argv)
 		int rc_deinit = gale_runtime_deinit(&runtime);
 		rc = rc < 0 ? rc : rc_deinit;
 	}
-	gale_driver_epoll_deinit(&driver);
+	gale_driver_deinit(&driver.base);
 	return rc < 0 ? 1 : 0;
 }

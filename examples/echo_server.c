@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/rt.h>
 #include <gale/socket_addr.h>
@@ -81,10 +81,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [ADDR] [--max-clients N]\n", argv[0]);
 		return 2;
 	}
-	struct gale_driver_epoll driver;
-	int rc = gale_driver_epoll_init(&driver);
+	struct gale_driver_native driver;
+	int rc = gale_driver_native_init(&driver);
 	if (rc < 0) {
-		fprintf(stderr, "echo_server: epoll: %s\n", gale_strerror(rc));
+		fprintf(stderr, "echo_server: driver: %s\n", gale_strerror(rc));
 		return 1;
 	}
 	struct gale_runtime runtime;
@@ -94,6 +94,6 @@ int main(int argc, char **argv)
 		int rc_deinit = gale_runtime_deinit(&runtime);
 		rc = rc < 0 ? rc : rc_deinit;
 	}
-	gale_driver_epoll_deinit(&driver);
+	gale_driver_deinit(&driver.base);
 	return rc < 0 ? 1 : 0;
 }

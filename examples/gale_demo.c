@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gale_demo: two tasks talk over a socketpair on the epoll driver.
+ * gale_demo: two tasks talk over a socketpair on the native driver (epoll on Linux).
  *
  * The producer writes numbered messages, pausing on a timer between bursts; the consumer
  * waits for readiness, reads until -EAGAIN and clears readiness only then (the
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/reactor.h>
 #include <gale/rt.h>
@@ -64,7 +64,8 @@ static int producer_write_one(struct demo_producer *producer, struct gale_cx *cx
 		ssize_t n = gale_driver_write(gale_runtime_driver(producer->runtime), producer->fd,
 					      message + producer->offset, len - producer->offset);
 		if (n == -EAGAIN) {
-			gale_reactor_clear_ready(&producer->runtime->reactor, producer->token, event);
+			gale_reactor_clear_ready(&producer->runtime->reactor, producer->token,
+						 event);
 			continue;
 		}
 		if (n < 0)
@@ -133,7 +134,8 @@ static int consumer_poll(void *data, struct gale_cx *cx)
 					     buf, sizeof(buf));
 		if (n == -EAGAIN) {
 			consumer->would_blocks++;
-			gale_reactor_clear_ready(&consumer->runtime->reactor, consumer->token, event);
+			gale_reactor_clear_ready(&consumer->runtime->reactor, consumer->token,
+						 event);
 			continue;
 		}
 		if (n <= 0)
@@ -194,22 +196,22 @@ static int demo_run(struct gale_runtime *runtime, int fds[2])
 
 int main(void)
 {
-	struct gale_driver_epoll epoll;
-	int rc = gale_driver_epoll_init(&epoll);
+	struct gale_driver_native driver;
+	int rc = gale_driver_native_init(&driver);
 	if (rc != 0)
-		return demo_fail("epoll init", rc);
+		return demo_fail("driver init", rc);
 	struct gale_runtime runtime;
-	rc = gale_runtime_init(&runtime, &epoll.base, NULL);
+	rc = gale_runtime_init(&runtime, &driver.base, NULL);
 	if (rc != 0) {
-		gale_driver_epoll_deinit(&epoll);
+		gale_driver_deinit(&driver.base);
 		return demo_fail("runtime init", rc);
 	}
 	int fds[2];
-	rc = gale_driver_socketpair(&epoll.base, fds);
+	rc = gale_driver_socketpair(&driver.base, fds);
 	int status = rc == 0 ? demo_run(&runtime, fds) : demo_fail("socketpair", rc);
 	rc = gale_runtime_deinit(&runtime);
 	if (rc != 0)
 		status = demo_fail("runtime deinit", rc);
-	gale_driver_epoll_deinit(&epoll);
+	gale_driver_deinit(&driver.base);
 	return status;
 }

@@ -23,6 +23,12 @@
  *                  changed the readiness (it could erase an edge nobody acted on);
  *   "lost-wakeup"  readiness set while a stored poll waker or a linked future's waiter of
  *                  that direction was never woken;
+ *   "guard-bits"   a guard handed out (poll_*_ready, a ready future) reports bits that
+ *                  are not set in the reactor's readiness for the fd right then, or that
+ *                  lie outside its direction's or interest's mask (a woken future must
+ *                  report what is ready, never its whole interest); or a guard still
+ *                  reports bits a clear took back (0 after clear_ready and after a try_io
+ *                  that saw -EAGAIN, the rest after clear_ready_matching);
  *   "bytes"        data lost, duplicated or reordered in either direction;
  *   "eof"          a read of 0 before the peer's shutdown or before its last byte;
  *   "guards"       gale_async_fd_guards_live differs from the guards in hand;
@@ -226,6 +232,28 @@ static size_t peer_read(struct run *run, size_t len)
 
 /* ---- Guards -------------------------------------------------------------------------- */
 
+/* A guard just handed out vouches only for readiness set now, within mask. */
+static void guard_bits_check(struct run *run, const struct gale_async_fd_guard *guard,
+			     uint32_t mask, const char *how)
+{
+	uint32_t now = ready_now(run);
+	uint32_t bits = gale_async_fd_guard_ready(guard);
+	FUZZ_CHECK(&run->trace, bits == guard->event.ready, "guard-bits",
+		   "%s: fresh guard reports 0x%x, observed 0x%x", how, bits, guard->event.ready);
+	FUZZ_CHECK(&run->trace, bits != 0 && (bits & ~(now & mask)) == 0, "guard-bits",
+		   "%s: guard bits 0x%x, reactor readiness 0x%x, mask 0x%x", how, bits, now, mask);
+}
+
+/* After a clear of the given bits, the guard no longer vouches for them. */
+static void guard_cleared_check(struct run *run, const struct gale_async_fd_guard *guard,
+				uint32_t bits, const char *how)
+{
+	uint32_t left = gale_async_fd_guard_ready(guard);
+	FUZZ_CHECK(&run->trace, left == (guard->event.ready & ~bits), "guard-bits",
+		   "%s: guard observed 0x%x, cleared 0x%x, still reports 0x%x", how,
+		   guard->event.ready, bits, left);
+}
+
 static int guard_poll(struct run *run, int direction, uint64_t id,
 		      struct gale_async_fd_guard *guard_out)
 {
@@ -237,6 +265,10 @@ static int guard_poll(struct run *run, int direction, uint64_t id,
 		   "poll_ready(%d) -> %s", direction, gale_error_name(rc));
 	if (rc == GALE_PENDING)
 		run->poll_waker[direction] = id; /* The most recent caller's waker is stored. */
+	else
+		guard_bits_check(run, guard_out,
+				 direction == GALE_DIRECTION_READ ? MASK_READ : MASK_WRITE,
+				 "poll_ready");
 	return rc;
 }
 
@@ -280,8 +312,12 @@ static void op_try_io(struct run *run, int direction, uint64_t id)
 							       ? io_read_cb : io_write_cb, run);
 	fuzz_log(run->trace_on, "#%llu try_io(%s%s) -> %zd", (unsigned long long)id,
 		 direction == GALE_DIRECTION_READ ? "read" : "write", use_held ? ", held" : "", n);
-	if (n == -EAGAIN)
+	if (n == -EAGAIN) {
 		clear_held_check(run, using, using->guard.event.ready, before);
+		guard_cleared_check(run, &using->guard, UINT32_MAX, "try_io");
+	} else {
+		guard_cleared_check(run, &using->guard, 0, "try_io");
+	}
 	held->active = false;
 }
 
@@ -321,6 +357,7 @@ static void op_release(struct run *run, int direction, uint8_t how)
 	uint32_t before = ready_now(run);
 	if (!held->eagain) {
 		gale_async_fd_guard_retain_ready(&held->guard);
+		guard_cleared_check(run, &held->guard, 0, "retain_ready");
 		fuzz_log(run->trace_on, "retain %s guard", direction ? "write" : "read");
 		return;
 	}
@@ -330,10 +367,13 @@ static void op_release(struct run *run, int direction, uint8_t how)
 	if ((how & 1u) != 0) {
 		bits |= (how & 2u) != 0 ? FINAL_BITS : 0;
 		gale_async_fd_guard_clear_ready_matching(&held->guard, bits);
+		guard_cleared_check(run, &held->guard, bits, "clear_ready_matching");
 	} else if ((held->guard.event.ready & GALE_READY_INTEREST_ALL) == bits) {
 		gale_async_fd_guard_clear_ready(&held->guard);
+		guard_cleared_check(run, &held->guard, UINT32_MAX, "clear_ready");
 	} else {
 		gale_async_fd_guard_clear_ready_matching(&held->guard, bits);
+		guard_cleared_check(run, &held->guard, bits, "clear_ready_matching");
 	}
 	run->cleared_ok |= direction_bit(direction);
 	fuzz_log(run->trace_on, "clear %s guard (bits 0x%x)", direction ? "write" : "read", bits);
@@ -368,6 +408,7 @@ static void op_future(struct run *run, uint32_t index, uint8_t interest_byte, ui
 		FUZZ_CHECK(&run->trace, (guard.event.ready & mask) != 0, "result",
 			   "future of interest %u ready with 0x%x", waiter->future.waiter.interest,
 			   guard.event.ready);
+		guard_bits_check(run, &guard, mask, "ready future");
 		gale_async_fd_guard_retain_ready(&guard); /* No I/O tried: nothing to clear. */
 		waiter->linked = false;
 		return;

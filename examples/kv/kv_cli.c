@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kv_cli: a command-line client of kv_server, on the real kernel (kv_client.c over epoll).
+ * kv_cli: a command-line client of kv_server, on the real kernel (kv_client.c over the
+ * native driver: epoll on Linux).
  *
  *   kv_cli ADDR COMMAND...      COMMAND: put KEY VALUE | get KEY | del KEY
  *
@@ -12,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/rt.h>
 #include <gale/socket_addr.h>
@@ -91,8 +92,8 @@ static int cli_poll(void *data, struct gale_cx *cx)
 
 static int cli_run(struct cli *cli)
 {
-	struct gale_driver_epoll driver;
-	int rc = gale_driver_epoll_init(&driver);
+	struct gale_driver_native driver;
+	int rc = gale_driver_native_init(&driver);
 	if (rc < 0)
 		return rc;
 	struct gale_runtime runtime;
@@ -111,7 +112,7 @@ static int cli_run(struct cli *cli)
 		int rc_deinit = gale_runtime_deinit(&runtime);
 		rc = rc < 0 ? rc : rc_deinit;
 	}
-	gale_driver_epoll_deinit(&driver);
+	gale_driver_deinit(&driver.base);
 	return rc;
 }
 

@@ -9,7 +9,7 @@
  *   ... kv_request_poll(&request, cx) == 0 ...  // request.status is the answer
  *
  * One request at a time per client. Like the server, it runs on any driver: the smoke
- * client (kv_cli.c) uses it on epoll, the scenarios on the simulator.
+ * client (kv_cli.c) uses it on the native driver, the scenarios on the simulator.
  */
 #ifndef KV_CLIENT_H
 #define KV_CLIENT_H

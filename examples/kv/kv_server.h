@@ -6,7 +6,7 @@
  * response, and repeats until the client leaves.
  *
  * The service never names a driver: it runs on whatever runtime it is given. The same
- * code serves real sockets in kv_server_main.c (epoll) and simulated ones in
+ * code serves real sockets in kv_server_main.c (the native driver) and simulated ones in
  * kv_scenarios.c, where every oracle watches it under injected faults.
  *
  * Build with -DKV_PLANTED_BUG=1 for the variant with a deliberate bug (see kv_server.c):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kv_server: the kv service (kv_server.c) on the real kernel, through gale's epoll driver.
+ * kv_server: the kv service (kv_server.c) on the real kernel, through gale's native driver
+ * (epoll on Linux).
  *
  *   kv_server [ADDR] [--max-clients N]
  *
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/rt.h>
 #include <gale/socket_addr.h>
@@ -84,10 +85,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [ADDR] [--max-clients N]\n", argv[0]);
 		return 2;
 	}
-	struct gale_driver_epoll driver;
-	int rc = gale_driver_epoll_init(&driver);
+	struct gale_driver_native driver;
+	int rc = gale_driver_native_init(&driver);
 	if (rc < 0) {
-		fprintf(stderr, "kv_server: epoll: %s\n", gale_strerror(rc));
+		fprintf(stderr, "kv_server: driver: %s\n", gale_strerror(rc));
 		return 1;
 	}
 	struct gale_runtime runtime;
@@ -97,6 +98,6 @@ int main(int argc, char **argv)
 		int rc_deinit = gale_runtime_deinit(&runtime);
 		rc = rc < 0 ? rc : rc_deinit;
 	}
-	gale_driver_epoll_deinit(&driver);
+	gale_driver_deinit(&driver.base);
 	return rc < 0 ? 1 : 0;
 }

@@ -100,6 +100,7 @@ static void async_fd_guard_fill(struct gale_async_fd *async_fd, struct gale_read
 	assert(guard_out != NULL);
 	guard_out->async_fd = async_fd;
 	guard_out->event = event;
+	guard_out->priv_ready_cleared = 0;
 	guard_out->priv_is_consumed = false;
 	async_fd->priv_guards_live++;
 }
@@ -160,7 +161,7 @@ int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
 uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard)
 {
 	assert(guard != NULL);
-	return guard->event.ready;
+	return guard->event.ready & ~guard->priv_ready_cleared;
 }
 
 /*
@@ -190,6 +191,9 @@ void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_guard *guard,
 {
 	if (!async_fd_guard_consume(guard))
 		return;
+	/* What the guard reports from now on, whether or not the reactor's tick rule keeps
+	 * the readiness: the guard's own claim ends with its clear (Tokio's event.take()). */
+	guard->priv_ready_cleared |= ready_bits;
 	struct gale_async_fd *async_fd = guard->async_fd;
 	if (!async_fd->priv_is_open)
 		return;
@@ -201,7 +205,8 @@ void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_guard *guard,
 void gale_async_fd_guard_clear_ready(struct gale_async_fd_guard *guard)
 {
 	assert(guard != NULL);
-	gale_async_fd_guard_clear_ready_matching(guard, guard->event.ready);
+	/* Every bit, not just the observed ones: a cleared guard reports nothing (Tokio). */
+	gale_async_fd_guard_clear_ready_matching(guard, UINT32_MAX);
 }
 
 void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard)

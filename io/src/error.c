@@ -42,6 +42,7 @@ struct error_entry {
 	X(EDEADLK, "deadlock avoided")                                                     \
 	X(ENOSYS, "no such system call or operation")                                              \
 	X(ENOTSOCK, "not a socket")                                                        \
+	X(EPROTOTYPE, "protocol wrong type for socket")                                    \
 	X(EDESTADDRREQ, "destination address required")                                    \
 	X(EPROTO, "protocol error")                                                        \
 	X(ENOPROTOOPT, "protocol not available")                                           \

@@ -29,7 +29,7 @@ struct gale_reactor_slot {
 	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
 	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
 	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
-	uint32_t tick;                       /* Advances per event; guards clear_ready. */
+	uint64_t tick;                       /* Advances per event; guards clear_ready. */
 	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
 	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
 	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */

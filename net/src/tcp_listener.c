@@ -82,6 +82,49 @@ int gale_tcp_listener_bind(struct gale_tcp_listener *listener, struct gale_runti
 	return rc;
 }
 
+/*
+ * Is fd a listening TCP socket? Asked through the driver, cheapest question first, each
+ * answer naming what is wrong: getsockname (-EBADF, -ENOTSOCK; the family), TCP_NODELAY
+ * (only TCP has it: -ENOPROTOOPT elsewhere, reported as -EPROTOTYPE), SO_ACCEPTCONN.
+ */
+static int listener_fd_check(struct gale_driver *driver, int fd)
+{
+	assert(driver != NULL);
+	struct sockaddr_storage storage;
+	socklen_t len = sizeof(storage);
+	int rc = gale_driver_addr_local(driver, fd, &storage, &len);
+	if (rc < 0)
+		return rc;
+	struct gale_socket_addr addr;
+	rc = gale__socket_addr_from_driver(&storage, len, &addr);
+	if (rc < 0)
+		return rc;
+	int value = 0;
+	rc = gale_driver_sockopt_get(driver, fd, GALE_SOCKOPT_NODELAY, &value);
+	if (rc < 0)
+		return rc == -ENOPROTOOPT ? -EPROTOTYPE : rc;
+	rc = gale_driver_sockopt_get(driver, fd, GALE_SOCKOPT_ACCEPTCONN, &value);
+	if (rc < 0)
+		return rc;
+	return value != 0 ? 0 : -EINVAL;
+}
+
+int gale_tcp_listener_from_fd(struct gale_tcp_listener *listener, struct gale_runtime *runtime,
+			      int fd)
+{
+	assert(listener != NULL && runtime != NULL);
+	*listener = (struct gale_tcp_listener){0};
+	int rc = listener_fd_check(gale_runtime_driver(runtime), fd);
+	if (rc < 0)
+		return rc;
+	/* As bind does: READ only. The AsyncFd makes the fd non-blocking first. */
+	rc = gale_async_fd_init_with_interest(&listener->priv_async_fd, runtime, fd,
+					      GALE_READY_READ);
+	if (rc < 0)
+		*listener = (struct gale_tcp_listener){0};
+	return rc;
+}
+
 int gale_tcp_listener_bind_text(struct gale_tcp_listener *listener, struct gale_runtime *runtime,
 				const char *text, int backlog)
 {

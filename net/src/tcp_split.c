@@ -97,12 +97,9 @@ int gale_tcp_owned_write_half_deinit(struct gale_tcp_owned_write_half *half)
 		return 0;
 	half->priv_stream = NULL;
 	int rc = 0;
-	if (gale__tcp_stream_is_open(stream) && !stream->priv_is_write_shutdown) {
+	/* A connection gone already (reset) is no error: gale_tcp_stream_shutdown() says 0. */
+	if (gale__tcp_stream_is_open(stream) && !stream->priv_is_write_shutdown)
 		rc = gale_tcp_stream_shutdown(stream, GALE_SHUTDOWN_WRITE);
-		/* The connection is gone already (reset): the peer needs no end-of-stream. */
-		if (rc == -ENOTCONN)
-			rc = 0;
-	}
 	int rc_release = owned_half_release(stream);
 	return rc != 0 ? rc : rc_release;
 }

@@ -154,6 +154,15 @@ int gale_tcp_stream_shutdown(struct gale_tcp_stream *stream, int how)
 	if (how != GALE_SHUTDOWN_READ && how != GALE_SHUTDOWN_WRITE && how != GALE_SHUTDOWN_BOTH)
 		return -EINVAL;
 	int rc = gale_driver_shutdown(stream_driver(stream), gale_tcp_stream_fd(stream), how);
+	/*
+	 * -ENOTCONN on a stream that was connected means the connection is gone already: the
+	 * peer reset it, or both sides finished (TCP_CLOSE). Every direction is then shut
+	 * down as far as anyone can tell, so it is what was asked for, not an error (Tokio
+	 * PR #7290, issue #4665). It also makes the answer independent of whether the last
+	 * ACK arrived yet, which no caller can see.
+	 */
+	if (rc == -ENOTCONN)
+		rc = 0;
 	if (rc == 0 && how != GALE_SHUTDOWN_READ)
 		stream->priv_is_write_shutdown = true;
 	return rc;

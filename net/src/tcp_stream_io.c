@@ -294,7 +294,8 @@ int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream, struct gale_cx
 		return GALE_E_CLOSED;
 	if (stream->priv_is_write_shutdown)
 		return 0;
-	/* No userspace buffer: every accepted byte is in the kernel, so there is no flush. */
+	/* No userspace buffer: every accepted byte is in the kernel, so there is no flush.
+	 * A connection already gone is shut down already: 0, never -ENOTCONN. */
 	return gale_tcp_stream_shutdown(stream, GALE_SHUTDOWN_WRITE);
 }
 

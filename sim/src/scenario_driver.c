@@ -2,12 +2,13 @@
 /*
  * The runner's pass-through driver: the runtime (and scenario code, through
  * gale_scenario_driver()) uses it instead of the backend's driver (the sim, epoll, or the
- * fault driver over epoll). Every op goes to that driver, and on the way the runner keeps,
- * per fd, the last result of each direction (the readiness oracle needs it when the
- * reactor reports a clear), who opened it, what was declared about its bytes, and which
- * task touched it last (stall messages). On a real backend it also rewrites addresses
- * (scenario_addr.c), feeds the stream oracle (scenario_streams.c) and counts connects. It
- * adds nothing to the trace: the sim (or the fault driver) records what it does itself.
+ * fault driver over epoll). Every op goes to that driver (the ops not written here through
+ * the forwarding base of driver.h), and on the way the runner keeps, per fd, the last
+ * result of each direction (the readiness oracle needs it when the reactor reports a
+ * clear), who opened it, what was declared about its bytes, and which task touched it last
+ * (stall messages). On a real backend it also rewrites addresses (scenario_addr.c), feeds
+ * the stream oracle (scenario_streams.c) and counts connects. It adds nothing to the
+ * trace: the sim (or the fault driver) records what it does itself.
  *
  * Sections: fd records; the readiness oracle; stream declarations; the ops; lifecycle.
  */
@@ -383,6 +384,22 @@ static int poll_budget_spend(struct gale_scenario_state *state, const char *op, 
 
 /* ---- The ops --------------------------------------------------------------------------------- */
 
+/*
+ * The forwarding base's hook: the ops this file does not write (fd_reregister, listen,
+ * sockopt_*, shutdown, fd_nonblocking_set) spend the poll's budget and mark their fd
+ * touched on the way to the backend. wake (another thread may call it) and now_ns (the
+ * runtime asks it between polls) pass straight through.
+ */
+static int sd_before(struct gale_driver_forward *forward, enum gale_driver_op op, int fd)
+{
+	struct gale_scenario_state *state = driver_state(&forward->base);
+	int budget = poll_budget_spend(state, gale_driver_op_name(op), fd);
+	if (budget != 0)
+		return budget;
+	fd_touched(state, fd);
+	return 0;
+}
+
 static int sd_fd_register(struct gale_driver *driver, int fd, uint64_t token, uint32_t interest)
 {
 	struct gale_scenario_state *state = driver_state(driver);
@@ -394,17 +411,6 @@ static int sd_fd_register(struct gale_driver *driver, int fd, uint64_t token, ui
 		tokens_add(state, fd, token);
 	fd_touched(state, fd);
 	return rc;
-}
-
-static int sd_fd_reregister(struct gale_driver *driver, int fd, uint64_t token,
-			    uint32_t interest)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "fd_reregister", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_fd_reregister(driver_inner(state), fd, token, interest);
 }
 
 static int sd_fd_deregister(struct gale_driver *driver, int fd)
@@ -429,11 +435,6 @@ static int sd_wait(struct gale_driver *driver, struct gale_event *events, int ev
 	if (state->runtime_ready && gale_executor_live_count(&state->run->runtime.executor) == 0)
 		return 0;
 	return gale_driver_wait(driver_inner(state), events, events_cap, timeout_ns);
-}
-
-static int sd_wake(struct gale_driver *driver)
-{
-	return gale_driver_wake(driver_inner(driver_state(driver)));
 }
 
 static ssize_t sd_read(struct gale_driver *driver, int fd, void *buf, size_t len)
@@ -550,16 +551,6 @@ static int sd_bind(struct gale_driver *driver, int fd, const struct sockaddr *ad
 	return rc;
 }
 
-static int sd_listen(struct gale_driver *driver, int fd, int backlog)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "listen", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_listen(driver_inner(state), fd, backlog);
-}
-
 static int sd_accept(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
 		     socklen_t *addr_len_out)
 {
@@ -646,27 +637,6 @@ static int sd_socket_error_take(struct gale_driver *driver, int fd)
 	return rc;
 }
 
-static int sd_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt, int value)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "sockopt_set", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_sockopt_set(driver_inner(state), fd, opt, value);
-}
-
-static int sd_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt opt,
-			  int *value_out)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "sockopt_get", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_sockopt_get(driver_inner(state), fd, opt, value_out);
-}
-
 static int sd_addr_local(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
 			 socklen_t *addr_len_out)
 {
@@ -704,16 +674,6 @@ static int sd_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_stor
 		gale__scenario_addr_to_sim(&state->addrs, addr_out);
 	fd_touched(state, fd);
 	return rc;
-}
-
-static int sd_shutdown(struct gale_driver *driver, int fd, int how)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "shutdown", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_shutdown(driver_inner(state), fd, how);
 }
 
 static int sd_close(struct gale_driver *driver, int fd)
@@ -756,35 +716,19 @@ static int sd_pipe(struct gale_driver *driver, int fds_out[2])
 	return rc;
 }
 
-static int sd_fd_nonblocking_set(struct gale_driver *driver, int fd)
-{
-	struct gale_scenario_state *state = driver_state(driver);
-	int budget = poll_budget_spend(state, "fd_nonblocking_set", fd);
-	if (budget != 0)
-		return budget;
-	fd_touched(state, fd);
-	return gale_driver_fd_nonblocking_set(driver_inner(state), fd);
-}
-
-static int64_t sd_now_ns(struct gale_driver *driver)
-{
-	return gale_driver_now_ns(driver_inner(driver_state(driver)));
-}
-
 /* The runner releases the backend's driver itself (checked): the runtime must not. */
 static void sd_deinit(struct gale_driver *driver)
 {
 	(void)driver;
 }
 
+/* The ops with bookkeeping of their own; the rest forward through sd_before. */
 static const struct gale_driver_ops scenario_driver_ops = {
 	.abi_version = GALE_DRIVER_ABI_VERSION,
 	.name = "scenario",
 	.fd_register = sd_fd_register,
-	.fd_reregister = sd_fd_reregister,
 	.fd_deregister = sd_fd_deregister,
 	.wait = sd_wait,
-	.wake = sd_wake,
 	.read = sd_read,
 	.write = sd_write,
 	.readv = sd_readv,
@@ -793,20 +737,14 @@ static const struct gale_driver_ops scenario_driver_ops = {
 	.send = sd_send,
 	.socket = sd_socket,
 	.bind = sd_bind,
-	.listen = sd_listen,
 	.accept = sd_accept,
 	.connect = sd_connect,
 	.socket_error_take = sd_socket_error_take,
-	.sockopt_set = sd_sockopt_set,
-	.sockopt_get = sd_sockopt_get,
 	.addr_local = sd_addr_local,
 	.addr_peer = sd_addr_peer,
-	.shutdown = sd_shutdown,
 	.close = sd_close,
 	.socketpair = sd_socketpair,
 	.pipe = sd_pipe,
-	.fd_nonblocking_set = sd_fd_nonblocking_set,
-	.now_ns = sd_now_ns,
 	.deinit = sd_deinit,
 };
 
@@ -817,9 +755,8 @@ void gale__scenario_driver_init(struct gale_scenario_state *state)
 	assert(state != NULL);
 	assert(state->inner != NULL && state->inner->ops != NULL);
 	/* The runtime's driver carries the backend's name ("sim", "fault(epoll)"...). */
-	state->driver.ops = scenario_driver_ops;
-	state->driver.ops.name = state->inner->ops->name;
-	state->driver.base.ops = &state->driver.ops;
+	gale_driver_forward_init(&state->driver.forward, state->inner, &scenario_driver_ops,
+				 state->inner->ops->name, sd_before);
 	state->driver.state = state;
 }
 

@@ -125,8 +125,12 @@ struct scenario_duplex {
 
 /* The driver the runtime uses: every op goes to the sim, with bookkeeping on the way. */
 struct scenario_driver {
-	struct gale_driver base; /* Always first. */
-	struct gale_driver_ops ops; /* Named after the backend's driver. */
+	union {
+		struct gale_driver base; /* Always first. */
+		/* The forwarding base (driver.h): ops named after the backend's driver, and
+		 * state->inner, where the ops scenario_driver.c does not write go. */
+		struct gale_driver_forward forward;
+	};
 	struct gale_scenario_state *state;
 };
 

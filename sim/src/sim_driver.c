@@ -404,35 +404,13 @@ static void sim_base_deinit(struct gale_driver *driver)
 	sim->base.ops = NULL;
 }
 
+/* Op <op> is sim_<op>: generated from the op list, so none is left out. */
 static const struct gale_driver_ops gale_sim_driver_ops = {
 	.abi_version = GALE_DRIVER_ABI_VERSION,
 	.name = "sim",
-	.fd_register = sim_fd_register,
-	.fd_reregister = sim_fd_reregister,
-	.fd_deregister = sim_fd_deregister,
-	.wait = sim_wait,
-	.wake = sim_wake,
-	.read = sim_read,
-	.write = sim_write,
-	.readv = sim_readv,
-	.writev = sim_writev,
-	.recv = sim_recv,
-	.send = sim_send,
-	.socket = sim_socket,
-	.bind = sim_bind,
-	.listen = sim_listen,
-	.accept = sim_accept,
-	.connect = sim_connect,
-	.socket_error_take = sim_socket_error_take,
-	.sockopt_set = sim_sockopt_set,
-	.sockopt_get = sim_sockopt_get,
-	.addr_local = sim_addr_local,
-	.addr_peer = sim_addr_peer,
-	.shutdown = sim_shutdown,
-	.close = sim_close,
-	.socketpair = sim_socketpair,
-	.pipe = sim_pipe,
-	.fd_nonblocking_set = sim_fd_nonblocking_set,
+#define OPS_ENTRY(op, ...) .op = sim_##op,
+	GALE_DRIVER_OP_MAP(OPS_ENTRY, GALE_DRIVER_OP_MAP_SKIP)
+#undef OPS_ENTRY
 	.now_ns = sim_now_ns,
 	.deinit = sim_base_deinit,
 };

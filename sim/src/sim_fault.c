@@ -5,7 +5,8 @@
  * The header (gale/sim_fault.h) lists each fault and why it is legal.
  *
  * Sections: 1. bookkeeping (fd table, partitions, plan, recording), 2. readiness ops and
- * wait(), 3. byte ops, 4. socket ops, 5. pass-through ops, 6. the ops table and public API.
+ * wait(), 3. byte ops, 4. socket ops, 5. the plan for the other ops, and socket/pair/pipe,
+ * 6. the ops table and public API. Ops not written here are forwards (driver.h).
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -31,8 +32,8 @@ static struct gale_fault_driver *fault_from(struct gale_driver *driver)
 {
 	assert(driver != NULL);
 	struct gale_fault_driver *fault = (struct gale_fault_driver *)driver;
-	assert(fault->base.ops == &fault->priv_ops);
-	assert(fault->priv_inner != NULL);
+	assert(fault->base.ops == &fault->priv_forward.ops);
+	assert(fault->priv_forward.inner != NULL);
 	return fault;
 }
 
@@ -138,14 +139,15 @@ static bool fd_is_tcp_connected(struct gale_fault_driver *fault, struct gale_fau
 {
 	if (entry->kind == GALE_FAULT_FD_KIND_UNKNOWN) {
 		int nodelay;
-		bool tcp = gale_driver_sockopt_get(fault->priv_inner, entry->fd,
+		bool tcp = gale_driver_sockopt_get(fault->priv_forward.inner, entry->fd,
 						   GALE_SOCKOPT_NODELAY, &nodelay) == 0;
 		entry->kind = tcp ? GALE_FAULT_FD_KIND_TCP : GALE_FAULT_FD_KIND_OTHER;
 	}
 	if (entry->kind == GALE_FAULT_FD_KIND_TCP) {
 		struct sockaddr_storage peer;
 		socklen_t peer_len = (socklen_t)sizeof(peer);
-		if (gale_driver_addr_peer(fault->priv_inner, entry->fd, &peer, &peer_len) == 0)
+		struct gale_driver *inner = fault->priv_forward.inner;
+		if (gale_driver_addr_peer(inner, entry->fd, &peer, &peer_len) == 0)
 			entry->kind = GALE_FAULT_FD_KIND_TCP_CONNECTED;
 	}
 	return entry->kind == GALE_FAULT_FD_KIND_TCP_CONNECTED;
@@ -157,7 +159,7 @@ static void trace_append(struct gale_fault_driver *fault, uint16_t kind, uint16_
 	if (fault->priv_trace == NULL)
 		return;
 	struct gale_trace_record record = {
-		.time_ns = gale_driver_now_ns(fault->priv_inner),
+		.time_ns = gale_driver_now_ns(fault->priv_forward.inner),
 		.kind = kind,
 		.op = op,
 		.fd = fd,
@@ -223,7 +225,7 @@ static int fault_fd_register(struct gale_driver *driver, int fd, uint64_t token,
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_FD_REGISTER, fd, &error))
 		return error;
-	int rc = gale_driver_fd_register(fault->priv_inner, fd, token, interest);
+	int rc = gale_driver_fd_register(fault->priv_forward.inner, fd, token, interest);
 	if (rc != 0)
 		return rc;
 	/* A full table leaves fd untracked: it then gets no readiness faults, which is safe. */
@@ -244,7 +246,7 @@ static int fault_fd_reregister(struct gale_driver *driver, int fd, uint64_t toke
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_FD_REREGISTER, fd, &error))
 		return error;
-	int rc = gale_driver_fd_reregister(fault->priv_inner, fd, token, interest);
+	int rc = gale_driver_fd_reregister(fault->priv_forward.inner, fd, token, interest);
 	if (rc != 0)
 		return rc;
 	struct gale_fault_fd *entry = fd_get(fault, fd);
@@ -263,7 +265,7 @@ static int fault_fd_deregister(struct gale_driver *driver, int fd)
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_FD_DEREGISTER, fd, &error))
 		return error;
-	int rc = gale_driver_fd_deregister(fault->priv_inner, fd);
+	int rc = gale_driver_fd_deregister(fault->priv_forward.inner, fd);
 	/* The registration is gone whatever the inner driver said (the reactor drops it too). */
 	struct gale_fault_fd *entry = fd_find(fault, fd);
 	if (entry == NULL || !entry->registered)
@@ -355,7 +357,7 @@ static int partitions_heal_due(struct gale_fault_driver *fault, struct gale_even
 	*left_ns_out = INT64_MAX;
 	if (fault->priv_partitions_count == 0)
 		return 0;
-	int64_t now_ns = gale_driver_now_ns(fault->priv_inner);
+	int64_t now_ns = gale_driver_now_ns(fault->priv_forward.inner);
 	int count = 0;
 	for (uint32_t i = 0; i < fault->priv_fds_count; i++) {
 		struct gale_fault_fd *entry = &fault->priv_fds[i];
@@ -422,8 +424,8 @@ static int fault_wait(struct gale_driver *driver, struct gale_event *events, int
 	int count = owed_collect(fault, events, events_cap);
 	if (count < events_cap) {
 		int64_t inner_timeout_ns = count > 0 ? 0 : timeout_cap(timeout_ns, heal_left_ns);
-		int rc = gale_driver_wait(fault->priv_inner, events + count, events_cap - count,
-					  inner_timeout_ns);
+		int rc = gale_driver_wait(fault->priv_forward.inner, events + count,
+					  events_cap - count, inner_timeout_ns);
 		if (rc < 0)
 			return count > 0 ? count : rc;
 		count += events_hold(fault, events + count, rc);
@@ -454,10 +456,10 @@ static bool reset_inner(struct gale_fault_driver *fault, struct gale_fault_fd *e
 	struct sockaddr unspec;
 	memset(&unspec, 0, sizeof(unspec));
 	unspec.sa_family = AF_UNSPEC;
-	if (gale_driver_connect(fault->priv_inner, entry->fd, &unspec,
+	if (gale_driver_connect(fault->priv_forward.inner, entry->fd, &unspec,
 				(socklen_t)sizeof(unspec)) == 0)
 		return true;
-	return gale_driver_shutdown(fault->priv_inner, entry->fd, GALE_SHUTDOWN_BOTH) == 0;
+	return gale_driver_shutdown(fault->priv_forward.inner, entry->fd, GALE_SHUTDOWN_BOTH) == 0;
 }
 
 /*
@@ -489,7 +491,7 @@ static bool partition_holds(struct gale_fault_driver *fault, struct gale_fault_f
 {
 	if (entry->partition_heal_ns == 0)
 		return false;
-	if (gale_driver_now_ns(fault->priv_inner) < entry->partition_heal_ns)
+	if (gale_driver_now_ns(fault->priv_forward.inner) < entry->partition_heal_ns)
 		return true;
 	entry->ready_owed |= partition_heal(fault, entry);
 	return false;
@@ -512,7 +514,7 @@ static bool io_partition_try(struct gale_fault_driver *fault, struct gale_fault_
 	int64_t max_ns = fault->priv_profile->partition_ns_max;
 	max_ns = max_ns > 0 ? max_ns : GALE_FAULT_DRIVER_PARTITION_NS_DEFAULT;
 	int64_t duration_ns = (int64_t)gale_entropy_range(fault->priv_entropy, 1, (uint64_t)max_ns);
-	int64_t now_ns = gale_driver_now_ns(fault->priv_inner);
+	int64_t now_ns = gale_driver_now_ns(fault->priv_forward.inner);
 	entry->partition_heal_ns = now_ns > INT64_MAX - duration_ns ? INT64_MAX
 								    : now_ns + duration_ns;
 	entry->ready_withheld = entry->ready_owed;
@@ -605,7 +607,7 @@ static ssize_t fault_read(struct gale_driver *driver, int fd, void *buf, size_t 
 	if (io_answer(fault, GALE_TRACE_OP_READ, fd, len, false, &rc))
 		return rc;
 	len = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
-	return gale_driver_read(fault->priv_inner, fd, buf, len);
+	return gale_driver_read(fault->priv_forward.inner, fd, buf, len);
 }
 
 static ssize_t fault_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
@@ -615,7 +617,7 @@ static ssize_t fault_write(struct gale_driver *driver, int fd, const void *buf, 
 	if (io_answer(fault, GALE_TRACE_OP_WRITE, fd, len, true, &rc))
 		return rc;
 	len = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
-	return gale_driver_write(fault->priv_inner, fd, buf, len);
+	return gale_driver_write(fault->priv_forward.inner, fd, buf, len);
 }
 
 static ssize_t fault_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
@@ -628,10 +630,10 @@ static ssize_t fault_readv(struct gale_driver *driver, int fd, const struct iove
 		return rc;
 	size_t len_short = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
 	if (len_short == len)
-		return gale_driver_readv(fault->priv_inner, fd, iov, iov_count);
+		return gale_driver_readv(fault->priv_forward.inner, fd, iov, iov_count);
 	const struct iovec *first = iov_first_nonempty(iov, iov_count);
 	size_t len_first = first->iov_len < len_short ? first->iov_len : len_short;
-	return gale_driver_read(fault->priv_inner, fd, first->iov_base, len_first);
+	return gale_driver_read(fault->priv_forward.inner, fd, first->iov_base, len_first);
 }
 
 static ssize_t fault_writev(struct gale_driver *driver, int fd, const struct iovec *iov,
@@ -644,10 +646,10 @@ static ssize_t fault_writev(struct gale_driver *driver, int fd, const struct iov
 		return rc;
 	size_t len_short = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
 	if (len_short == len)
-		return gale_driver_writev(fault->priv_inner, fd, iov, iov_count);
+		return gale_driver_writev(fault->priv_forward.inner, fd, iov, iov_count);
 	const struct iovec *first = iov_first_nonempty(iov, iov_count);
 	size_t len_first = first->iov_len < len_short ? first->iov_len : len_short;
-	return gale_driver_write(fault->priv_inner, fd, first->iov_base, len_first);
+	return gale_driver_write(fault->priv_forward.inner, fd, first->iov_base, len_first);
 }
 
 static ssize_t fault_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
@@ -658,7 +660,7 @@ static ssize_t fault_recv(struct gale_driver *driver, int fd, void *buf, size_t 
 	if (io_answer(fault, GALE_TRACE_OP_RECV, fd, len, false, &rc))
 		return rc;
 	len = io_len_shorten(fault, GALE_FAULT_READ_SHORT, fd, len);
-	return gale_driver_recv(fault->priv_inner, fd, buf, len, flags);
+	return gale_driver_recv(fault->priv_forward.inner, fd, buf, len, flags);
 }
 
 static ssize_t fault_send(struct gale_driver *driver, int fd, const void *buf, size_t len,
@@ -669,7 +671,7 @@ static ssize_t fault_send(struct gale_driver *driver, int fd, const void *buf, s
 	if (io_answer(fault, GALE_TRACE_OP_SEND, fd, len, true, &rc))
 		return rc;
 	len = io_len_shorten(fault, GALE_FAULT_WRITE_PARTIAL, fd, len);
-	return gale_driver_send(fault->priv_inner, fd, buf, len, flags);
+	return gale_driver_send(fault->priv_forward.inner, fd, buf, len, flags);
 }
 
 /* ---- 4. Socket ops with faults ------------------------------------------------------------ */
@@ -698,7 +700,7 @@ static int fault_accept(struct gale_driver *driver, int fd, struct sockaddr_stor
 			return error;
 		}
 	}
-	int accepted = gale_driver_accept(fault->priv_inner, fd, addr_out, addr_len_out);
+	int accepted = gale_driver_accept(fault->priv_forward.inner, fd, addr_out, addr_len_out);
 	if (accepted >= 0)
 		fd_fresh(fault, accepted);
 	return accepted;
@@ -711,7 +713,7 @@ static int fault_connect(struct gale_driver *driver, int fd, const struct sockad
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_CONNECT, fd, &error))
 		return error;
-	int rc = gale_driver_connect(fault->priv_inner, fd, addr, addr_len);
+	int rc = gale_driver_connect(fault->priv_forward.inner, fd, addr, addr_len);
 	if (rc != 0 || !fault_roll(fault, GALE_FAULT_CONNECT_SLOW))
 		return rc;
 	/* Connected already, so writability is real; an unregistered fd gets it from
@@ -728,22 +730,25 @@ static int fault_close(struct gale_driver *driver, int fd)
 	bool planned = plan_take(fault, GALE_TRACE_OP_CLOSE, fd, &error);
 	/* close releases the fd even when it reports an error (driver.h), so a planned
 	 * failure still closes; the fd number may be reused at once, so forget it now. */
-	int rc = gale_driver_close(fault->priv_inner, fd);
+	int rc = gale_driver_close(fault->priv_forward.inner, fd);
 	struct gale_fault_fd *entry = fd_find(fault, fd);
 	if (entry != NULL)
 		fd_forget(fault, entry);
 	return planned ? error : rc;
 }
 
-/* ---- 5. Pass-through ops (only the plan applies) ---------------------------------------- */
+/* ---- 5. The plan for the forwarded ops; ops that open fds -------------------------------- */
 
-/* wake() may come from another thread, so it touches no decorator state: no plan, no faults. */
-static int fault_wake(struct gale_driver *driver)
+/*
+ * The forwarding base's hook: every op this file does not write (bind, listen, sockopt_*,
+ * addr_*, shutdown...) goes straight to the inner driver unless the plan fails it. wake is
+ * never planned (it may come from another thread), nor now_ns (it has no id).
+ */
+static int fault_before(struct gale_driver_forward *forward, enum gale_driver_op op, int fd)
 {
-	assert(driver != NULL);
-	const struct gale_fault_driver *fault = (const struct gale_fault_driver *)driver;
-	assert(fault->priv_inner != NULL);
-	return gale_driver_wake(fault->priv_inner);
+	struct gale_fault_driver *fault = fault_from(&forward->base);
+	int error;
+	return plan_take(fault, (enum gale_trace_op)op, fd, &error) ? error : 0;
 }
 
 static int fault_socket(struct gale_driver *driver, int domain, int type, int protocol)
@@ -752,87 +757,20 @@ static int fault_socket(struct gale_driver *driver, int domain, int type, int pr
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_SOCKET, -1, &error))
 		return error;
-	int fd = gale_driver_socket(fault->priv_inner, domain, type, protocol);
+	int fd = gale_driver_socket(fault->priv_forward.inner, domain, type, protocol);
 	if (fd >= 0)
 		fd_fresh(fault, fd);
 	return fd;
 }
 
-static int fault_bind(struct gale_driver *driver, int fd, const struct sockaddr *addr,
-		      socklen_t addr_len)
+/* Both pair ops: the new fds replace whatever was kept under their numbers. */
+static int fault_fds_fresh(struct gale_fault_driver *fault, int rc, const int fds_out[2])
 {
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_BIND, fd, &error))
-		return error;
-	return gale_driver_bind(fault->priv_inner, fd, addr, addr_len);
-}
-
-static int fault_listen(struct gale_driver *driver, int fd, int backlog)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_LISTEN, fd, &error))
-		return error;
-	return gale_driver_listen(fault->priv_inner, fd, backlog);
-}
-
-static int fault_socket_error_take(struct gale_driver *driver, int fd)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_SOCKET_ERROR_TAKE, fd, &error))
-		return error;
-	return gale_driver_socket_error_take(fault->priv_inner, fd);
-}
-
-static int fault_sockopt_set(struct gale_driver *driver, int fd, enum gale_sockopt opt,
-			     int value)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_SOCKOPT_SET, fd, &error))
-		return error;
-	return gale_driver_sockopt_set(fault->priv_inner, fd, opt, value);
-}
-
-static int fault_sockopt_get(struct gale_driver *driver, int fd, enum gale_sockopt opt,
-			     int *value_out)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_SOCKOPT_GET, fd, &error))
-		return error;
-	return gale_driver_sockopt_get(fault->priv_inner, fd, opt, value_out);
-}
-
-static int fault_addr_local(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
-			    socklen_t *addr_len_out)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_ADDR_LOCAL, fd, &error))
-		return error;
-	return gale_driver_addr_local(fault->priv_inner, fd, addr_out, addr_len_out);
-}
-
-static int fault_addr_peer(struct gale_driver *driver, int fd, struct sockaddr_storage *addr_out,
-			   socklen_t *addr_len_out)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_ADDR_PEER, fd, &error))
-		return error;
-	return gale_driver_addr_peer(fault->priv_inner, fd, addr_out, addr_len_out);
-}
-
-static int fault_shutdown(struct gale_driver *driver, int fd, int how)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_SHUTDOWN, fd, &error))
-		return error;
-	return gale_driver_shutdown(fault->priv_inner, fd, how);
+	if (rc == 0) {
+		fd_fresh(fault, fds_out[0]);
+		fd_fresh(fault, fds_out[1]);
+	}
+	return rc;
 }
 
 static int fault_socketpair(struct gale_driver *driver, int fds_out[2])
@@ -841,12 +779,8 @@ static int fault_socketpair(struct gale_driver *driver, int fds_out[2])
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_SOCKETPAIR, -1, &error))
 		return error;
-	int rc = gale_driver_socketpair(fault->priv_inner, fds_out);
-	if (rc == 0) {
-		fd_fresh(fault, fds_out[0]);
-		fd_fresh(fault, fds_out[1]);
-	}
-	return rc;
+	return fault_fds_fresh(fault, gale_driver_socketpair(fault->priv_forward.inner, fds_out),
+			       fds_out);
 }
 
 static int fault_pipe(struct gale_driver *driver, int fds_out[2])
@@ -855,26 +789,8 @@ static int fault_pipe(struct gale_driver *driver, int fds_out[2])
 	int error;
 	if (plan_take(fault, GALE_TRACE_OP_PIPE, -1, &error))
 		return error;
-	int rc = gale_driver_pipe(fault->priv_inner, fds_out);
-	if (rc == 0) {
-		fd_fresh(fault, fds_out[0]);
-		fd_fresh(fault, fds_out[1]);
-	}
-	return rc;
-}
-
-static int fault_fd_nonblocking_set(struct gale_driver *driver, int fd)
-{
-	struct gale_fault_driver *fault = fault_from(driver);
-	int error;
-	if (plan_take(fault, GALE_TRACE_OP_FD_NONBLOCKING_SET, fd, &error))
-		return error;
-	return gale_driver_fd_nonblocking_set(fault->priv_inner, fd);
-}
-
-static int64_t fault_now_ns(struct gale_driver *driver)
-{
-	return gale_driver_now_ns(fault_from(driver)->priv_inner);
+	return fault_fds_fresh(fault, gale_driver_pipe(fault->priv_forward.inner, fds_out),
+			       fds_out);
 }
 
 static void fault_deinit(struct gale_driver *driver)
@@ -884,15 +800,15 @@ static void fault_deinit(struct gale_driver *driver)
 
 /* ---- 6. The ops table and the public API ------------------------------------------------- */
 
-/* The template each instance copies: only the name differs per instance ("fault(epoll)"). */
-static const struct gale_driver_ops fault_ops_template = {
+/* The ops this file writes; every other op forwards to the inner driver after the plan
+ * (fault_before). The name is per instance ("fault(epoll)"). */
+static const struct gale_driver_ops fault_ops = {
 	.abi_version = GALE_DRIVER_ABI_VERSION,
 	.name = "fault",
 	.fd_register = fault_fd_register,
 	.fd_reregister = fault_fd_reregister,
 	.fd_deregister = fault_fd_deregister,
 	.wait = fault_wait,
-	.wake = fault_wake,
 	.read = fault_read,
 	.write = fault_write,
 	.readv = fault_readv,
@@ -900,21 +816,11 @@ static const struct gale_driver_ops fault_ops_template = {
 	.recv = fault_recv,
 	.send = fault_send,
 	.socket = fault_socket,
-	.bind = fault_bind,
-	.listen = fault_listen,
 	.accept = fault_accept,
 	.connect = fault_connect,
-	.socket_error_take = fault_socket_error_take,
-	.sockopt_set = fault_sockopt_set,
-	.sockopt_get = fault_sockopt_get,
-	.addr_local = fault_addr_local,
-	.addr_peer = fault_addr_peer,
-	.shutdown = fault_shutdown,
 	.close = fault_close,
 	.socketpair = fault_socketpair,
 	.pipe = fault_pipe,
-	.fd_nonblocking_set = fault_fd_nonblocking_set,
-	.now_ns = fault_now_ns,
 	.deinit = fault_deinit,
 };
 
@@ -926,14 +832,12 @@ int gale_fault_driver_init(struct gale_fault_driver *fault, struct gale_driver *
 	assert(inner != NULL && inner->ops != NULL);
 	assert(profile == NULL || entropy != NULL);
 	memset(fault, 0, sizeof(*fault));
-	fault->priv_inner = inner;
 	fault->priv_profile = profile;
 	fault->priv_entropy = entropy;
 	fault->priv_trace = trace;
 	snprintf(fault->priv_name, sizeof(fault->priv_name), "fault(%s)", gale_driver_name(inner));
-	fault->priv_ops = fault_ops_template;
-	fault->priv_ops.name = fault->priv_name;
-	fault->base.ops = &fault->priv_ops;
+	gale_driver_forward_init(&fault->priv_forward, inner, &fault_ops, fault->priv_name,
+				 fault_before);
 	return 0;
 }
 
@@ -942,7 +846,7 @@ void gale_fault_driver_deinit(struct gale_fault_driver *fault)
 	assert(fault != NULL);
 	if (fault->base.ops == NULL)
 		return;
-	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->base.ops == &fault->priv_forward.ops);
 	FAULT_POISON(fault);
 	fault->base.ops = NULL; /* Still NULL-checked, so a second deinit is a no-op. */
 }
@@ -951,7 +855,7 @@ int gale_fault_driver_plan_add(struct gale_fault_driver *fault, enum gale_trace_
 			       uint64_t nth, int error, bool persistent)
 {
 	assert(fault != NULL);
-	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->base.ops == &fault->priv_forward.ops);
 	if ((int)op <= 0 || op >= GALE_TRACE_OP_COUNT_ || op == GALE_TRACE_OP_WAKE || nth == 0 ||
 	    error >= 0 || error == -EINTR)
 		return -EINVAL;
@@ -970,7 +874,7 @@ int gale_fault_driver_plan_add(struct gale_fault_driver *fault, enum gale_trace_
 void gale_fault_driver_plan_clear(struct gale_fault_driver *fault)
 {
 	assert(fault != NULL);
-	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->base.ops == &fault->priv_forward.ops);
 	fault->priv_plan.entries_count = 0;
 }
 
@@ -986,13 +890,13 @@ uint64_t gale_fault_driver_calls_count(const struct gale_fault_driver *fault,
 struct gale_fault_stats gale_fault_driver_stats_get(const struct gale_fault_driver *fault)
 {
 	assert(fault != NULL);
-	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->base.ops == &fault->priv_forward.ops);
 	return fault->priv_stats;
 }
 
 uint64_t gale_fault_driver_planned_count(const struct gale_fault_driver *fault)
 {
 	assert(fault != NULL);
-	assert(fault->base.ops == &fault->priv_ops);
+	assert(fault->base.ops == &fault->priv_forward.ops);
 	return fault->priv_planned_count;
 }

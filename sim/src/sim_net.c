@@ -561,6 +561,35 @@ int gale__sim_op_accept(struct gale_sim_state *state, int fd, struct sockaddr_st
 
 /* ---- Shutdown and close -------------------------------------------------------------- */
 
+/* True when the FIN ends[side] queued has reached the other end: no segment in flight
+ * carries it any more (only a RST may follow a FIN, and an abort drops both). */
+static bool fin_arrived(const struct sim_conn *conn, int side)
+{
+	const struct sim_flow *flow = &conn->flows[side];
+	if (!flow->fin_sent)
+		return false;
+	for (uint32_t i = 0; i < flow->segments.len; i++) {
+		const struct sim_segment *segment = gale__sim_fifo_at(&flow->segments, i);
+		if ((segment->flags & SIM_SEGMENT_FIN) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Linux's TCP_CLOSE for a socket still open: after a RST, or once both FINs are through
+ * (FIN_WAIT2 + the peer's FIN ends in TIME_WAIT, LAST_ACK ends with the ACK of our FIN;
+ * either way the socket itself is TCP_CLOSE). The sim has no ACKs: our FIN arriving
+ * stands for its ACK coming back, one latency early.
+ */
+static bool tcp_end_is_closed(const struct sim_conn *conn, int side)
+{
+	const struct sim_endpoint *end = &conn->ends[side];
+	if (end->reset)
+		return true;
+	return conn->kind == SIM_CONN_TCP && end->fin_received && fin_arrived(conn, side);
+}
+
 int gale__sim_op_shutdown(struct gale_sim_state *state, int fd, int how)
 {
 	struct sim_fd *entry = gale__sim_fd_get(state, fd);
@@ -576,8 +605,8 @@ int gale__sim_op_shutdown(struct gale_sim_state *state, int fd, int how)
 	assert(conn != NULL);
 	int side = entry->side;
 	struct sim_endpoint *end = &conn->ends[side];
-	if (end->reset)
-		return -ENOTCONN; /* After a RST the socket is closed (TCP_CLOSE). */
+	if (tcp_end_is_closed(conn, side))
+		return -ENOTCONN; /* inet_shutdown() on TCP_CLOSE, whatever how is. */
 	if (how != GALE_SHUTDOWN_WRITE) {
 		end->rcv_shutdown = true;
 		/* AF_UNIX tells the peer at once: its writes now fail with EPIPE. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a simulated socket reports about itself (beside sim_net.c): stored socket options
- * with the epoll driver's value ranges, SO_ERROR, and local and peer addresses.
+ * with the epoll driver's value ranges and Linux's read-back of buffer sizes, SO_ACCEPTCONN,
+ * SO_ERROR, and local and peer addresses.
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -11,6 +12,18 @@
 #include "sim_internal.h"
 
 #define TTL_DEFAULT 64
+
+/*
+ * Linux's bounds on SO_SNDBUF / SO_RCVBUF (sock_setsockopt): the value set is first
+ * clamped to net.core.wmem_max / rmem_max (212992 by default on 64-bit kernels), then
+ * doubled for the kernel's bookkeeping overhead, then raised to SOCK_MIN_SNDBUF /
+ * SOCK_MIN_RCVBUF (x86_64 sizes: twice and once TCP_SKB_MIN_TRUESIZE, 2048 + 256).
+ * getsockopt returns the result. sim.h documents these as the modelled bounds.
+ */
+#define SNDBUF_SET_MAX 212992 /* net.core.wmem_max default. */
+#define RCVBUF_SET_MAX 212992 /* net.core.rmem_max default. */
+#define SNDBUF_STORED_MIN 4608 /* SOCK_MIN_SNDBUF. */
+#define RCVBUF_STORED_MIN 2304 /* SOCK_MIN_RCVBUF. */
 
 void gale__sim_sockopts_default(const struct gale_sim_state *state, struct sim_fd *fd)
 {
@@ -25,6 +38,7 @@ void gale__sim_sockopts_default(const struct gale_sim_state *state, struct sim_f
 	fd->opts[GALE_SOCKOPT_LINGER] = -1;
 	fd->opts[GALE_SOCKOPT_TTL] = TTL_DEFAULT;
 	fd->opts[GALE_SOCKOPT_V6ONLY] = 0;
+	fd->opts[GALE_SOCKOPT_ACCEPTCONN] = 0; /* Unused: computed by sockopt_get. */
 }
 
 /* 0 when fd is a socket that has opt, else -EBADF, -ENOTSOCK, -EINVAL or -ENOPROTOOPT. */
@@ -45,6 +59,17 @@ static int sockopt_check(const struct sim_fd *entry, enum gale_sockopt opt)
 	return 0;
 }
 
+/* What Linux stores (and getsockopt returns) for a buffer size set to value >= 0. */
+static int buf_size_stored(enum gale_sockopt opt, int value)
+{
+	assert(opt == GALE_SOCKOPT_SNDBUF || opt == GALE_SOCKOPT_RCVBUF);
+	assert(value >= 0);
+	int set_max = opt == GALE_SOCKOPT_SNDBUF ? SNDBUF_SET_MAX : RCVBUF_SET_MAX;
+	int stored_min = opt == GALE_SOCKOPT_SNDBUF ? SNDBUF_STORED_MIN : RCVBUF_STORED_MIN;
+	int clamped = value < set_max ? value : set_max;
+	return clamped * 2 > stored_min ? clamped * 2 : stored_min;
+}
+
 int gale__sim_op_sockopt_set(struct gale_sim_state *state, int fd, enum gale_sockopt opt,
 			     int value)
 {
@@ -54,6 +79,8 @@ int gale__sim_op_sockopt_set(struct gale_sim_state *state, int fd, enum gale_soc
 		return rc;
 	if (!gale_sockopt_value_is_valid(opt, value))
 		return -EINVAL;
+	if (opt == GALE_SOCKOPT_SNDBUF || opt == GALE_SOCKOPT_RCVBUF)
+		value = buf_size_stored(opt, value);
 	entry->opts[opt] = value;
 	return 0;
 }
@@ -66,7 +93,11 @@ int gale__sim_op_sockopt_get(struct gale_sim_state *state, int fd, enum gale_soc
 	int rc = sockopt_check(entry, opt);
 	if (rc < 0)
 		return rc;
-	*value_out = entry->opts[opt];
+	/* SO_ACCEPTCONN is state, not a stored value: true while listening. */
+	if (opt == GALE_SOCKOPT_ACCEPTCONN)
+		*value_out = entry->kind == SIM_FD_TCP && entry->tcp_state == SIM_TCP_LISTENING;
+	else
+		*value_out = entry->opts[opt];
 	return 0;
 }
 

@@ -160,40 +160,9 @@ size_t gale_trace_first_divergence(const struct gale_trace *a, const struct gale
 
 /* ---- Formatting ---- */
 
-static const char *const trace_op_names[GALE_TRACE_OP_COUNT_] = {
-	[GALE_TRACE_OP_FD_REGISTER] = "fd_register",
-	[GALE_TRACE_OP_FD_REREGISTER] = "fd_reregister",
-	[GALE_TRACE_OP_FD_DEREGISTER] = "fd_deregister",
-	[GALE_TRACE_OP_WAIT] = "wait",
-	[GALE_TRACE_OP_WAKE] = "wake",
-	[GALE_TRACE_OP_READ] = "read",
-	[GALE_TRACE_OP_WRITE] = "write",
-	[GALE_TRACE_OP_READV] = "readv",
-	[GALE_TRACE_OP_WRITEV] = "writev",
-	[GALE_TRACE_OP_RECV] = "recv",
-	[GALE_TRACE_OP_SEND] = "send",
-	[GALE_TRACE_OP_SOCKET] = "socket",
-	[GALE_TRACE_OP_BIND] = "bind",
-	[GALE_TRACE_OP_LISTEN] = "listen",
-	[GALE_TRACE_OP_ACCEPT] = "accept",
-	[GALE_TRACE_OP_CONNECT] = "connect",
-	[GALE_TRACE_OP_SOCKET_ERROR_TAKE] = "socket_error_take",
-	[GALE_TRACE_OP_SOCKOPT_SET] = "sockopt_set",
-	[GALE_TRACE_OP_SOCKOPT_GET] = "sockopt_get",
-	[GALE_TRACE_OP_ADDR_LOCAL] = "addr_local",
-	[GALE_TRACE_OP_ADDR_PEER] = "addr_peer",
-	[GALE_TRACE_OP_SHUTDOWN] = "shutdown",
-	[GALE_TRACE_OP_CLOSE] = "close",
-	[GALE_TRACE_OP_SOCKETPAIR] = "socketpair",
-	[GALE_TRACE_OP_PIPE] = "pipe",
-	[GALE_TRACE_OP_FD_NONBLOCKING_SET] = "fd_nonblocking_set",
-};
-
 const char *gale_trace_op_name(enum gale_trace_op op)
 {
-	if ((int)op <= 0 || op >= GALE_TRACE_OP_COUNT_)
-		return "unknown";
-	return trace_op_names[op];
+	return gale_driver_op_name((enum gale_driver_op)op);
 }
 
 /* Readiness bits as "READ|WRITE"; "none" for 0; unknown bits as one trailing hex group. */

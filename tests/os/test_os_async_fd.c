@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AsyncFd on the real kernel: epoll driver + runtime over AF_UNIX socketpairs.
+ * AsyncFd on the real kernel: the native driver (epoll on Linux) + runtime over AF_UNIX
+ * socketpairs.
  *
  * Methodology: each test makes a socketpair through the driver, wraps one end in an
  * AsyncFd and drives readiness with recording wakers and gale_runtime_turn(0), so every
- * wake is observed exactly (turns of the reactor, not the runtime, so no task runs). Pins the edge-triggered guard protocol: readiness is cleared
- * only after -EAGAIN; clear_ready_matching clears only the named directions; one waker
- * slot per direction (the most recent wins); futures support many waiters; hang-up
- * reaches both directions; bad fds get the driver's error and stay the caller's.
+ * wake is observed exactly (turns of the reactor, not the runtime, so no task runs). Pins
+ * the edge-triggered guard protocol: readiness is cleared only after -EAGAIN;
+ * clear_ready_matching clears only the named directions; one waker slot per direction
+ * (the most recent wins); futures support many waiters; hang-up reaches both directions;
+ * bad fds get the driver's error and stay the caller's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,27 +18,27 @@
 #include <unistd.h>
 
 #include <gale/async_fd.h>
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/rt.h>
 
 #include "test_support.h"
 
 struct fixture {
-	struct gale_driver_epoll epoll; /* The real driver. */
-	struct gale_runtime runtime;    /* Over it. */
-	int fds[2];                     /* A socketpair: fds[0] wrapped, fds[1] the peer. */
-	struct gale_async_fd async_fd;  /* Wraps fds[0]. */
-	struct gale_test_wake_log log;  /* Wakes seen. */
+	struct gale_driver_native driver; /* The real driver. */
+	struct gale_runtime runtime;      /* Over it. */
+	int fds[2];                       /* A socketpair: fds[0] wrapped, fds[1] the peer. */
+	struct gale_async_fd async_fd;    /* Wraps fds[0]. */
+	struct gale_test_wake_log log;    /* Wakes seen. */
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	assert_int_equal(gale_driver_epoll_init(&f->epoll), 0);
-	assert_int_equal(gale_runtime_init(&f->runtime, &f->epoll.base, NULL), 0);
-	assert_int_equal(gale_driver_socketpair(&f->epoll.base, f->fds), 0);
+	assert_int_equal(gale_driver_native_init(&f->driver), 0);
+	assert_int_equal(gale_runtime_init(&f->runtime, &f->driver.base, NULL), 0);
+	assert_int_equal(gale_driver_socketpair(&f->driver.base, f->fds), 0);
 	assert_int_equal(gale_async_fd_init(&f->async_fd, &f->runtime, f->fds[0]), 0);
 	*state = f;
 	return 0;
@@ -48,9 +50,9 @@ static int teardown(void **state)
 	if (gale_async_fd_fd(&f->async_fd) >= 0)
 		assert_int_equal(gale_async_fd_close(&f->async_fd), 0);
 	if (f->fds[1] >= 0)
-		assert_int_equal(gale_driver_close(&f->epoll.base, f->fds[1]), 0);
+		assert_int_equal(gale_driver_close(&f->driver.base, f->fds[1]), 0);
 	assert_int_equal(gale_runtime_deinit(&f->runtime), 0);
-	gale_driver_epoll_deinit(&f->epoll);
+	gale_driver_deinit(&f->driver.base);
 	free(f);
 	return 0;
 }
@@ -69,7 +71,7 @@ static void turn(struct fixture *f)
 static void peer_write(struct fixture *f, const char *text)
 {
 	size_t len = strlen(text);
-	assert_int_equal(gale_driver_write(&f->epoll.base, f->fds[1], text, len), (ssize_t)len);
+	assert_int_equal(gale_driver_write(&f->driver.base, f->fds[1], text, len), (ssize_t)len);
 }
 
 static ssize_t read_small_cb(void *data, struct gale_driver *driver, int fd)
@@ -204,7 +206,7 @@ static void hang_up_reaches_both_directions(void **state)
 	gale_async_fd_writable_init(&writer, &f->async_fd);
 	assert_int_equal(gale_async_fd_ready_poll(&reader, &reader_cx, &guard), GALE_PENDING);
 	assert_int_equal(gale_async_fd_ready_poll(&writer, &writer_cx, &guard), GALE_PENDING);
-	assert_int_equal(gale_driver_close(&f->epoll.base, f->fds[1]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, f->fds[1]), 0);
 	f->fds[1] = -1;
 	turn(f);
 	assert_int_equal(f->log.wake_counts[9], 1);
@@ -279,7 +281,8 @@ static void async_io_retries_until_not_would_block(void **state)
 	struct io_task task;
 	gale_async_fd_io_init(&task.io, &f->async_fd, GALE_READY_READ, io_task_read_cb, &task);
 	struct gale_task_handle handle;
-	assert_int_equal(gale_executor_spawn(&f->runtime.executor, io_task_poll, &task, &handle), 0);
+	struct gale_executor *executor = &f->runtime.executor;
+	assert_int_equal(gale_executor_spawn(executor, io_task_poll, &task, &handle), 0);
 	turn(f);
 	assert_false(gale_executor_is_finished(&f->runtime.executor, handle));
 	peer_write(f, "ping");
@@ -370,7 +373,7 @@ static void poll_io_yields_when_readiness_is_final(void **state)
 {
 	struct fixture *f = *state;
 	struct gale_cx cx = cx_for(f, 12);
-	assert_int_equal(gale_driver_close(&f->epoll.base, f->fds[1]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, f->fds[1]), 0);
 	f->fds[1] = -1;
 	turn(f);
 	int calls = 0;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 
 #include "test_support.h"
 
@@ -430,6 +431,36 @@ static void test_init_emfile_leaves_ops_null_and_closes(void **state)
 		assert_int_equal(fd_lowest_free(), lowest); /* The epoll fd was closed. */
 		gale_driver_epoll_deinit(&driver);           /* No-op after a failed init. */
 	}
+}
+
+/*
+ * On Linux the native driver is this one (driver_native.h): it starts epoll, deinits
+ * through gale_driver_deinit, and a failed init leaves ops NULL so that deinit is a no-op.
+ */
+static void test_native_driver_is_epoll(void **state)
+{
+	(void)state;
+	int lowest = fd_lowest_free();
+	struct gale_driver_native native;
+	assert_int_equal(gale_driver_native_init(&native), 0);
+	assert_string_equal(gale_driver_name(&native.base), "epoll");
+	assert_ptr_equal(&native.base, &native.priv_epoll.base);
+	assert_true(fd_is_open(native.priv_epoll.priv_epoll_fd));
+	gale_driver_deinit(&native.base);
+	assert_null(native.base.ops);
+	assert_int_equal(fd_lowest_free(), lowest); /* Both of its fds were closed. */
+	gale_driver_deinit(&native.base);          /* Second time: no-op. */
+
+	struct rlimit limit_old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &limit_old), 0);
+	struct rlimit tight = {.rlim_cur = (rlim_t)lowest, .rlim_max = limit_old.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	memset(&native, 0x5A, sizeof(native));
+	int rc = gale_driver_native_init(&native);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &limit_old), 0);
+	assert_int_equal(rc, -EMFILE);
+	assert_null(native.base.ops);
+	gale_driver_deinit(&native.base);
 }
 
 /* ---- readiness: edge-triggered -------------------------------------------------------- */
@@ -1307,6 +1338,7 @@ int gale_test_group(void)
 		TEST(test_init_fills_ops_and_cloexec_fds),
 		cmocka_unit_test(test_deinit_zeroed_is_noop_and_idempotent),
 		cmocka_unit_test(test_init_emfile_leaves_ops_null_and_closes),
+		cmocka_unit_test(test_native_driver_is_epoll),
 		TEST(test_pipe_read_is_edge_triggered),
 		TEST(test_socketpair_write_edge_after_peer_drains),
 		TEST(test_reregister_changes_token_and_rearms),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runtime on the real kernel: executor + reactor + timers over the epoll driver.
+ * The runtime on the real kernel: executor + reactor + timers over the native driver
+ * (epoll on Linux).
  *
  * Methodology: small task programs over socketpairs and real timers. Wall time is never
  * asserted beyond "the clock did not run backwards and a sleep did not end early"
@@ -12,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gale/driver_epoll.h>
+#include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/reactor.h>
 #include <gale/rt.h>
@@ -21,16 +22,16 @@
 #include "test_support.h"
 
 struct fixture {
-	struct gale_driver_epoll epoll; /* The real driver. */
-	struct gale_runtime runtime;    /* Over it. */
+	struct gale_driver_native driver; /* The real driver. */
+	struct gale_runtime runtime;      /* Over it. */
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	assert_int_equal(gale_driver_epoll_init(&f->epoll), 0);
-	assert_int_equal(gale_runtime_init(&f->runtime, &f->epoll.base, NULL), 0);
+	assert_int_equal(gale_driver_native_init(&f->driver), 0);
+	assert_int_equal(gale_runtime_init(&f->runtime, &f->driver.base, NULL), 0);
 	*state = f;
 	return 0;
 }
@@ -39,7 +40,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(gale_runtime_deinit(&f->runtime), 0);
-	gale_driver_epoll_deinit(&f->epoll);
+	gale_driver_deinit(&f->driver.base);
 	free(f);
 	return 0;
 }
@@ -77,7 +78,8 @@ static void sleep_never_ends_early_on_the_real_clock(void **state)
 	assert_int_equal(gale_runtime_run(&f->runtime), 0);
 	for (int i = 0; i < 3; i++) {
 		int result = -1;
-		assert_int_equal(gale_executor_try_join(&f->runtime.executor, handles[i], &result), 0);
+		assert_int_equal(gale_executor_try_join(&f->runtime.executor, handles[i], &result),
+				 0);
 		assert_int_equal(result, 0);
 		assert_true(sleepers[i].woke_ns - start_ns >= (3 - i) * 2000000);
 		gale_sleep_deinit(&sleepers[i].sleep);
@@ -143,16 +145,17 @@ static void reader_waits_for_bytes_written_later(void **state)
 {
 	struct fixture *f = *state;
 	int fds[2];
-	assert_int_equal(gale_driver_socketpair(&f->epoll.base, fds), 0);
+	assert_int_equal(gale_driver_socketpair(&f->driver.base, fds), 0);
 	struct ping ping = {.runtime = &f->runtime, .fd = fds[0]};
 	assert_int_equal(gale_reactor_register(&f->runtime.reactor, fds[0], GALE_READY_READ,
 					       &ping.token),
 			 0);
-	struct pong pong = {.driver = &f->epoll.base, .fd = fds[1]};
+	struct pong pong = {.driver = &f->driver.base, .fd = fds[1]};
 	gale_sleep_init(&pong.delay, &f->runtime, 500000);
 	struct gale_task_handle ping_task, pong_task;
-	assert_int_equal(gale_executor_spawn(&f->runtime.executor, ping_poll, &ping, &ping_task), 0);
-	assert_int_equal(gale_executor_spawn(&f->runtime.executor, pong_poll, &pong, &pong_task), 0);
+	struct gale_executor *executor = &f->runtime.executor;
+	assert_int_equal(gale_executor_spawn(executor, ping_poll, &ping, &ping_task), 0);
+	assert_int_equal(gale_executor_spawn(executor, pong_poll, &pong, &pong_task), 0);
 	int result = -1;
 	assert_int_equal(gale_runtime_block_on(&f->runtime, ping_task, &result), 0);
 	assert_int_equal(result, 0);
@@ -161,8 +164,8 @@ static void reader_waits_for_bytes_written_later(void **state)
 	assert_int_equal(result, 0);
 	gale_sleep_deinit(&pong.delay);
 	assert_int_equal(gale_reactor_deregister(&f->runtime.reactor, ping.token), 0);
-	assert_int_equal(gale_driver_close(&f->epoll.base, fds[0]), 0);
-	assert_int_equal(gale_driver_close(&f->epoll.base, fds[1]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, fds[0]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, fds[1]), 0);
 }
 
 static int forgotten_poll(void *data, struct gale_cx *cx)
@@ -195,25 +198,24 @@ static int quick_poll(void *data, struct gale_cx *cx)
 
 /*
  * Regression: block_on used to run the target to completion and then, in the same turn,
- * wait on epoll forever because another task was still waiting for I/O that never came.
+ * wait on the driver forever because another task was still waiting for I/O that never came.
  */
 static void block_on_returns_while_others_wait_on_io(void **state)
 {
 	struct fixture *f = *state;
 	int fds[2];
-	assert_int_equal(gale_driver_socketpair(&f->epoll.base, fds), 0);
+	assert_int_equal(gale_driver_socketpair(&f->driver.base, fds), 0);
 	struct ping waiter = {.runtime = &f->runtime, .fd = fds[0]};
 	assert_int_equal(gale_reactor_register(&f->runtime.reactor, fds[0], GALE_READY_READ,
 					       &waiter.token),
 			 0);
 	struct gale_task_handle waiter_task, quick_task;
 	int polls = 0;
-	assert_int_equal(gale_executor_spawn(&f->runtime.executor, ping_poll, &waiter, &waiter_task),
-			 0);
+	struct gale_executor *executor = &f->runtime.executor;
+	assert_int_equal(gale_executor_spawn(executor, ping_poll, &waiter, &waiter_task), 0);
 	/* Let the waiter store its waker first: from now on the reactor has a waiter. */
 	assert_int_equal(gale_runtime_turn(&f->runtime, 0), 0);
-	assert_int_equal(gale_executor_spawn(&f->runtime.executor, quick_poll, &polls, &quick_task),
-			 0);
+	assert_int_equal(gale_executor_spawn(executor, quick_poll, &polls, &quick_task), 0);
 	int result = -1;
 	assert_int_equal(gale_runtime_block_on(&f->runtime, quick_task, &result), 0);
 	assert_int_equal(result, 0);
@@ -222,8 +224,8 @@ static void block_on_returns_while_others_wait_on_io(void **state)
 	assert_int_equal(gale_executor_abort(&f->runtime.executor, waiter_task), 0);
 	assert_int_equal(gale_executor_try_join(&f->runtime.executor, waiter_task, &result), 0);
 	assert_int_equal(gale_reactor_deregister(&f->runtime.reactor, waiter.token), 0);
-	assert_int_equal(gale_driver_close(&f->epoll.base, fds[0]), 0);
-	assert_int_equal(gale_driver_close(&f->epoll.base, fds[1]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, fds[0]), 0);
+	assert_int_equal(gale_driver_close(&f->driver.base, fds[1]), 0);
 }
 
 int gale_test_group(void)

@@ -74,191 +74,46 @@ static void gale_script_driver_deinit(struct gale_driver *driver)
 	(void)script_driver_from(driver);
 }
 
-/* Every op a reactor-level test has no business calling ends up here and fails the test. */
-static int script_driver_unexpected(const char *op)
+/* Every op a reactor-level test has no business calling ends up here and fails the test.
+ * The arguments are taken only so that each generated op uses all of its parameters. */
+static int script_driver_unexpected(const char *op, ...)
 {
 	fail_msg("script driver: unexpected call to %s", op);
 	return -ENOSYS;
 }
 
-static ssize_t script_driver_read(struct gale_driver *driver, int fd, void *buf, size_t len)
-{
-	(void)driver, (void)fd, (void)buf, (void)len;
-	return script_driver_unexpected("read");
-}
-
-static ssize_t script_driver_write(struct gale_driver *driver, int fd, const void *buf,
-				   size_t len)
-{
-	(void)driver, (void)fd, (void)buf, (void)len;
-	return script_driver_unexpected("write");
-}
-
-static ssize_t script_driver_readv(struct gale_driver *driver, int fd, const struct iovec *iov,
-				   int iov_count)
-{
-	(void)driver, (void)fd, (void)iov, (void)iov_count;
-	return script_driver_unexpected("readv");
-}
-
-static ssize_t script_driver_writev(struct gale_driver *driver, int fd,
-				    const struct iovec *iov, int iov_count)
-{
-	(void)driver, (void)fd, (void)iov, (void)iov_count;
-	return script_driver_unexpected("writev");
-}
-
-static ssize_t script_driver_recv(struct gale_driver *driver, int fd, void *buf, size_t len,
-				  uint32_t flags)
-{
-	(void)driver, (void)fd, (void)buf, (void)len, (void)flags;
-	return script_driver_unexpected("recv");
-}
-
-static ssize_t script_driver_send(struct gale_driver *driver, int fd, const void *buf,
-				  size_t len, uint32_t flags)
-{
-	(void)driver, (void)fd, (void)buf, (void)len, (void)flags;
-	return script_driver_unexpected("send");
-}
-
-static int script_driver_socket(struct gale_driver *driver, int domain, int type, int protocol)
-{
-	(void)driver, (void)domain, (void)type, (void)protocol;
-	return script_driver_unexpected("socket");
-}
-
-static int script_driver_bind(struct gale_driver *driver, int fd, const struct sockaddr *addr,
-			      socklen_t addr_len)
-{
-	(void)driver, (void)fd, (void)addr, (void)addr_len;
-	return script_driver_unexpected("bind");
-}
-
-static int script_driver_listen(struct gale_driver *driver, int fd, int backlog)
-{
-	(void)driver, (void)fd, (void)backlog;
-	return script_driver_unexpected("listen");
-}
-
-static int script_driver_accept(struct gale_driver *driver, int fd,
-				struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
-{
-	(void)driver, (void)fd, (void)addr_out, (void)addr_len_out;
-	return script_driver_unexpected("accept");
-}
-
-static int script_driver_connect(struct gale_driver *driver, int fd,
-				 const struct sockaddr *addr, socklen_t addr_len)
-{
-	(void)driver, (void)fd, (void)addr, (void)addr_len;
-	return script_driver_unexpected("connect");
-}
-
-static int script_driver_socket_error_take(struct gale_driver *driver, int fd)
-{
-	(void)driver, (void)fd;
-	return script_driver_unexpected("socket_error_take");
-}
-
-static int script_driver_sockopt_set(struct gale_driver *driver, int fd,
-				     enum gale_sockopt opt, int value)
-{
-	(void)driver, (void)fd, (void)opt, (void)value;
-	return script_driver_unexpected("sockopt_set");
-}
-
-static int script_driver_sockopt_get(struct gale_driver *driver, int fd,
-				     enum gale_sockopt opt, int *value_out)
-{
-	(void)driver, (void)fd, (void)opt, (void)value_out;
-	return script_driver_unexpected("sockopt_get");
-}
-
-static int script_driver_addr_local(struct gale_driver *driver, int fd,
-				    struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
-{
-	(void)driver, (void)fd, (void)addr_out, (void)addr_len_out;
-	return script_driver_unexpected("addr_local");
-}
-
-static int script_driver_addr_peer(struct gale_driver *driver, int fd,
-				   struct sockaddr_storage *addr_out, socklen_t *addr_len_out)
-{
-	(void)driver, (void)fd, (void)addr_out, (void)addr_len_out;
-	return script_driver_unexpected("addr_peer");
-}
-
-static int script_driver_shutdown(struct gale_driver *driver, int fd, int how)
-{
-	(void)driver, (void)fd, (void)how;
-	return script_driver_unexpected("shutdown");
-}
-
-static int script_driver_close(struct gale_driver *driver, int fd)
-{
-	(void)driver, (void)fd;
-	return script_driver_unexpected("close");
-}
-
-static int script_driver_socketpair(struct gale_driver *driver, int fds_out[2])
-{
-	(void)driver, (void)fds_out;
-	return script_driver_unexpected("socketpair");
-}
-
-static int script_driver_pipe(struct gale_driver *driver, int fds_out[2])
-{
-	(void)driver, (void)fds_out;
-	return script_driver_unexpected("pipe");
-}
-
-static int script_driver_fd_nonblocking_set(struct gale_driver *driver, int fd)
-{
-	(void)driver, (void)fd;
-	return script_driver_unexpected("fd_nonblocking_set");
-}
-
-static const struct gale_driver_ops script_driver_ops = {
-	.abi_version = GALE_DRIVER_ABI_VERSION,
-	.name = "script",
-	.fd_register = gale_script_driver_fd_register,
-	.fd_reregister = gale_script_driver_fd_reregister,
-	.fd_deregister = gale_script_driver_fd_deregister,
-	.wait = gale_script_driver_wait,
-	.wake = NULL, /* Optional: the wrapper answers -ENOTSUP. */
-	.read = script_driver_read,
-	.write = script_driver_write,
-	.readv = script_driver_readv,
-	.writev = script_driver_writev,
-	.recv = script_driver_recv,
-	.send = script_driver_send,
-	.socket = script_driver_socket,
-	.bind = script_driver_bind,
-	.listen = script_driver_listen,
-	.accept = script_driver_accept,
-	.connect = script_driver_connect,
-	.socket_error_take = script_driver_socket_error_take,
-	.sockopt_set = script_driver_sockopt_set,
-	.sockopt_get = script_driver_sockopt_get,
-	.addr_local = script_driver_addr_local,
-	.addr_peer = script_driver_addr_peer,
-	.shutdown = script_driver_shutdown,
-	.close = script_driver_close,
-	.socketpair = script_driver_socketpair,
-	.pipe = script_driver_pipe,
-	.fd_nonblocking_set = script_driver_fd_nonblocking_set,
-	.now_ns = gale_script_driver_now_ns,
-	.deinit = gale_script_driver_deinit,
-};
+#define SCRIPT_DRIVER_ARGS(...) __VA_ARGS__
+#define SCRIPT_DRIVER_UNEXPECTED(op, OP, ret, fd, wrapper, params, args)                   \
+	static ret script_driver_##op params                                               \
+	{                                                                                  \
+		return script_driver_unexpected(#op, SCRIPT_DRIVER_ARGS args);             \
+	}
+GALE_DRIVER_OP_MAP(SCRIPT_DRIVER_UNEXPECTED, GALE_DRIVER_OP_MAP_SKIP)
+#undef SCRIPT_DRIVER_UNEXPECTED
 
 _Static_assert(offsetof(struct gale_script_driver, base) == 0, "base must be first");
 
+/* Per instance, so the table is filled from the op list: a new op is refused with no edit
+ * here. The scripted ops replace their refusals; wake stays NULL (the wrapper answers
+ * -ENOTSUP). */
 void gale_script_driver_init(struct gale_script_driver *driver)
 {
 	assert(driver != NULL);
 	*driver = (struct gale_script_driver){0};
-	driver->base.ops = &script_driver_ops;
+	struct gale_driver_ops *ops = &driver->ops;
+	ops->abi_version = GALE_DRIVER_ABI_VERSION;
+	ops->name = "script";
+#define SCRIPT_DRIVER_REFUSE(op, ...) ops->op = script_driver_##op;
+	GALE_DRIVER_OP_MAP(SCRIPT_DRIVER_REFUSE, GALE_DRIVER_OP_MAP_SKIP)
+#undef SCRIPT_DRIVER_REFUSE
+	ops->fd_register = gale_script_driver_fd_register;
+	ops->fd_reregister = gale_script_driver_fd_reregister;
+	ops->fd_deregister = gale_script_driver_fd_deregister;
+	ops->wait = gale_script_driver_wait;
+	ops->wake = NULL;
+	ops->now_ns = gale_script_driver_now_ns;
+	ops->deinit = gale_script_driver_deinit;
+	driver->base.ops = ops;
 }
 
 void gale_script_driver_expect_fd_register(int fd, uint64_t token, uint32_t interest, int rc)

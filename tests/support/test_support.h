@@ -85,10 +85,11 @@ struct gale_waker gale_test_waker(struct gale_test_wake_log *log, uint64_t id);
  * cmocka fails a test that ends with queued values left over, so a script is exact.
  */
 struct gale_script_driver {
-	struct gale_driver base; /* Always first. */
-	int64_t now_ns;          /* What now_ns() returns. */
-	uint32_t waits_count;    /* wait() calls seen. */
-	int64_t last_timeout_ns; /* timeout_ns of the last wait(). */
+	struct gale_driver base;    /* Always first. */
+	struct gale_driver_ops ops; /* Per instance: init fills it from the op list. */
+	int64_t now_ns;             /* What now_ns() returns. */
+	uint32_t waits_count;       /* wait() calls seen. */
+	int64_t last_timeout_ns;    /* timeout_ns of the last wait(). */
 };
 void gale_script_driver_init(struct gale_script_driver *driver);
 /* Queues one fd_register call with these exact arguments, returning rc. */

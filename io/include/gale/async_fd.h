@@ -50,8 +50,10 @@ struct gale_async_fd {
  */
 struct gale_async_fd_guard {
 	struct gale_async_fd *async_fd; /* The fd it was observed on (borrowed). */
-	struct gale_ready_event event;  /* The readiness observed and its tick. */
+	struct gale_ready_event event;  /* The readiness observed and its tick (never changed:
+					 * clearing does not rewrite the observation). */
 	/* Private: do not touch. */
+	uint32_t priv_ready_cleared;    /* Bits a clear took back (gale_async_fd_guard_ready). */
 	bool priv_is_consumed;          /* Set by the consuming call. */
 };
 
@@ -110,18 +112,30 @@ GALE_EXTERN int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd,
 					       struct gale_cx *cx,
 					       struct gale_async_fd_guard *guard_out);
 
-/** The readiness bits the guard observed. */
+/**
+ * The readiness the guard still vouches for, as Tokio's AsyncFdReadyGuard::ready(): the
+ * bits it observed (a subset of the registration's readiness at that moment, within the
+ * poll's direction or the future's interest), minus what a clear took back. After
+ * gale_async_fd_guard_clear_ready() (or a try_io that saw -EAGAIN) it is 0, whatever was
+ * observed, HUP and ERROR included; after clear_ready_matching(bits) it is the observed
+ * bits without bits; retain_ready() leaves it unchanged. The observation itself stays in
+ * guard->event (a clear never rewrites it). Borrowed for the call; any guard a readiness
+ * poll filled, consumed or not.
+ */
 GALE_EXTERN uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard);
 
 /** Consumes: the operation reported -EAGAIN; clears the observed READ/WRITE readiness
- * (unless a newer event arrived since: the tick rule). */
+ * (unless a newer event arrived since: the tick rule). The guard reports no bits
+ * afterwards (gale_async_fd_guard_ready() is 0). */
 GALE_EXTERN void gale_async_fd_guard_clear_ready(struct gale_async_fd_guard *guard);
 
-/** Consumes: clears only the directions in ready_bits (those that reported -EAGAIN). */
+/** Consumes: clears only the directions in ready_bits (those that reported -EAGAIN); the
+ * guard stops reporting ready_bits (Tokio: clear_ready_matching). */
 GALE_EXTERN void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_guard *guard,
 							  uint32_t ready_bits);
 
-/** Consumes: the fd is still ready (no -EAGAIN seen); readiness stays set. */
+/** Consumes: the fd is still ready (no -EAGAIN seen); readiness stays set, and so do the
+ * guard's bits. */
 GALE_EXTERN void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard);
 
 /* An I/O attempt for try_io / async_io: a byte count or -errno (-EAGAIN: would block). */
@@ -155,9 +169,11 @@ GALE_EXTERN void gale_async_fd_writable_init(struct gale_async_fd_ready *future,
 					     struct gale_async_fd *async_fd);
 
 /**
- * @return 0 (guard_out filled with the ready bits within the interest, plus RDHUP/HUP/
- *         ERROR), GALE_PENDING, GALE_E_CLOSED, or -EINVAL (interest is not READ and/or
- *         WRITE).
+ * @return 0 (guard_out filled with what is ready now within the interest's mask: READ
+ *         interest covers READ|RDHUP|HUP|ERROR, WRITE interest WRITE|HUP|ERROR; only bits
+ *         actually set are reported, never the whole mask, so a readable future woken by
+ *         data alone reports exactly READ), GALE_PENDING, GALE_E_CLOSED, or -EINVAL
+ *         (interest is not READ and/or WRITE).
  * Cancel safety: yes; gale_async_fd_ready_deinit() unlinks, nothing is consumed.
  */
 GALE_EXTERN int gale_async_fd_ready_poll(struct gale_async_fd_ready *future, struct gale_cx *cx,

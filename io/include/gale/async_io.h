@@ -30,6 +30,9 @@
  *     is not affected: it keeps reading until the peer shuts down its own write side.
  *     GALE_PENDING means the shutdown started and needs more I/O (for example a protocol's
  *     closing handshake); an error means it failed and the object is usually unusable.
+ *     Shutting down what is closed already is no failure: a write side whose connection
+ *     is gone (the peer reset it, or both sides finished) reports 0, not -ENOTCONN
+ *     (Tokio PR #7290), and a second shutdown reports 0 again. gale's TCP streams do so.
  *   - A writer that wraps another writer (TLS, compression, framing) runs its own closing
  *     logic in poll_shutdown and then shuts the wrapped writer down: shutting a wrapper
  *     down shuts down the whole stack beneath it.

@@ -5,8 +5,9 @@
  * Registrations are identified by tokens (slot index | generation << 32), never by fds, so
  * an event that arrives for a registration already dropped (a stale event, or an fd number
  * reused) is recognised and ignored. Each registration keeps:
- *   - readiness bits with a tick that advances on every event, so that clearing readiness
- *     observed at tick T never erases an event that arrived after T (Tokio ScheduledIo);
+ *   - readiness bits with a 64-bit tick that advances on every event, so that clearing
+ *     readiness observed at tick T never erases an event that arrived after T (Tokio
+ *     ScheduledIo; see struct gale_ready_event for why 64 bits);
  *   - one waker slot per direction for poll-style readiness: the most recent caller wins;
  *   - a list of waiters (caller-allocated nodes) for future-style waits, any number of them.
  * Error and hang-up readiness are final: they set both READ and WRITE and are never
@@ -35,10 +36,21 @@ enum gale_direction {
 	GALE_DIRECTION_WRITE = 1,
 };
 
-/* What a readiness poll observed; hand it back to clear exactly that readiness. */
+/*
+ * What a readiness poll observed; hand it back to clear exactly that readiness.
+ *
+ * The tick is 64 bits wide and counts the driver events delivered to one registration
+ * (every event, spurious and duplicate ones included). A clear succeeds only when the tick
+ * still equals the observed one, so it could erase a newer event only if some multiple of
+ * 2^64 events arrived in between: at one event per nanosecond, which no fd reaches (each
+ * event costs a wait() round trip), that is 584 years. A 32-bit tick would alias after
+ * 2^32 events, 4.3 s at that rate; tests/unit/test_io_reactor_tick.c delivers exactly
+ * 2^32 events between an observation and its clear and requires the readiness to stay.
+ * Tokio's tick is narrower (it accepts the alias); gale does not.
+ */
 struct gale_ready_event {
 	uint32_t ready; /* enum gale_ready bits that were set (restricted to the interest). */
-	uint32_t tick;  /* The registration's tick when observed. */
+	uint64_t tick;  /* The registration's tick when observed (64 bits: never wraps). */
 };
 
 /*
@@ -178,7 +190,9 @@ GALE_EXTERN void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32
 /**
  * Future-style readiness: like gale_reactor_poll_ready() but for waiter->interest and
  * with any number of concurrent waiters. On GALE_PENDING the waiter is linked (and must
- * stay in place); it is unlinked when it returns 0 or an error, or when woken.
+ * stay in place); it is unlinked when it returns 0 or an error, or when woken. On 0,
+ * event_out->ready is the registration's readiness now intersected with the interest's
+ * mask (as for poll_ready, per direction): what is set, never the whole mask.
  *
  * @return 0 (event_out filled), GALE_PENDING, GALE_E_CLOSED (stale token), or -EINVAL
  *         (the waiter's interest is not READ and/or WRITE; nothing linked). Polling a

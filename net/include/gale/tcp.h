@@ -216,8 +216,13 @@ GALE_EXTERN int gale_tcp_stream_poll_writev(struct gale_tcp_stream *stream, stru
 /**
  * Shuts the write direction down (TCP has no userspace buffer, so nothing to flush): the
  * peer reads end of stream after the last byte; reading still works; later writes fail
- * with -EPIPE. Returns 0 at once; a second call returns 0 without a syscall.
- * @return 0; GALE_E_CLOSED; -ENOTCONN (the connection is already gone).
+ * with -EPIPE. Returns 0 at once; a second call returns 0 without a syscall. A connection
+ * that is already gone (the peer reset it, or both sides finished) counts as shut down:
+ * 0, never -ENOTCONN, on every driver (Tokio: NotConnected is not an error here, PR
+ * #7290). Idempotent. The writer's poll_shutdown (gale_async_write_poll_shutdown on
+ * gale_tcp_stream_writer) is this function.
+ * @return 0; GALE_E_CLOSED; the driver's other shutdown errors (none for a connected
+ *         stream socket).
  */
 GALE_EXTERN int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream,
 					      struct gale_cx *cx);
@@ -240,9 +245,12 @@ GALE_EXTERN struct gale_async_stream gale_tcp_stream_async_stream(struct gale_tc
 
 /**
  * Shuts down one or both directions now (shutdown(2) through the driver). WRITE makes the
- * peer read end of stream; READ makes local reads return 0.
+ * peer read end of stream; READ makes local reads return 0. Shutting down a connection
+ * that is already gone (reset by the peer, or finished by both sides: the kernel's
+ * -ENOTCONN) is not an error and returns 0, on epoll and on the simulator alike, so
+ * repeated calls are harmless. The driver op itself still answers -ENOTCONN there.
  * @param how  GALE_SHUTDOWN_READ, GALE_SHUTDOWN_WRITE or GALE_SHUTDOWN_BOTH.
- * @return 0; GALE_E_CLOSED; -ENOTCONN; -EINVAL.
+ * @return 0; GALE_E_CLOSED; -EINVAL (how is none of those).
  */
 GALE_EXTERN int gale_tcp_stream_shutdown(struct gale_tcp_stream *stream, int how);
 
@@ -399,8 +407,8 @@ GALE_EXTERN int gale_tcp_owned_read_half_deinit(struct gale_tcp_owned_read_half 
 
 /**
  * Drops the write half: shuts the write direction down (unless already shut down; a
- * connection already gone, -ENOTCONN, is not an error), then closes the stream if the
- * read half is gone too.
+ * connection already gone is not an error, as for gale_tcp_stream_shutdown()), then closes
+ * the stream if the read half is gone too.
  * @return 0, the shutdown error, or the close error. Idempotent.
  */
 GALE_EXTERN int gale_tcp_owned_write_half_deinit(struct gale_tcp_owned_write_half *half);
@@ -520,6 +528,27 @@ struct gale_tcp_listener {
 GALE_EXTERN int gale_tcp_listener_bind(struct gale_tcp_listener *listener,
 				       struct gale_runtime *runtime,
 				       const struct gale_socket_addr *addr, int backlog);
+
+/**
+ * Wraps a listening TCP socket someone else made (Tokio's TcpListener::from_std): one
+ * inherited from a parent, shared by pre-forked workers, or passed by socket activation.
+ * The fd is checked first, through the driver: it must be a TCP socket (IPv4 or IPv6)
+ * on which listen() was called already (gale does not call listen or bind for you). It is
+ * then put into non-blocking mode and registered for READ readiness, and the listener
+ * takes ownership: gale_tcp_listener_close() closes it. Accepts follow the error policy
+ * of gale_tcp_listener_poll_accept().
+ * @param listener  caller-allocated; filled in place.
+ * @param runtime   borrowed until close.
+ * @param fd        ownership transferred on success only.
+ * @return 0; -EBADF (fd is not open); -ENOTSOCK (not a socket: a pipe, a file...);
+ *         -EAFNOSUPPORT (a socket of another family, e.g. AF_UNIX); -EPROTOTYPE (an IPv4
+ *         or IPv6 socket that is not TCP, e.g. UDP); -EINVAL (a TCP socket that is not
+ *         listening); -EEXIST (fd already registered); -ENOSPC (reactor full); -ENOMEM.
+ *         On failure the fd stays the caller's, open (it may have been made non-blocking
+ *         by then), and the listener reads as closed.
+ */
+GALE_EXTERN int gale_tcp_listener_from_fd(struct gale_tcp_listener *listener,
+					  struct gale_runtime *runtime, int fd);
 
 /**
  * bind for "a.b.c.d:port" / "[v6]:port" text.

@@ -52,6 +52,14 @@
  *     whichever of read, write and socket_error_take sees it first (SO_ERROR semantics).
  *     So after a FIN and a close, the peer's next write succeeds, the RST comes back one
  *     latency later, and the write after that fails with -EPIPE.
+ *   - shutdown(2) of a TCP socket that is connected in name only is -ENOTCONN, whatever
+ *     how is, as Linux answers for TCP_CLOSE: after a RST, and once both sides finished
+ *     (this socket's FIN reached the peer and the peer's FIN arrived here). The sim has no
+ *     ACKs; its FIN arriving stands for the ACK Linux waits for, so the sim says -ENOTCONN
+ *     up to one latency before Linux would. Socketpairs never say -ENOTCONN (unix_shutdown
+ *     does not). gale_tcp_stream_shutdown() turns this -ENOTCONN into 0 on every driver.
+ *     Known difference, not yet fixed: addr_peer (getpeername) follows only the RST part
+ *     of this rule; after both FINs it still returns the peer, where Linux says -ENOTCONN.
  *   - Socketpairs behave as AF_UNIX stream pairs: closing one end makes the other's
  *     writes fail with -EPIPE at once and its reads return the remaining bytes, then 0
  *     (and -ECONNRESET first when the closing end left unread bytes, as Linux does).
@@ -60,9 +68,20 @@
  *     pair_latency_ns (default 0). Network faults (RESET, LATENCY_JITTER, PARTITION) apply
  *     to TCP only.
  *   - Socket options are stored per fd and returned by sockopt_get: NODELAY 0, REUSEADDR
- *     0, KEEPALIVE 0, SNDBUF and RCVBUF socket_buf_size (stored only: the buffer size
- *     does not change), LINGER -1, TTL 64, V6ONLY 0. Values outside the documented ranges
- *     are -EINVAL, options a socket type lacks are -ENOPROTOOPT, pipes are -ENOTSOCK.
+ *     0, KEEPALIVE 0, SNDBUF and RCVBUF socket_buf_size, LINGER -1, TTL 64, V6ONLY 0.
+ *     SNDBUF and RCVBUF read back as Linux's sock_setsockopt stores them: the value set
+ *     is clamped to wmem_max / rmem_max, doubled, and raised to SOCK_MIN_SNDBUF /
+ *     SOCK_MIN_RCVBUF. The bounds modelled are the x86_64 kernel defaults: wmem_max =
+ *     rmem_max = 212992, SOCK_MIN_SNDBUF = 4608, SOCK_MIN_RCVBUF = 2304; so setting 16384
+ *     reads back 32768, 100 reads back 4608 (SNDBUF) or 2304 (RCVBUF), and anything from
+ *     212992 up reads back 425984. Deliberate differences: a machine whose rmem_max /
+ *     wmem_max sysctls differ reads back otherwise above the lower limit; defaults are
+ *     socket_buf_size, not Linux's (tcp_wmem / tcp_rmem, which autotuning then grows);
+ *     and the sizes are stored only: every stream direction stays bounded by
+ *     socket_buf_size. ACCEPTCONN reads 1 on a listening socket, else 0, and like Linux
+ *     cannot be set (-EINVAL here, by gale's rule for values). Values outside the
+ *     documented ranges are -EINVAL, options a socket type lacks are -ENOPROTOOPT, pipes
+ *     are -ENOTSOCK.
  *   - Virtual fds are numbered from GALE_SIM_FD_BASE up; the lowest free number is used
  *     first (as the kernel does), so a closed number is reused by the next socket. A
  *     virtual fd that leaks into a real syscall fails with EBADF instead of touching a

@@ -138,11 +138,14 @@ struct gale_fault_fd {
 };
 
 struct gale_fault_driver {
-	struct gale_driver base; /* Always first: a struct gale_driver * points here. */
-	/* Private: do not touch. */
-	struct gale_driver_ops priv_ops;   /* Per instance: the name embeds the inner name. */
+	union {
+		struct gale_driver base; /* Always first: a struct gale_driver * points here. */
+		/* Private: do not touch. The forwarding base (driver.h): per-instance ops (the
+		 * name embeds the inner name), the inner driver (borrowed; not deinit'd by us)
+		 * and the plan, which runs before every forwarded op. */
+		struct gale_driver_forward priv_forward;
+	};
 	char priv_name[GALE_FAULT_DRIVER_NAME_MAX]; /* "fault(epoll)". */
-	struct gale_driver *priv_inner;    /* Borrowed; not deinit'd by us. */
 	const struct gale_fault_profile *priv_profile; /* Borrowed; NULL: no ratio faults. */
 	struct gale_entropy *priv_entropy; /* Borrowed. */
 	struct gale_trace *priv_trace;     /* Borrowed; may be NULL. */

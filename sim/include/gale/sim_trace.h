@@ -16,6 +16,7 @@
 
 #include <gale/alloc.h>
 #include <gale/common.h>
+#include <gale/driver.h>
 
 GALE_BEGIN_DECLS
 
@@ -29,35 +30,16 @@ enum gale_trace_kind {
 	GALE_TRACE_NOTE = 6,     /* Scenario-defined: op = user code, a, result. */
 };
 
-/* Driver ops, as recorded (the order of struct gale_driver_ops). */
+/*
+ * Driver ops, as recorded: GALE_TRACE_OP_<OP> for every op of GALE_DRIVER_OP_MAP that has
+ * an id, with the same value as GALE_DRIVER_OP_<OP> (1 for fd_register, in list order:
+ * append only, as traces and fault plans store them).
+ */
 enum gale_trace_op {
-	GALE_TRACE_OP_FD_REGISTER = 1,
-	GALE_TRACE_OP_FD_REREGISTER,
-	GALE_TRACE_OP_FD_DEREGISTER,
-	GALE_TRACE_OP_WAIT,
-	GALE_TRACE_OP_WAKE,
-	GALE_TRACE_OP_READ,
-	GALE_TRACE_OP_WRITE,
-	GALE_TRACE_OP_READV,
-	GALE_TRACE_OP_WRITEV,
-	GALE_TRACE_OP_RECV,
-	GALE_TRACE_OP_SEND,
-	GALE_TRACE_OP_SOCKET,
-	GALE_TRACE_OP_BIND,
-	GALE_TRACE_OP_LISTEN,
-	GALE_TRACE_OP_ACCEPT,
-	GALE_TRACE_OP_CONNECT,
-	GALE_TRACE_OP_SOCKET_ERROR_TAKE,
-	GALE_TRACE_OP_SOCKOPT_SET,
-	GALE_TRACE_OP_SOCKOPT_GET,
-	GALE_TRACE_OP_ADDR_LOCAL,
-	GALE_TRACE_OP_ADDR_PEER,
-	GALE_TRACE_OP_SHUTDOWN,
-	GALE_TRACE_OP_CLOSE,
-	GALE_TRACE_OP_SOCKETPAIR,
-	GALE_TRACE_OP_PIPE,
-	GALE_TRACE_OP_FD_NONBLOCKING_SET,
-	GALE_TRACE_OP_COUNT_,
+#define GALE__TRACE_OP_ID(op, OP, ...) GALE_TRACE_OP_##OP = GALE_DRIVER_OP_##OP,
+	GALE_DRIVER_OP_MAP(GALE__TRACE_OP_ID, GALE_DRIVER_OP_MAP_SKIP)
+#undef GALE__TRACE_OP_ID
+	GALE_TRACE_OP_COUNT_ = GALE_DRIVER_OP_COUNT_,
 };
 
 struct gale_trace_record {
@@ -128,7 +110,7 @@ GALE_EXTERN size_t gale_trace_first_divergence(const struct gale_trace *a,
 GALE_EXTERN int gale_trace_record_format(const struct gale_trace_record *record, char *buf,
 					 size_t buf_len);
 
-/** Name of a driver op as recorded ("read", "wait"...). */
+/** Name of a driver op as recorded ("read", "wait"...): gale_driver_op_name(). */
 GALE_EXTERN const char *gale_trace_op_name(enum gale_trace_op op);
 
 GALE_END_DECLS
