@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,11 +376,12 @@ int cli_fork_piped(pid_t *pid_out, int *fd_out)
 	return 0;
 }
 
-bool cli_write_all(int fd, const void *buf, size_t len)
+/* The whole of len bytes through read(2) or write(2), retrying short counts and EINTR. */
+static bool cli_io_all(int fd, char *bytes, size_t len, bool writing)
 {
-	const char *bytes = buf;
 	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, bytes + done, len - done);
+		ssize_t n = writing ? write(fd, bytes + done, len - done)
+				    : read(fd, bytes + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -389,18 +391,14 @@ bool cli_write_all(int fd, const void *buf, size_t len)
 	return true;
 }
 
+bool cli_write_all(int fd, const void *buf, size_t len)
+{
+	return cli_io_all(fd, (char *)(uintptr_t)buf, len, true);
+}
+
 bool cli_read_all(int fd, void *buf, size_t len)
 {
-	char *bytes = buf;
-	for (size_t done = 0; done < len;) {
-		ssize_t n = read(fd, bytes + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
+	return cli_io_all(fd, buf, len, false);
 }
 
 void cli_trace_print(const struct gale_trace *trace, FILE *out)

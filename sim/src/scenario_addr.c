@@ -132,8 +132,10 @@ static const struct scenario_host *host_by_real(const struct scenario_addr_map *
 	return NULL;
 }
 
-static bool endpoint_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool gale__scenario_addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
+	if (a->ss_family != AF_INET && a->ss_family != AF_INET6)
+		return false;
 	if (a->ss_family != b->ss_family)
 		return false;
 	uint16_t port_a;
@@ -161,7 +163,7 @@ int gale__scenario_addr_to_real(const struct scenario_addr_map *map, const struc
 	memcpy(real_out, addr, want);
 	*real_len_out = want;
 	for (uint32_t i = 0; !for_bind && i < map->bindings_len; i++) {
-		if (endpoint_equal(&map->bindings[i].sim, real_out)) {
+		if (gale__scenario_addr_same(&map->bindings[i].sim, real_out)) {
 			*real_out = map->bindings[i].real;
 			return 0;
 		}
@@ -187,7 +189,7 @@ void gale__scenario_addr_to_sim(const struct scenario_addr_map *map,
 	if (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
 		return;
 	for (uint32_t i = 0; i < map->bindings_len; i++) {
-		if (endpoint_equal(&map->bindings[i].real, addr)) {
+		if (gale__scenario_addr_same(&map->bindings[i].real, addr)) {
 			*addr = map->bindings[i].sim;
 			return;
 		}

@@ -273,6 +273,10 @@ void gale__scenario_addr_to_sim(const struct scenario_addr_map *map,
 bool gale__scenario_addr_bound(struct scenario_addr_map *map, int fd, const struct sockaddr *addr,
 			       const struct sockaddr_storage *real);
 
+/* The same address and port (AF_INET / AF_INET6; anything else is never the same).
+ * Compares fields, never padding or the IPv6 flow label. */
+bool gale__scenario_addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
 /* fd was closed: its binding is forgotten. */
 void gale__scenario_addr_closed(struct scenario_addr_map *map, int fd);
 

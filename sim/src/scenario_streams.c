@@ -15,7 +15,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,13 +68,6 @@ static void stream_attach(struct gale_scenario_state *state, uint32_t number, in
 	state->streams[number - 1].fds[side] = fd;
 }
 
-static bool endpoint_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	size_t len = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-					     : sizeof(struct sockaddr_in6);
-	return a->ss_family == b->ss_family && memcmp(a, b, len) == 0;
-}
-
 void gale__scenario_streams_connecting(struct gale_scenario_state *state, int fd,
 				       const struct sockaddr_storage *local,
 				       const struct sockaddr_storage *remote)
@@ -99,8 +91,8 @@ void gale__scenario_streams_accepted(struct gale_scenario_state *state, int fd,
 	/* Newest first: a port the kernel reuses belongs to the latest connect. */
 	for (uint32_t i = state->streams_len; i-- > 0;) {
 		struct scenario_stream *stream = &state->streams[i];
-		if (stream->tcp_pending && endpoint_same(&stream->local, peer) &&
-		    endpoint_same(&stream->remote, local)) {
+		if (stream->tcp_pending && gale__scenario_addr_same(&stream->local, peer) &&
+		    gale__scenario_addr_same(&stream->remote, local)) {
 			stream->tcp_pending = false;
 			stream_attach(state, i + 1, fd, 1);
 			return;
