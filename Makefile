@@ -12,6 +12,9 @@
 #   make test-fresh-machine  the README's two commands in a debootstrap minbase chroot
 #   make example-kv  examples/kv against the installed package: ctest, a campaign, the
 #                  planted bug found and replayed, its fuzz target (scripts/example-kv.sh)
+#   make test-slurm  a campaign as a Slurm job array + merge job (contrib/slurm) on a
+#                  one-node cluster started here (root; scripts/slurm-test.sh, about 40 s)
+#   make fuzz      libFuzzer campaigns over every CPU and their report (see Fuzzing below)
 #   make coverage  gcc --coverage: tests + fuzz corpora replay + a fault campaign; gcovr
 #                  reports in coverage/ and the gates (lines >= 90 %, branches >= 75 %,
 #                  every fault kind injected); see coverage/README.md
@@ -86,23 +89,43 @@ test-fresh-machine:
 example-kv: deps
 	@scripts/example-kv.sh
 
+# contrib/slurm for real: installs slurm-wlm and munge, starts munged, slurmctld and slurmd on
+# this machine (private config, state and ports), runs the catalog and examples/kv's planted
+# bug as 4-task job arrays with dependent merge jobs, checks the merged reports against
+# unsharded runs and replays the planted failure; stops the daemons (scripts/slurm-test.sh).
+.PHONY: test-slurm
+
+test-slurm: build
+	@scripts/slurm-test.sh
+
 clean:
 	rm -rf build
 
 # Fuzzing (fuzz/README.md): libFuzzer campaigns on the clang fuzz preset.
-#   make fuzz        every target for FUZZ_SECONDS (60) with FUZZ_JOBS (1) processes each;
-#                    prints exec/s per target, minimizes crashes into fuzz/regressions/
-#   make fuzz-smoke  every target for 15 s (CI); fails on any crash
+#   make fuzz        every target (or FUZZ_TARGETS) for FUZZ_SECONDS (60) with -fork=FUZZ_JOBS
+#                    (the CPU count); minimizes crashes into fuzz/regressions/ and each
+#                    campaign's corpus (FUZZ_MERGE=1: the result replaces fuzz/corpus/<t>),
+#                    then writes build/fuzz/report/index.html: per target executions, exec/s,
+#                    coverage and corpus size over time (SVG), and the corpora's llvm-cov
+#                    source coverage (FUZZ_COVERAGE=0: without it)
+#   make fuzz-report the same report from the last campaigns, without fuzzing
+#   make fuzz-smoke  every target for 15 s, one process, no minimization, no report (CI)
 FUZZ_SECONDS ?= 60
-FUZZ_JOBS ?= 1
+FUZZ_JOBS ?= $(JOBS)
+FUZZ_TARGETS ?=
+FUZZ_COVERAGE ?= 1
 
-.PHONY: fuzz fuzz-smoke
+.PHONY: fuzz fuzz-report fuzz-smoke
 
 fuzz: deps
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_REPORT=1 \
+	  FUZZ_COVERAGE=$(FUZZ_COVERAGE) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-report: deps
+	@FUZZ_COVERAGE=$(FUZZ_COVERAGE) scripts/fuzz.sh --report
 
 fuzz-smoke: deps
-	@FUZZ_SECONDS=15 FUZZ_JOBS=1 scripts/fuzz.sh
+	@FUZZ_SECONDS=15 FUZZ_JOBS=1 FUZZ_MINIMIZE=0 scripts/fuzz.sh
 
 # Benchmarks (scripts/bench.sh): the "bench" preset (Release, -O2 -DNDEBUG), gale against its
 # references (a memcpy ring, raw epoll, libuv) round by round, plus the simulator, syscalls

@@ -37,18 +37,26 @@
  * events (gale's driver maximum). Everyone sets TCP_NODELAY on every connection. libuv
  * uses uv_read_start and uv_try_write (uv_write only for what that could not write); it
  * stops reading after a short read, so it makes one read call fewer per message.
+ * tokio 1.24 (with --tokio PATH; scripts/bench.sh builds bench/tokio/) is the program
+ * bench/tokio/src/main.rs exec'd in each forked child, speaking the same pipe protocol:
+ * one current_thread runtime per process (one thread, like the others), one task per
+ * connection (echo with read + write_all into a 256-byte buffer; the client's round trips
+ * with write_all + read_exact), TCP_NODELAY, a reset at teardown. Its peak RSS is the
+ * exec'd program's (what the forked child held before exec is under 1 MiB, as above).
  *
  * Contestants alternate round by round, each round starting with the next one (gale raw
  * libuv, raw libuv gale, ...: no position bias from the previous run). Per round the
  * ratio is raw time / contestant time (>= 1: at least as fast as raw; goal for gale
  * >= 0.97) and, for memory, contestant peak RSS / raw peak RSS (lower is better); gale
- * also gets a row against libuv (libuv time / gale time, goal >= 1). Rows use
+ * also gets a row against libuv (libuv time / gale time, goal >= 1) and one against tokio
+ * (tokio time / gale time, goal >= 1). Rows use
  * bench_report.h's @bench format. Default ROUND_TRIPS = 100,000 / CONNS (at least 10):
  * about 1 s per run on an idle 2-core machine at 1,000 and at 10,000 connections.
  *
  *   cmake --preset bench && cmake --build --preset bench --target bench_conns
  *   ./build/bench/bench/bench_conns --conns 10000 [--round-trips R] [--rounds K]
- *       [--only gale|raw|libuv] [--msg-size B] [--window W]
+ *       [--only gale|raw|libuv|tokio] [--msg-size B] [--window W]
+ *       [--tokio build/bench/tokio/target/release/gale-bench-tokio]
  *   strace -c -f ./build/bench/bench/bench_conns --conns 1000 --rounds 1 --only gale
  */
 #define _GNU_SOURCE /* accept4, wait4. */
@@ -1197,6 +1205,58 @@ static void uv_client_main(const struct bench_options *options, uint16_t port, i
 
 #endif /* GALE_BENCH_HAVE_LIBUV */
 
+/* ==== tokio: bench/tokio/src/main.rs, exec'd in the forked child ========================== */
+
+/* The tokio contestant's program (--tokio), or NULL: no tokio contestant. */
+static const char *tokio_program;
+
+/* Keeps fd open across exec and returns it as text. */
+static const char *tokio_fd_arg(int fd, char *text, size_t size, const char *role,
+				int report_fd)
+{
+	if (fcntl(fd, F_SETFD, 0) < 0)
+		raw_fail(role, "fcntl", report_fd);
+	snprintf(text, size, "%d", fd);
+	return text;
+}
+
+static _Noreturn void tokio_exec(char **argv, const char *role, int report_fd)
+{
+	execv(argv[0], argv);
+	raw_fail(role, "exec", report_fd);
+}
+
+static void tokio_server_main(const struct bench_options *options, int ready_fd)
+{
+	static const char role[] = "tokio server";
+	char conns[16], backlog[16], fd[16];
+	snprintf(conns, sizeof(conns), "%u", options->conns);
+	snprintf(backlog, sizeof(backlog), "%d", options->backlog);
+	char *argv[] = {(char *)tokio_program, "conns-server", "--conns", conns, "--backlog",
+			backlog, "--ready-fd",
+			(char *)tokio_fd_arg(ready_fd, fd, sizeof(fd), role, -1), NULL};
+	tokio_exec(argv, role, -1);
+}
+
+static void tokio_client_main(const struct bench_options *options, uint16_t port, int report_fd)
+{
+	static const char role[] = "tokio client";
+	char conns[16], port_text[16], round_trips[16], msg_size[16], window[16];
+	char report[16], go[16];
+	snprintf(conns, sizeof(conns), "%u", options->conns);
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	snprintf(round_trips, sizeof(round_trips), "%u", options->round_trips);
+	snprintf(msg_size, sizeof(msg_size), "%u", options->msg_size);
+	snprintf(window, sizeof(window), "%u", options->window);
+	char *argv[] = {(char *)tokio_program, "conns-client", "--conns", conns, "--port",
+			port_text, "--round-trips", round_trips, "--msg-size", msg_size,
+			"--window", window, "--report-fd",
+			(char *)tokio_fd_arg(report_fd, report, sizeof(report), role, report_fd),
+			"--go-fd",
+			(char *)tokio_fd_arg(client_go_fd, go, sizeof(go), role, report_fd), NULL};
+	tokio_exec(argv, role, report_fd);
+}
+
 /* ==== Parent: fork both ends, collect, alternate ========================================= */
 
 struct contestant {
@@ -1211,6 +1271,7 @@ static const struct contestant contestants[] = {
 #ifdef GALE_BENCH_HAVE_LIBUV
 	{"libuv", uv_server_main, uv_client_main},
 #endif
+	{"tokio", tokio_server_main, tokio_client_main}, /* Only with --tokio. */
 };
 
 enum { CONTESTANTS_COUNT = sizeof(contestants) / sizeof(contestants[0]) };
@@ -1351,6 +1412,7 @@ struct contestant_series {
 	struct bench_series server_ratio; /* This RSS / raw RSS. */
 	struct bench_series client_ratio;
 	struct bench_series vs_libuv;     /* libuv time / this time (gale only). */
+	struct bench_series vs_tokio;     /* tokio time / this time (gale only). */
 	double server_cpu;                /* Sum over rounds (whole processes). */
 	double client_cpu;
 	int runs;
@@ -1358,6 +1420,8 @@ struct contestant_series {
 
 static bool bench_wants(const struct bench_options *options, const char *name)
 {
+	if (strcmp(name, "tokio") == 0 && tokio_program == NULL)
+		return false;
 	return options->only == NULL || strcmp(options->only, name) == 0;
 }
 
@@ -1409,12 +1473,21 @@ static void bench_rows(const struct bench_options *options, struct contestant_se
 		bench_report_row(figure_uv, contestants[c].name, "us/rt (ratio libuv/x time)",
 				 &series[c].us_per_rt, &series[c].vs_libuv, ">= 1");
 	}
+	for (int c = 0; c < (int)CONTESTANTS_COUNT; c++) {
+		if (series[c].vs_tokio.count == 0)
+			continue;
+		char figure_tokio[96];
+		snprintf(figure_tokio, sizeof(figure_tokio), "conns %u echo vs tokio",
+			 options->conns);
+		bench_report_row(figure_tokio, contestants[c].name, "us/rt (ratio tokio/x time)",
+				 &series[c].us_per_rt, &series[c].vs_tokio, ">= 1");
+	}
 }
 
 static int bench_run(const struct bench_options *options)
 {
 	static struct contestant_series series[CONTESTANTS_COUNT];
-	int raw = -1, uv = -1, gale = -1;
+	int raw = -1, uv = -1, gale = -1, tokio = -1;
 	for (int c = 0; c < (int)CONTESTANTS_COUNT; c++) {
 		if (strcmp(contestants[c].name, "raw") == 0)
 			raw = c;
@@ -1422,6 +1495,8 @@ static int bench_run(const struct bench_options *options)
 			uv = c;
 		else if (strcmp(contestants[c].name, "gale") == 0)
 			gale = c;
+		else if (strcmp(contestants[c].name, "tokio") == 0)
+			tokio = c;
 	}
 	double rts = (double)options->conns * options->round_trips;
 	for (int round = 0; round < options->rounds; round++) {
@@ -1476,6 +1551,10 @@ static int bench_run(const struct bench_options *options)
 			if (c == gale && uv >= 0 && ran[uv])
 				bench_series_add(&series[c].vs_libuv, results[uv].report.seconds /
 									 results[c].report.seconds);
+			if (c == gale && tokio >= 0 && ran[tokio])
+				bench_series_add(&series[c].vs_tokio,
+						 results[tokio].report.seconds /
+							 results[c].report.seconds);
 		}
 	}
 	for (int c = 0; c < (int)CONTESTANTS_COUNT; c++) {
@@ -1537,18 +1616,22 @@ static struct bench_options bench_options_parse(int argc, char **argv)
 			window = parse_count(argv[i + 1], 1000000);
 		else if (strcmp(argv[i], "--only") == 0)
 			options.only = argv[i + 1];
+		else if (strcmp(argv[i], "--tokio") == 0)
+			tokio_program = argv[i + 1];
 		else
 			break;
 	}
 	bool only_ok = options.only == NULL;
 	for (int c = 0; c < (int)CONTESTANTS_COUNT && !only_ok; c++)
-		only_ok = strcmp(options.only, contestants[c].name) == 0;
+		only_ok = strcmp(options.only, contestants[c].name) == 0 &&
+			  bench_wants(&options, contestants[c].name);
 	if (i != argc || !only_ok) {
 		fprintf(stderr,
 			"usage: %s [--conns N] [--round-trips R] [--rounds K<=%d]\n"
-			"       [--only gale|raw%s] [--msg-size B<=%d] [--window W]\n",
+			"       [--only gale|raw%s|tokio] [--msg-size B<=%d] [--window W]\n"
+			"       [--tokio PATH-TO-gale-bench-tokio]\n",
 			argv[0], BENCH_SAMPLES_MAX,
-			CONTESTANTS_COUNT > 2 ? "|libuv" : " (libuv not built)", MSG_SIZE_MAX);
+			CONTESTANTS_COUNT > 3 ? "|libuv" : " (libuv not built)", MSG_SIZE_MAX);
 		exit(2);
 	}
 	if (options.round_trips == 0) {

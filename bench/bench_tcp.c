@@ -17,15 +17,21 @@
  * libuv doing the same work: both ends in one uv loop, TCP_NODELAY, uv_read_start into one
  * 64 KiB (or 64-byte) buffer, and writes at libuv's best: uv_try_write until it would
  * block, then one uv_write for the rest, resumed from its callback.
- * A, B (and C) alternate (A B C A B C ...) for ROUNDS rounds; medians, the median of
- * per-round ratios against raw (and gale against libuv), and the best run of each (least
- * disturbed by other load) are printed (goal >= 0.97 of raw, >= 1 of libuv), then the same
- * as "@bench" rows (bench_report.h). The write policy (bytes and writes per writer turn
- * before the reader runs) is measured and printed.
+ * D, with --tokio PATH (scripts/bench.sh builds bench/tokio/), is tokio 1.24 doing the
+ * same work in a child process, one process per run (bench/tokio/src/main.rs): a
+ * current_thread runtime (one thread, like the others), a writer and a reader task (or a
+ * client and a server task using write_all / read_exact), TCP_NODELAY; it times its own
+ * loop (setup and process start are not timed) and prints the seconds.
+ * A, B (C and D) alternate (A B C D A B C D ...) for ROUNDS rounds; medians, the median of
+ * per-round ratios against raw (and gale against libuv and tokio), and the best run of
+ * each (least disturbed by other load) are printed (goal >= 0.97 of raw, >= 1 of libuv and
+ * tokio), then the same as "@bench" rows (bench_report.h). The write policy (bytes and
+ * writes per writer turn before the reader runs) is measured and printed.
  *
  *   cmake --preset bench && cmake --build --preset bench --target bench_tcp
- *   ./build/bench/bench/bench_tcp [--test throughput|pingpong] [--only gale|raw|libuv]
- *       [--bytes N] [--round-trips N] [--rounds N] [--registrations N]
+ *   ./build/bench/bench/bench_tcp [--test throughput|pingpong]
+ *       [--only gale|raw|libuv|tokio] [--bytes N] [--round-trips N] [--rounds N]
+ *       [--registrations N] [--tokio build/bench/tokio/target/release/gale-bench-tokio]
  *   strace -c -f ./build/bench/bench/bench_tcp --test pingpong --only gale --rounds 1
  */
 #define _GNU_SOURCE /* accept4. */
@@ -39,6 +45,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,7 +69,8 @@ enum {
 
 struct bench_options {
 	const char *test;           /* "throughput", "pingpong" or NULL for both. */
-	const char *only;           /* "gale", "raw", "libuv" or NULL for all. */
+	const char *only;           /* "gale", "raw", "libuv", "tokio" or NULL for all. */
+	const char *tokio;          /* The tokio contestant's program, or NULL (none). */
 	uint64_t bytes;             /* Throughput bytes per run. */
 	uint64_t round_trips;       /* Ping-pong round trips per run. */
 	int rounds;                 /* A B pairs. */
@@ -878,6 +886,59 @@ static struct bench_result uv_pingpong_run(const struct bench_options *options,
 
 #endif /* GALE_BENCH_HAVE_LIBUV */
 
+/* ==== D: tokio, a child process ========================================================== */
+
+/* Runs "PROGRAM tcp --test TEST --bytes N --round-trips N"; its line "seconds S" is the run. */
+static struct bench_result tokio_run(const struct bench_options *options, const char *test)
+{
+	char bytes[32], round_trips[32];
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)options->bytes);
+	snprintf(round_trips, sizeof(round_trips), "%llu",
+		 (unsigned long long)options->round_trips);
+	char *argv[] = {(char *)options->tokio, "tcp", "--test", (char *)test, "--bytes", bytes,
+			"--round-trips", round_trips, NULL};
+	int out[2];
+	raw_check(pipe2(out, O_CLOEXEC) == 0, "pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	raw_check(pid >= 0, "fork");
+	if (pid == 0) {
+		if (dup2(out[1], STDOUT_FILENO) >= 0)
+			execv(argv[0], argv);
+		fprintf(stderr, "bench_tcp: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *text = fdopen(out[0], "r");
+	raw_check(text != NULL, "fdopen");
+	struct bench_result result = {0};
+	int fields = fscanf(text, "seconds %lf", &result.seconds);
+	fclose(text);
+	int status = 0;
+	raw_check(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (fields != 1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || result.seconds <= 0) {
+		fprintf(stderr, "bench_tcp: tokio %s run failed (%s)\n", test, options->tokio);
+		exit(1);
+	}
+	return result;
+}
+
+static struct bench_result tokio_throughput_run(const struct bench_options *options,
+						const uint8_t *chunk, uint8_t *buf)
+{
+	(void)chunk;
+	(void)buf;
+	return tokio_run(options, "throughput");
+}
+
+static struct bench_result tokio_pingpong_run(const struct bench_options *options,
+					      const uint8_t *chunk, uint8_t *buf)
+{
+	(void)chunk;
+	(void)buf;
+	return tokio_run(options, "pingpong");
+}
+
 /* ==== Driver: alternate, take medians ==================================================== */
 
 typedef struct bench_result bench_run_fn(const struct bench_options *options,
@@ -899,7 +960,7 @@ static struct bench_result raw_pingpong_run(const struct bench_options *options,
 	return raw_pingpong(options);
 }
 
-enum { GALE, RAW, LIBUV, CONTESTANTS };
+enum { GALE, RAW, LIBUV, TOKIO, CONTESTANTS };
 
 struct bench_contestant {
 	const char *name;        /* For --only and the human text. */
@@ -916,7 +977,19 @@ static const struct bench_contestant contestants[CONTESTANTS] = {
 #else
 	[LIBUV] = {"libuv", "libuv", NULL, NULL},
 #endif
+	/* Only with --tokio PATH (bench_contestant_on). */
+	[TOKIO] = {"tokio", "tokio", tokio_throughput_run, tokio_pingpong_run},
 };
+
+static bool bench_wants(const char *selected, const char *name);
+
+/* Built in (libuv) or given (tokio), and selected by --only. */
+static bool bench_contestant_on(const struct bench_options *options, int c)
+{
+	if (contestants[c].throughput == NULL || (c == TOKIO && options->tokio == NULL))
+		return false;
+	return bench_wants(options->only, contestants[c].name);
+}
 
 static double best(const struct bench_series *series)
 {
@@ -967,8 +1040,7 @@ static void bench_run(const struct bench_options *options, bool throughput)
 	struct bench_result last[CONTESTANTS] = {0};
 	bool on[CONTESTANTS];
 	for (int c = 0; c < CONTESTANTS; c++)
-		on[c] = contestants[c].throughput != NULL &&
-			bench_wants(options->only, contestants[c].name);
+		on[c] = bench_contestant_on(options, c);
 	const char *unit = throughput ? "MiB/s" : "round trips/s";
 	for (int round = 0; round < options->rounds; round++) {
 		printf("  round %d:", round + 1);
@@ -989,6 +1061,7 @@ static void bench_run(const struct bench_options *options, bool throughput)
 			       bench_series_median(&figures[c]), unit, best(&figures[c]));
 	struct bench_series vs_raw[CONTESTANTS] = {0};
 	struct bench_series gale_vs_libuv = {0};
+	struct bench_series gale_vs_tokio = {0};
 	for (int c = 0; c < CONTESTANTS; c++) {
 		if (c == RAW || !on[c] || !on[RAW])
 			continue;
@@ -1001,6 +1074,12 @@ static void bench_run(const struct bench_options *options, bool throughput)
 		printf("  median ratio gale/libuv: %.3f (best/best %.3f)\n",
 		       bench_series_median(&gale_vs_libuv),
 		       best(&figures[GALE]) / best(&figures[LIBUV]));
+	}
+	if (on[GALE] && on[TOKIO]) {
+		ratios_of(&figures[GALE], &figures[TOKIO], &gale_vs_tokio);
+		printf("  median ratio gale/tokio: %.3f (best/best %.3f)\n",
+		       bench_series_median(&gale_vs_tokio),
+		       best(&figures[GALE]) / best(&figures[TOKIO]));
 	}
 	if (throughput) {
 		for (int c = 0; c < CONTESTANTS; c++) {
@@ -1019,11 +1098,22 @@ static void bench_run(const struct bench_options *options, bool throughput)
 	if (on[LIBUV])
 		bench_report_row(figure, contestants[LIBUV].label, unit, &figures[LIBUV],
 				 on[RAW] ? &vs_raw[LIBUV] : NULL, NULL);
+	if (on[TOKIO])
+		bench_report_row(figure, contestants[TOKIO].label, unit, &figures[TOKIO],
+				 on[RAW] ? &vs_raw[TOKIO] : NULL, NULL);
 	if (on[GALE] && on[LIBUV]) {
 		bench_report_row(figure_libuv, contestants[LIBUV].label, unit, &figures[LIBUV],
 				 NULL, NULL);
 		bench_report_row(figure_libuv, contestants[GALE].label, unit, &figures[GALE],
 				 &gale_vs_libuv, ">= 1");
+	}
+	if (on[GALE] && on[TOKIO]) {
+		const char *figure_tokio = throughput ? "tcp throughput, gale vs tokio"
+						      : "tcp ping-pong, gale vs tokio";
+		bench_report_row(figure_tokio, contestants[TOKIO].label, unit, &figures[TOKIO],
+				 NULL, NULL);
+		bench_report_row(figure_tokio, contestants[GALE].label, unit, &figures[GALE],
+				 &gale_vs_tokio, ">= 1");
 	}
 	free(buf);
 	free(chunk);
@@ -1056,20 +1146,29 @@ static struct bench_options bench_options_parse(int argc, char **argv)
 			options.rounds = (int)parse_count(argv[i + 1]);
 		else if (strcmp(argv[i], "--registrations") == 0)
 			options.registrations_max = (uint32_t)parse_count(argv[i + 1]);
+		else if (strcmp(argv[i], "--tokio") == 0)
+			options.tokio = argv[i + 1];
 		else
 			break;
 	}
 	if (argc % 2 == 0 || options.rounds > ROUNDS_MAX) {
 		fprintf(stderr,
-			"usage: %s [--test throughput|pingpong] [--only gale|raw|libuv] [--bytes N]\n"
-			"       [--round-trips N] [--rounds N<=64] [--registrations N]\n",
+			"usage: %s [--test throughput|pingpong] [--only gale|raw|libuv|tokio]\n"
+			"       [--bytes N] [--round-trips N] [--rounds N<=64]\n"
+			"       [--registrations N]"
+			" [--tokio PATH-TO-gale-bench-tokio]\n",
 			argv[0]);
 		exit(2);
 	}
 	if (options.only != NULL && strcmp(options.only, "gale") != 0 &&
-	    strcmp(options.only, "raw") != 0 && strcmp(options.only, "libuv") != 0) {
-		fprintf(stderr, "bench_tcp: --only gale, raw or libuv\n");
+	    strcmp(options.only, "raw") != 0 && strcmp(options.only, "libuv") != 0 &&
+	    strcmp(options.only, "tokio") != 0) {
+		fprintf(stderr, "bench_tcp: --only gale, raw, libuv or tokio\n");
 		exit(2);
+	}
+	if (options.only != NULL && strcmp(options.only, "tokio") == 0 && options.tokio == NULL) {
+		fprintf(stderr, "bench_tcp: --only tokio needs --tokio PATH\n");
+		exit(3);
 	}
 	if (options.only != NULL && strcmp(options.only, "libuv") == 0 &&
 	    contestants[LIBUV].throughput == NULL) {

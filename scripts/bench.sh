@@ -10,15 +10,19 @@
 # bench/bench_report.h), build/bench/results.md (Markdown, ready for BENCHMARKS.md, with the
 # machine description), build/bench/logs/ (each program's own text).
 #
-# What it does: installs libuv1-dev, strace and valgrind (scripts/deps.sh), builds the
-# "bench" preset (Release, -O2 -DNDEBUG) and the "fuzz" preset, raises `ulimit -n` to the
-# hard limit, then runs, each program alternating its contestants round by round:
+# What it does: installs libuv1-dev, strace and valgrind, and for the tokio contestant
+# librust-tokio-dev, cargo and rustc (scripts/deps.sh), builds the "bench" preset (Release,
+# -O2 -DNDEBUG), the tokio program (bench/tokio/, Debian's cargo and rustc, offline against
+# Debian's packaged crates in /usr/share/cargo/registry, into build/bench/tokio; when that
+# fails the tokio column is skipped with a message, never the run) and the "fuzz" preset,
+# raises `ulimit -n` to the hard limit, then runs, each program alternating its contestants
+# round by round:
 #   bench_duplex   duplex vs a memcpy ring
-#   bench_tcp      loopback TCP throughput and ping-pong: gale vs raw epoll vs libuv
-#   bench_conns    1,000 and 10,000 connections (when built)
+#   bench_tcp      loopback TCP throughput and ping-pong: gale vs raw epoll vs libuv vs tokio
+#   bench_conns    1,000 and 10,000 connections (when built): the same four
 #   bench_sim      simulated driver ops/s and ns/op at 10 / 1,000 / 10,000 connections
 #   gale run       seeds/s of the tcp_echo scenario, one worker
-#   strace -c -f   syscalls per ping-pong round trip (gale, raw, libuv)
+#   strace -c -f   syscalls per ping-pong round trip (gale, raw, libuv, tokio)
 #   callgrind      instructions per duplex transfer, 64 KiB and 64 B (gale, memcpy ring)
 #   scripts/fuzz.sh  executions/s per fuzz target (no reference)
 # strace and callgrind figures are differences of two run lengths, so setup cancels out.
@@ -28,7 +32,9 @@
 #
 # Environment: BENCH_ROUNDS, BENCH_QUICK=1, BENCH_FUZZ_SECONDS (10; quick 1),
 # BENCH_FUZZ_RUNS (3; quick 1), BENCH_NO_FUZZ=1, BENCH_CONNS_ARGS (extra bench_conns flags),
-# BENCH_NO_DEPS=1 (skip scripts/deps.sh), JOBS (build jobs, default nproc).
+# BENCH_NO_DEPS=1 (skip scripts/deps.sh), BENCH_NO_TOKIO=1 (no tokio column), JOBS (build
+# jobs, default nproc), BENCH_CARGO / BENCH_RUSTC (default /usr/bin/cargo, /usr/bin/rustc:
+# Debian's, not a rustup toolchain earlier in PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,6 +78,8 @@ say() { echo "bench.sh: $*" >&2; }
 if [ "${BENCH_NO_DEPS:-0}" != 1 ]; then
   scripts/deps.sh libuv1-dev strace valgrind ||
     say "some packages are missing: the rows that need them are skipped"
+  [ "${BENCH_NO_TOKIO:-0}" = 1 ] || scripts/deps.sh librust-tokio-dev cargo rustc ||
+    say "scripts/deps.sh failed for librust-tokio-dev cargo rustc: the tokio column needs them"
 fi
 say "building the bench preset (Release, -O2 -DNDEBUG)"
 cmake --preset bench >/dev/null
@@ -79,6 +87,47 @@ cmake --build --preset bench -j "$jobs" >"$out/build.log" 2>&1 || {
   tail -n 30 "$out/build.log" >&2; say "build failed (see $out/build.log)"; exit 1; }
 mkdir -p "$logs"
 rm -f "$logs"/*.log
+
+# The tokio contestant (bench/tokio/): Debian's cargo, offline, with crates-io replaced by
+# the directory of Debian's packaged crate sources. The crate is copied (mtimes kept) into
+# build/bench/tokio/crate so Cargo.lock and target/ never land in the source tree. Sets
+# tokio_bin, or tokio_note (why there is no tokio column).
+tokio_bin=
+tokio_note=
+build_tokio() {
+  local dir=$out/tokio cargo=${BENCH_CARGO:-/usr/bin/cargo} rustc=${BENCH_RUSTC:-/usr/bin/rustc}
+  local registry=/usr/share/cargo/registry
+  if [ "${BENCH_NO_TOKIO:-0}" = 1 ]; then
+    tokio_note="skipped (BENCH_NO_TOKIO=1)"; return
+  fi
+  if [ ! -x "$cargo" ] || [ ! -x "$rustc" ] || ! compgen -G "$registry/tokio-1.*" >/dev/null
+  then
+    tokio_note="not built: needs $cargo, $rustc and $registry/tokio-1.* (Debian packages"
+    tokio_note="$tokio_note cargo, rustc, librust-tokio-dev)"; return
+  fi
+  mkdir -p "$dir/home" "$dir/crate"
+  rm -rf "$dir/crate/src"
+  cp -p bench/tokio/Cargo.toml "$dir/crate/"
+  cp -Rp bench/tokio/src "$dir/crate/"
+  printf '%s\n' '[source.crates-io]' 'replace-with = "debian"' '' '[source.debian]' \
+    "directory = \"$registry\"" '' '[net]' 'offline = true' >"$dir/home/config.toml"
+  say "building the tokio contestant ($("$rustc" --version | cut -d' ' -f1-2), offline)"
+  if CARGO_HOME=$dir/home CARGO_TARGET_DIR=$dir/target RUSTC=$rustc \
+     "$cargo" build --release --offline --manifest-path "$dir/crate/Cargo.toml" \
+     >"$dir/build.log" 2>&1; then
+    tokio_bin=$dir/target/release/gale-bench-tokio
+    tokio_note="$(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' \
+                  "$dir/crate/Cargo.lock") (Debian librust-tokio-dev),"
+    tokio_note="$tokio_note $("$rustc" --version | cut -d' ' -f1-2), current_thread runtime"
+  else
+    tail -n 5 "$dir/build.log" >&2
+    tokio_note="not built: cargo build failed (see $dir/build.log)"
+  fi
+}
+build_tokio
+[ -n "$tokio_bin" ] || say "tokio: $tokio_note; the tokio column is skipped"
+tokio_args=()
+[ -n "$tokio_bin" ] && tokio_args=(--tokio "$tokio_bin")
 
 # 10,000 connections need 20,000+ descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -129,12 +178,14 @@ bench_start=$SECONDS
 
 # ---- the programs --------------------------------------------------------------------------
 run bench_duplex "$bin/bench_duplex" --rounds "$rounds" "${duplex_args[@]}"
-run bench_tcp "$bin/bench_tcp" --rounds "$rounds" "${tcp_args[@]}"
+run bench_tcp "$bin/bench_tcp" --rounds "$rounds" "${tcp_args[@]}" "${tokio_args[@]}"
 if [ -x "$bin/bench_conns" ]; then
   # shellcheck disable=SC2086
-  run bench_conns_1000 "$bin/bench_conns" --conns 1000 ${BENCH_CONNS_ARGS:-}
+  run bench_conns_1000 "$bin/bench_conns" --conns 1000 "${tokio_args[@]}" \
+    ${BENCH_CONNS_ARGS:-}
   # shellcheck disable=SC2086
-  run bench_conns_10000 "$bin/bench_conns" --conns 10000 ${BENCH_CONNS_ARGS:-}
+  run bench_conns_10000 "$bin/bench_conns" --conns 10000 "${tokio_args[@]}" \
+    ${BENCH_CONNS_ARGS:-}
 else
   echo "bench_conns: not built"
 fi
@@ -166,14 +217,15 @@ say "gale run tcp_echo: ${echo_rates[*]:-none} seeds/s ($((SECONDS - stage)) s)"
 strace_calls() { # contestant round-trips
   local f=$logs/strace_$1_$2.txt
   strace -c -f -o "$f" "$bin/bench_tcp" --test pingpong --only "$1" --rounds 1 \
-    --round-trips "$2" >/dev/null 2>&1 || return 1
+    --round-trips "$2" "${tokio_args[@]}" >/dev/null 2>&1 || return 1
   awk '$NF == "total" { print $4 }' "$f"
 }
 stage=$SECONDS
 declare -A syscalls=()
 if command -v strace >/dev/null 2>&1; then
-  for who in gale raw libuv; do
-    # libuv is a contestant only when bench_tcp was built with it (exit 3 otherwise).
+  for who in gale raw libuv tokio; do
+    # libuv is a contestant only when bench_tcp was built with it, tokio only with
+    # --tokio (exit 3 otherwise). strace -f follows tokio's process too.
     if ! a=$(strace_calls "$who" "${strace_trips[0]}") ||
        ! b=$(strace_calls "$who" "${strace_trips[1]}"); then
       say "strace $who: skipped (not built in, or strace failed)"
@@ -183,7 +235,7 @@ if command -v strace >/dev/null 2>&1; then
                      'BEGIN { printf "%.6g", (b - a) / n }')
   done
   say "syscalls per round trip: gale ${syscalls[gale]:-?} raw ${syscalls[raw]:-?}" \
-      "libuv ${syscalls[libuv]:-?} ($((SECONDS - stage)) s)"
+      "libuv ${syscalls[libuv]:-?} tokio ${syscalls[tokio]:-?} ($((SECONDS - stage)) s)"
   fig="syscalls per ping-pong round trip"
   if [ -n "${syscalls[raw]:-}" ]; then
     row "$fig" "raw epoll" "syscalls" "${syscalls[raw]}" ""
@@ -193,12 +245,17 @@ if command -v strace >/dev/null 2>&1; then
     [ -n "${syscalls[libuv]:-}" ] &&
       row "$fig" "libuv" "syscalls" "${syscalls[libuv]}" \
         "$(ratio "${syscalls[raw]}" "${syscalls[libuv]}")"
+    [ -n "${syscalls[tokio]:-}" ] &&
+      row "$fig" "tokio" "syscalls" "${syscalls[tokio]}" \
+        "$(ratio "${syscalls[raw]}" "${syscalls[tokio]}")"
   fi
-  if [ -n "${syscalls[libuv]:-}" ] && [ -n "${syscalls[gale]:-}" ]; then
-    row "$fig, gale vs libuv" "libuv" "syscalls" "${syscalls[libuv]}" ""
-    row "$fig, gale vs libuv" "gale" "syscalls" "${syscalls[gale]}" \
-      "$(ratio "${syscalls[libuv]}" "${syscalls[gale]}")" ">= 1"
-  fi
+  for peer in libuv tokio; do
+    if [ -n "${syscalls[$peer]:-}" ] && [ -n "${syscalls[gale]:-}" ]; then
+      row "$fig, gale vs $peer" "$peer" "syscalls" "${syscalls[$peer]}" ""
+      row "$fig, gale vs $peer" "gale" "syscalls" "${syscalls[gale]}" \
+        "$(ratio "${syscalls[$peer]}" "${syscalls[gale]}")" ">= 1"
+    fi
+  done
 else
   say "strace not installed: no syscall rows"
 fi
@@ -262,12 +319,12 @@ if [ "${BENCH_NO_FUZZ:-0}" != 1 ]; then
       [ "$rc" -eq 2 ] && break
     fi
     say "fuzz run $i: $((SECONDS - stage)) s"
-    # The summary: "target time execs exec/s result" then one line per target.
+    # The summary: "target time|seconds execs exec/s ..." then one line per target.
     while read -r t _ _ rate _; do
       case "$rate" in ''|*[!0-9]*) continue;; esac
       [ -n "${fuzz_rates[$t]:-}" ] || fuzz_order+=("$t")
       fuzz_rates[$t]="${fuzz_rates[$t]:-} $rate"
-    done < <(sed -n '/^target  *time  *execs  *exec\/s/,$p' "$log" | tail -n +2)
+    done < <(sed -En '/^target +(time|seconds) +execs +exec\/s/,$p' "$log" | tail -n +2)
   done
   for t in "${fuzz_order[@]}"; do
     row "fuzz executions/s (${fuzz_seconds} s runs)" "$t" "exec/s" "${fuzz_rates[$t]}" ""
@@ -282,6 +339,7 @@ elapsed=$((SECONDS - bench_start))
   echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r)"
   echo "compiler: $(gcc --version | head -n 1); bench preset (Release, -O2 -DNDEBUG)"
   echo "libuv: $(pkg-config --modversion libuv 2>/dev/null || echo 'not found')"
+  echo "tokio: $tokio_note"
   echo "load average before: $load_before; after: $load_after"
   echo "rounds: $rounds$([ "$quick" = 1 ] && echo ' (BENCH_QUICK=1: tiny sizes)');" \
        "wall time: ${elapsed} s; date: $(date -u '+%Y-%m-%d %H:%M UTC')"
