@@ -2,8 +2,10 @@
 /*
  * echo_client: sends text to an echo server and prints what comes back (public API only).
  *
- *   echo_client ADDR [TEXT...]
+ *   echo_client HOST:PORT [TEXT...]
  *
+ * HOST is a name (resolved with c-ares: /etc/hosts, then DNS), an IPv4 literal or a
+ * bracketed IPv6 one; every address the name has is tried in order.
  * With TEXT, the words joined by spaces plus a newline are one message; without, every
  * line of stdin is a message. Each message is written with write_all and its echo read
  * back with read_exact (exactly as many bytes as were sent), then printed to stdout. At the
@@ -18,6 +20,8 @@
 #include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/read_exact.h>
+#include <gale/resolve.h>
+#include <gale/resolver_ares.h>
 #include <gale/rt.h>
 #include <gale/socket_addr.h>
 #include <gale/tcp.h>
@@ -108,31 +112,37 @@ static int echo_client_send(struct gale_runtime *runtime, struct gale_tcp_stream
 }
 
 struct connect_task {
-	struct gale_tcp_connect future; /* The connect. */
-	struct gale_tcp_stream *stream; /* Filled. */
+	struct gale_tcp_connect_host future; /* Resolve the name, then connect. */
+	struct gale_tcp_stream *stream;      /* Filled. */
 };
 
 static int connect_task_poll(void *data, struct gale_cx *cx)
 {
 	struct connect_task *task = data;
-	return gale_tcp_connect_poll(&task->future, cx, task->stream);
+	return gale_tcp_connect_host_poll(&task->future, cx, task->stream);
 }
 
+/* Connects to "host:port" (a name, an IPv4 literal or "[v6]"); on failure prints which
+ * name or address failed and why. */
 static int echo_client_connect(struct gale_runtime *runtime, const char *addr_text,
 			       struct gale_tcp_stream *stream_out)
 {
-	struct gale_socket_addr addr;
-	int rc = gale_socket_addr_parse(addr_text, &addr);
-	if (rc < 0)
-		return rc;
 	struct connect_task task = {.stream = stream_out};
-	gale_tcp_connect_init(&task.future, runtime, &addr, 1);
+	gale_tcp_connect_host_init(&task.future, runtime, addr_text);
 	struct gale_task_handle handle;
-	rc = gale_executor_spawn(&runtime->executor, connect_task_poll, &task, &handle);
+	int rc = gale_executor_spawn(&runtime->executor, connect_task_poll, &task, &handle);
 	int result = rc;
 	if (rc == 0)
 		rc = gale_runtime_block_on(runtime, handle, &result);
-	gale_tcp_connect_deinit(&task.future);
+	if (rc == 0 && result < 0) {
+		char message[512];
+		(void)gale_tcp_connect_host_describe(&task.future, result, message,
+						     sizeof(message));
+		fprintf(stderr, "echo_client: %s\n", message);
+	} else if (rc < 0) {
+		fprintf(stderr, "echo_client: connect %s: %s\n", addr_text, gale_strerror(rc));
+	}
+	gale_tcp_connect_host_deinit(&task.future);
 	return rc < 0 ? rc : result;
 }
 
@@ -160,10 +170,8 @@ static int echo_client_run(struct gale_runtime *runtime, int argc, char **argv)
 {
 	struct gale_tcp_stream stream;
 	int rc = echo_client_connect(runtime, argv[1], &stream);
-	if (rc < 0) {
-		fprintf(stderr, "echo_client: connect %s: %s\n", argv[1], gale_strerror(rc));
+	if (rc < 0)
 		return rc;
-	}
 	char *line = malloc(ECHO_LINE_MAX);
 	char *echo = malloc(ECHO_LINE_MAX);
 	rc = line != NULL && echo != NULL ? 0 : -ENOMEM;
@@ -196,7 +204,17 @@ int main(int argc, char **argv)
 	struct gale_runtime runtime;
 	rc = gale_runtime_init(&runtime, &driver.base, NULL);
 	if (rc == 0) {
-		rc = echo_client_run(&runtime, argc, argv);
+		/* Names resolve through c-ares (/etc/hosts, then resolv.conf's servers). */
+		struct gale_resolver_ares resolver;
+		rc = gale_resolver_ares_init(&resolver, &runtime, NULL);
+		if (rc == 0) {
+			gale_runtime_resolver_set(&runtime, &resolver.base);
+			rc = echo_client_run(&runtime, argc, argv);
+			gale_runtime_resolver_set(&runtime, NULL);
+			gale_resolver_deinit(&resolver.base);
+		} else {
+			fprintf(stderr, "echo_client: resolver: %s\n", gale_strerror(rc));
+		}
 		int rc_deinit = gale_runtime_deinit(&runtime);
 		rc = rc < 0 ? rc : rc_deinit;
 	}

@@ -114,8 +114,15 @@ int echo_acceptor_poll(void *data, struct gale_cx *cx)
 						       &next->peer);
 		if (rc == GALE_PENDING)
 			return rc;
-		if (rc == -ENOSPC) /* Too many connections registered: that one was dropped. */
+		if (rc == -ENOSPC) {
+			/* Only an explicit registrations_max refuses (the reactor grows by
+			 * default): the listener closed that connection; say so, go on. */
+			acceptor->refused_count++;
+			if (acceptor->log != NULL)
+				fprintf(acceptor->log, "connection refused: registrations_max "
+					"reached (%" PRIu64 " so far)\n", acceptor->refused_count);
 			continue;
+		}
 		if (rc < 0)
 			break;
 		rc = echo_acceptor_start(acceptor);

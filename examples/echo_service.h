@@ -21,6 +21,8 @@ struct echo_acceptor {
 	uint64_t connections_done;          /* Client tasks finished. */
 	uint64_t bytes_echoed;              /* Bytes copied back, all clients. */
 	uint64_t errors_count;              /* Client tasks that ended with an error. */
+	uint64_t refused_count;             /* Connections refused: the runtime's explicit
+					     * registrations_max was reached (logged). */
 	struct echo_connection *next;       /* Allocated ahead for the next accept. */
 };
 

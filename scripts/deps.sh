@@ -12,7 +12,9 @@ set -euo pipefail
 # Tools the scripts take from the base system (bash, sh, sed, grep, awk, find, coreutils'
 # timeout/seq/mktemp/nproc/sha1sum) are in every Debian image, minbase included.
 packages=(make cmake gcc libc6-dev clang libclang-rt-dev llvm libcmocka-dev pkg-config gcovr
-          python3 zip)
+          python3 zip libc-ares-dev)
+# Headless browser for the timeline page test (tests/sim/test_sim_timeline.c skips without).
+packages+=(chromium)
 packages+=("$@")
 
 missing=()

@@ -358,8 +358,16 @@ static int acceptor_step(struct kv_server *server, struct gale_cx *cx, bool *sto
 	int rc = gale_tcp_listener_poll_accept(&server->listener, cx,
 					       session != NULL ? &session->stream : &server->shed,
 					       session != NULL ? &session->peer : NULL);
-	if (rc == -ENOSPC) /* The reactor was full: that connection is closed already. */
+	if (rc == -ENOSPC) {
+		/* The explicit registrations_max was reached: the listener closed that
+		 * connection. Counted and logged, never silent. */
+		server->stats.refused_count++;
+		if (server->options.log != NULL)
+			fprintf(server->options.log, "kv: connection refused: registrations_max "
+				"reached (%llu so far)\n",
+				(unsigned long long)server->stats.refused_count);
 		return 0;
+	}
 	*stop_out = rc == GALE_E_CLOSED; /* kv_server_shutdown(). */
 	if (rc != 0)
 		return *stop_out ? 0 : rc;

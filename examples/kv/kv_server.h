@@ -53,6 +53,8 @@ struct kv_server_stats {
 	uint64_t requests_count;     /* Responses written in full. */
 	uint64_t bad_requests_count; /* Of those, KV_STATUS_BAD_REQUEST. */
 	uint64_t no_memory_count;    /* Of those, KV_STATUS_NO_MEMORY. */
+	uint64_t refused_count;      /* Connections refused at an explicit registrations_max
+				      * (the reactor grows otherwise); logged. */
 };
 
 struct kv_server {

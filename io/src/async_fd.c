@@ -143,19 +143,74 @@ int gale_async_fd_poll_write_ready(struct gale_async_fd *async_fd, struct gale_c
 	return async_fd_poll_direction(async_fd, cx, GALE_DIRECTION_WRITE, guard_out);
 }
 
-/* The guard protocol without a guard, in the reactor (one slot lookup per attempt):
- * TcpStream's every read and write. */
+/* The readiness bit a typed op's short count may clear (0 for the general form). */
+static uint32_t async_fd_short_bit(const struct gale__io_op *op)
+{
+	if (op->kind == GALE__IO_READ)
+		return GALE_READY_READ;
+	return op->kind == GALE__IO_WRITE ? GALE_READY_WRITE : 0;
+}
+
+/* The guard protocol without a guard, in the reactor's one I/O loop (one slot lookup per
+ * attempt): TcpStream's every read and write. */
 int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gale_cx *cx,
 			  enum gale_direction direction, gale_async_fd_io_fn *io, void *data,
 			  ssize_t *result_out)
 {
-	assert(async_fd != NULL);
+	assert(async_fd != NULL && io != NULL);
 	if (!async_fd->priv_is_open)
 		return GALE_E_CLOSED;
 	if (!async_fd_watches(async_fd, direction))
 		return -EINVAL;
+	struct gale__io_op op = {.kind = GALE__IO_GENERAL, .fn.io = io, .data = data};
 	return gale__reactor_poll_io(async_fd_reactor(async_fd), async_fd->priv_token, direction,
-				     cx, io, data, result_out);
+				     NULL, cx, &op, result_out);
+}
+
+/* The typed polls: op in direction's slot; a count goes to *len_out, an error is returned. */
+static int async_fd_poll_typed(struct gale_async_fd *async_fd, struct gale_cx *cx,
+			       enum gale_direction direction, const struct gale__io_op *op,
+			       size_t *len_out)
+{
+	assert(async_fd != NULL && len_out != NULL);
+	*len_out = 0;
+	if (!async_fd->priv_is_open)
+		return GALE_E_CLOSED;
+	if (!async_fd_watches(async_fd, direction))
+		return -EINVAL;
+	return gale__reactor_poll_typed(async_fd_reactor(async_fd), async_fd->priv_token, cx, op,
+					len_out);
+}
+
+int gale_async_fd_poll_read(struct gale_async_fd *async_fd, struct gale_cx *cx,
+			    gale_async_fd_read_fn *read_fn, void *data, void *buf, size_t len,
+			    size_t *len_read_out)
+{
+	assert(buf != NULL || len == 0);
+	struct gale__io_op op = {
+		.kind = GALE__IO_READ, .fn.read = read_fn, .data = data, .buf.read = buf,
+		.len = len};
+	return async_fd_poll_typed(async_fd, cx, GALE_DIRECTION_READ, &op, len_read_out);
+}
+
+int gale_async_fd_poll_write(struct gale_async_fd *async_fd, struct gale_cx *cx,
+			     gale_async_fd_write_fn *write_fn, void *data, const void *buf,
+			     size_t len, size_t *len_written_out)
+{
+	assert(buf != NULL || len == 0);
+	struct gale__io_op op = {
+		.kind = GALE__IO_WRITE, .fn.write = write_fn, .data = data, .buf.write = buf,
+		.len = len};
+	return async_fd_poll_typed(async_fd, cx, GALE_DIRECTION_WRITE, &op, len_written_out);
+}
+
+int gale_async_fd_stream_set(struct gale_async_fd *async_fd)
+{
+	assert(async_fd != NULL);
+	if (!async_fd->priv_is_open)
+		return GALE_E_CLOSED;
+	gale__reactor_stream_set(async_fd_reactor(async_fd), async_fd->priv_token);
+	return 0;
 }
 
 uint32_t gale_async_fd_guard_ready(const struct gale_async_fd_guard *guard)
@@ -214,11 +269,12 @@ void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard)
 	(void)async_fd_guard_consume(guard);
 }
 
-ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard, gale_async_fd_io_fn *io,
-				   void *data)
+/* try_io, try_read and try_write: one attempt on the guard's observation, then consume. */
+static ssize_t async_fd_guard_attempt(struct gale_async_fd_guard *guard,
+				      const struct gale__io_op *op)
 {
 	assert(guard != NULL && guard->async_fd != NULL);
-	assert(io != NULL);
+	assert(op != NULL);
 	struct gale_async_fd *async_fd = guard->async_fd;
 	/* A consumed guard proves nothing: report it and leave the fd alone. */
 	if (guard->priv_is_consumed) {
@@ -229,12 +285,49 @@ ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard, gale_async
 		(void)async_fd_guard_consume(guard);
 		return GALE_E_CLOSED;
 	}
-	ssize_t result = io(data, gale_runtime_driver(async_fd->priv_runtime), async_fd->priv_fd);
+	/* The attempt clears the reactor's readiness itself on -EAGAIN; the guard then stops
+	 * vouching for any bit, as after gale_async_fd_guard_clear_ready(). */
+	ssize_t result = gale__reactor_attempt(async_fd_reactor(async_fd), async_fd->priv_token,
+					       guard->event, op);
 	if (result == -EAGAIN)
-		gale_async_fd_guard_clear_ready(guard);
-	else
-		gale_async_fd_guard_retain_ready(guard);
+		guard->priv_ready_cleared = UINT32_MAX;
+	else if (result >= 0 && (size_t)result < op->len &&
+		 gale_reactor_is_registered(async_fd_reactor(async_fd), async_fd->priv_token) &&
+		 (gale_reactor_ready_get(async_fd_reactor(async_fd), async_fd->priv_token) &
+		  async_fd_short_bit(op)) == 0)
+		guard->priv_ready_cleared |= async_fd_short_bit(op); /* A short count cleared it. */
+	(void)async_fd_guard_consume(guard);
 	return result;
+}
+
+ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard, gale_async_fd_io_fn *io,
+				   void *data)
+{
+	assert(io != NULL);
+	struct gale__io_op op = {.kind = GALE__IO_GENERAL, .fn.io = io, .data = data};
+	return async_fd_guard_attempt(guard, &op);
+}
+
+ssize_t gale_async_fd_guard_try_read(struct gale_async_fd_guard *guard,
+				     gale_async_fd_read_fn *read_fn, void *data, void *buf,
+				     size_t len)
+{
+	assert(buf != NULL || len == 0);
+	struct gale__io_op op = {
+		.kind = GALE__IO_READ, .fn.read = read_fn, .data = data, .buf.read = buf,
+		.len = len};
+	return async_fd_guard_attempt(guard, &op);
+}
+
+ssize_t gale_async_fd_guard_try_write(struct gale_async_fd_guard *guard,
+				      gale_async_fd_write_fn *write_fn, void *data,
+				      const void *buf, size_t len)
+{
+	assert(buf != NULL || len == 0);
+	struct gale__io_op op = {
+		.kind = GALE__IO_WRITE, .fn.write = write_fn, .data = data, .buf.write = buf,
+		.len = len};
+	return async_fd_guard_attempt(guard, &op);
 }
 
 void gale_async_fd_ready_init(struct gale_async_fd_ready *future, struct gale_async_fd *async_fd,
@@ -292,25 +385,17 @@ void gale_async_fd_io_init(struct gale_async_fd_io *future, struct gale_async_fd
 int gale_async_fd_io_poll(struct gale_async_fd_io *future, struct gale_cx *cx)
 {
 	assert(future != NULL && cx != NULL);
-	/*
-	 * Readiness cleared after -EAGAIN normally makes the next ready poll wait for a new
-	 * edge. But HUP/ERROR are final and keep the fd "ready", so an attempt that keeps
-	 * reporting -EAGAIN (a fault-injecting driver may) would spin here: after two
-	 * attempts, yield to the executor instead (wake ourselves, return pending).
-	 */
-	for (int attempt = 0; attempt < GALE__IO_ATTEMPTS_MAX; attempt++) {
-		struct gale_async_fd_guard guard;
-		int rc = gale_async_fd_ready_poll(&future->ready, cx, &guard);
-		if (rc != 0)
-			return rc;
-		ssize_t result = gale_async_fd_guard_try_io(&guard, future->io, future->data);
-		if (result != -EAGAIN) {
-			future->result = result;
-			return 0;
-		}
-	}
-	gale_waker_wake(&cx->waker);
-	return GALE_PENDING;
+	struct gale_async_fd *async_fd = future->ready.async_fd;
+	if (!async_fd->priv_is_open)
+		return GALE_E_CLOSED;
+	struct gale_ready_waiter *waiter = &future->ready.waiter;
+	if (!gale__interest_is_valid(waiter->interest))
+		return -EINVAL;
+	/* The same loop as gale_async_fd_poll_io(), waiting through the future's waiter. */
+	struct gale__io_op op = {.kind = GALE__IO_GENERAL, .fn.io = future->io,
+				 .data = future->data};
+	return gale__reactor_poll_io(async_fd_reactor(async_fd), async_fd->priv_token,
+				     GALE_DIRECTION_READ, waiter, cx, &op, &future->result);
 }
 
 void gale_async_fd_io_deinit(struct gale_async_fd_io *future)

@@ -65,14 +65,9 @@ int gale_driver_fd_reregister(struct gale_driver *driver, int fd, uint64_t token
 int gale_driver_wait(struct gale_driver *driver, struct gale_event *events, int events_cap,
 		     int64_t timeout_ns)
 {
-	const struct gale_driver_ops *ops = driver_ops(driver);
 	if (events_cap <= 0 || timeout_ns < -1)
 		return -EINVAL;
-	assert(events != NULL);
-	int rc = ops->wait(driver, events, events_cap, timeout_ns);
-	GALE__CONTRACT(rc <= events_cap, "driver '%s' wait returned %d events for %d slots",
-		       ops->name, rc, events_cap);
-	return rc;
+	return gale__driver_wait(driver, events, events_cap, timeout_ns);
 }
 
 int gale_driver_wake(struct gale_driver *driver)
@@ -83,16 +78,12 @@ int gale_driver_wake(struct gale_driver *driver)
 
 ssize_t gale_driver_read(struct gale_driver *driver, int fd, void *buf, size_t len)
 {
-	assert(buf != NULL || len == 0);
-	return driver_count_check(driver, "read", driver_ops(driver)->read(driver, fd, buf, len),
-				  len);
+	return gale__driver_read(driver, fd, buf, len);
 }
 
 ssize_t gale_driver_write(struct gale_driver *driver, int fd, const void *buf, size_t len)
 {
-	assert(buf != NULL || len == 0);
-	return driver_count_check(driver, "write",
-				  driver_ops(driver)->write(driver, fd, buf, len), len);
+	return gale__driver_write(driver, fd, buf, len);
 }
 
 /* Tokio's default poll_write_vectored: the first non-empty buffer, or an empty one. */
@@ -224,6 +215,12 @@ void gale_driver_deinit(struct gale_driver *driver)
 	driver->ops->deinit(driver);
 }
 
+uint32_t gale_driver_caps(struct gale_driver *driver)
+{
+	const struct gale_driver_ops *ops = driver_ops(driver);
+	return ops->caps != NULL ? ops->caps(driver) : 0;
+}
+
 const char *gale_driver_name(const struct gale_driver *driver)
 {
 	return driver_ops(driver)->name;
@@ -279,6 +276,8 @@ OP_PIN(fd_nonblocking_set, FD_NONBLOCKING_SET, 26);
 static_assert(OP_SLOT(fd_register) == 2 && OP_SLOT(now_ns) == OP_SLOT(fd_register) + 26 &&
 		      OP_SLOT(deinit) == OP_SLOT(now_ns) + 1,
 	      "now_ns and deinit moved: GALE_DRIVER_OP_MAP is append-only");
+static_assert(OP_SLOT(caps) == OP_SLOT(deinit) + 1,
+	      "caps moved: GALE_DRIVER_OP_MAP is append-only");
 
 /* ---- The forwarding base ---- */
 
@@ -320,6 +319,12 @@ static int64_t forward_now_ns(struct gale_driver *driver)
 	return gale_driver_now_ns(forward_from(driver)->inner);
 }
 
+/* What the inner driver vouches for: a decorator that changes answers overrides caps. */
+static uint32_t forward_caps(struct gale_driver *driver)
+{
+	return gale_driver_caps(forward_from(driver)->inner);
+}
+
 void gale_driver_forward_init(
 	struct gale_driver_forward *forward, struct gale_driver *inner,
 	const struct gale_driver_ops *overrides, const char *name,
@@ -337,6 +342,7 @@ void gale_driver_forward_init(
 	GALE_DRIVER_OP_MAP(FORWARD_FILL, GALE_DRIVER_OP_MAP_SKIP)
 #undef FORWARD_FILL
 	ops->now_ns = ops->now_ns != NULL ? ops->now_ns : forward_now_ns;
+	ops->caps = ops->caps != NULL ? ops->caps : forward_caps;
 	forward->inner = inner;
 	forward->before = before;
 	forward->base.ops = ops;

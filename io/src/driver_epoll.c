@@ -34,6 +34,7 @@
 #include <gale/driver_epoll.h>
 
 #include "io_internal.h"
+#include "resolver_ares_internal.h"
 
 static_assert(offsetof(struct gale_driver_epoll, base) == 0,
 	      "a struct gale_driver * must point at the whole epoll driver");
@@ -662,12 +663,22 @@ static int sockopt_result(int rc)
 	return rc == -EOPNOTSUPP ? -ENOPROTOOPT : rc;
 }
 
+static int gale_driver_epoll_sockopt_get(struct gale_driver *base, int fd,
+					 enum gale_sockopt opt, int *value_out);
+
 static int gale_driver_epoll_sockopt_set(struct gale_driver *base, int fd,
 					 enum gale_sockopt opt, int value)
 {
 	(void)driver_epoll_from(base);
-	if ((unsigned)opt >= GALE_SOCKOPT_COUNT_ || !gale_sockopt_value_is_valid(opt, value))
+	if ((unsigned)opt >= GALE_SOCKOPT_COUNT_)
 		return -EINVAL;
+	if (!gale_sockopt_value_is_valid(opt, value)) {
+		/* The kernel looks at the fd and the option before any value: a bad fd, a pipe
+		 * or an option the socket lacks says so first (as the simulator does). */
+		int probe;
+		int rc = gale_driver_epoll_sockopt_get(base, fd, opt, &probe);
+		return rc < 0 ? rc : -EINVAL;
+	}
 	int level;
 	int name;
 	int rc = sockopt_locate(fd, opt, &level, &name);
@@ -820,6 +831,16 @@ static int64_t gale_driver_epoll_now_ns(struct gale_driver *base)
 	return clock_monotonic_ns();
 }
 
+/* Linux keeps both promises for stream sockets and pipes under EPOLLET: tcp_recvmsg,
+ * unix_stream_read_generic and pipe_read copy until the buffer is full or the queue is
+ * empty, and every arrival (or freed space) wakes the wait queue, which is a new edge
+ * (what Tokio relies on since its PRs #4840 and #4970). */
+static uint32_t gale_driver_epoll_caps(struct gale_driver *base)
+{
+	(void)driver_epoll_from(base);
+	return GALE_DRIVER_CAP_READ_SHORT_DRAINED | GALE_DRIVER_CAP_WRITE_SHORT_FULL;
+}
+
 static void gale_driver_epoll_base_deinit(struct gale_driver *base)
 {
 	gale_driver_epoll_deinit(driver_epoll_from(base));
@@ -834,6 +855,7 @@ static const struct gale_driver_ops gale_driver_epoll_ops = {
 #undef OPS_ENTRY
 	.now_ns = gale_driver_epoll_now_ns,
 	.deinit = gale_driver_epoll_base_deinit,
+	.caps = gale_driver_epoll_caps,
 };
 
 int gale_driver_epoll_init(struct gale_driver_epoll *driver)
@@ -896,4 +918,15 @@ int gale_driver_epoll_syscall_set(struct gale_driver_epoll *driver,
 		return -EINVAL;
 	driver->priv_syscalls[slot] = fn != NULL ? fn : syscalls_real[slot];
 	return 0;
+}
+
+/* ---- errno for c-ares's socket functions (resolver_ares_internal.h) ---- */
+
+ssize_t gale__errno_result(ssize_t result)
+{
+	if (result >= 0)
+		return result;
+	/* gale's own codes have no errno: c-ares sees an I/O error. */
+	errno = result >= -4095 && result <= -4000 ? EIO : (int)-result;
+	return -1;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The single-threaded executor: a slab of task slots with generation-tagged ids and a run
- * queue ring, sitting under the runtime (rt.h). Only spawn allocates (slab growth).
+ * queue ring, sitting under the runtime (rt.h). Only spawn allocates (slab growth). Slots
+ * past the high-water mark (priv_slots_inited) are never touched until a spawn needs one,
+ * so memory that is resident follows the peak of tasks, not the slab's doubled capacity.
  *
  * Sections: slots and handles; the run queue; slab growth; waking; finishing and freeing;
  * the public API.
@@ -64,7 +66,7 @@ static struct gale_task_slot *slot_lookup_id(const struct gale_executor *executo
 {
 	assert(executor != NULL);
 	uint32_t index = id_index(id);
-	if (index >= executor->priv_slots_cap)
+	if (index >= executor->priv_slots_inited)
 		return NULL;
 	struct gale_task_slot *slot = &executor->priv_slots[index];
 	assert(slot->generation != 0);
@@ -86,7 +88,7 @@ static struct gale_task_slot *slot_lookup_handle(const struct gale_executor *exe
 static uint32_t slot_index(const struct gale_executor *executor, const struct gale_task_slot *slot)
 {
 	assert(slot >= executor->priv_slots);
-	assert(slot < executor->priv_slots + executor->priv_slots_cap);
+	assert(slot < executor->priv_slots + executor->priv_slots_inited);
 	return (uint32_t)(slot - executor->priv_slots);
 }
 
@@ -133,6 +135,18 @@ static uint32_t queue_remove_at(struct gale_executor *executor, uint32_t pos)
 	return index;
 }
 
+/* Removes the FIFO head: queue_remove_at(executor, 0) without the shifting loop, for the
+ * common turn with no scheduling hook. */
+static inline uint32_t queue_pop_front(struct gale_executor *executor)
+{
+	assert(executor->priv_queue_len > 0);
+	uint32_t head = executor->priv_queue_head;
+	uint32_t index = executor->priv_queue[head];
+	executor->priv_queue_head = queue_at(executor, head + 1);
+	executor->priv_queue_len--;
+	return index;
+}
+
 /* Removes a queued slot wherever it sits (abort); O(queue length). */
 static void queue_remove_index(struct gale_executor *executor, uint32_t index)
 {
@@ -149,10 +163,12 @@ static void queue_remove_index(struct gale_executor *executor, uint32_t index)
 
 /* ---- Slab growth (spawn only) ---- */
 
-/* Doubles the slab and the ring together. -ENOMEM leaves the executor exactly as it was. */
+/* Doubles the slab and the ring together; the new slots are left untouched (spawn takes them
+ * at the high-water mark). -ENOMEM leaves the executor exactly as it was. */
 static int executor_grow(struct gale_executor *executor)
 {
 	assert(executor->priv_free_head == executor->priv_slots_cap);
+	assert(executor->priv_slots_inited == executor->priv_slots_cap);
 	uint32_t cap_old = executor->priv_slots_cap;
 	if (cap_old >= EXECUTOR_SLOTS_CAP_MAX)
 		return -ENOMEM;
@@ -168,18 +184,17 @@ static int executor_grow(struct gale_executor *executor)
 	}
 	if (cap_old > 0)
 		memcpy(slots, executor->priv_slots, cap_old * sizeof(*slots));
-	for (uint32_t index = cap_old; index < cap; index++) {
-		slots[index] = (struct gale_task_slot){.generation = 1, .free_next = index + 1};
-	}
 	/* Linearise the ring so the new one starts at 0 with the same FIFO order. */
-	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++)
-		queue[pos] = executor->priv_queue[queue_at(executor, executor->priv_queue_head + pos)];
+	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++) {
+		uint32_t at = queue_at(executor, executor->priv_queue_head + pos);
+		queue[pos] = executor->priv_queue[at];
+	}
 	gale__free(allocator, executor->priv_slots, cap_old * sizeof(*slots));
 	gale__free(allocator, executor->priv_queue, cap_old * sizeof(*queue));
 	executor->priv_slots = slots;
 	executor->priv_queue = queue;
 	executor->priv_queue_head = 0;
-	executor->priv_free_head = cap_old;
+	executor->priv_free_head = cap; /* Empty: the new slots come from the high water. */
 	if (executor->priv_current == cap_old)
 		executor->priv_current = cap;
 	executor->priv_slots_cap = cap;
@@ -294,15 +309,21 @@ int gale_executor_spawn(struct gale_executor *executor, gale_poll_fn *poll_fn, v
 {
 	assert(executor != NULL && executor->priv_allocator != NULL);
 	assert(poll_fn != NULL && handle_out != NULL);
-	if (executor->priv_free_head == executor->priv_slots_cap) {
-		int rc = executor_grow(executor);
-		if (rc < 0)
-			return rc;
-	}
 	uint32_t index = executor->priv_free_head;
+	if (index == executor->priv_slots_cap) {
+		/* No freed slot: the next one never used, growing first when there is none. */
+		if (executor->priv_slots_inited == executor->priv_slots_cap) {
+			int rc = executor_grow(executor);
+			if (rc < 0)
+				return rc;
+		}
+		index = executor->priv_slots_inited++;
+		executor->priv_slots[index] = (struct gale_task_slot){.generation = 1};
+	} else {
+		executor->priv_free_head = executor->priv_slots[index].free_next;
+	}
 	struct gale_task_slot *slot = &executor->priv_slots[index];
 	assert(slot->state == TASK_STATE_FREE);
-	executor->priv_free_head = slot->free_next;
 	uint32_t generation = slot->generation;
 	*slot = (struct gale_task_slot){
 		.poll_fn = poll_fn,
@@ -425,12 +446,15 @@ static void executor_after_poll(struct gale_executor *executor, uint32_t index, 
 static void executor_poll_next(struct gale_executor *executor)
 {
 	assert(executor->priv_queue_len > 0);
-	uint32_t pos = 0;
+	uint32_t index;
 	if (executor->priv_schedule != NULL) {
-		pos = executor->priv_schedule(executor->priv_schedule_data, executor->priv_queue_len);
+		uint32_t pos = executor->priv_schedule(executor->priv_schedule_data,
+						       executor->priv_queue_len);
 		assert(pos < executor->priv_queue_len);
+		index = queue_remove_at(executor, pos);
+	} else {
+		index = queue_pop_front(executor);
 	}
-	uint32_t index = queue_remove_at(executor, pos);
 	struct gale_task_slot *slot = &executor->priv_slots[index];
 	assert(slot->state == TASK_STATE_QUEUED);
 	slot->state = TASK_STATE_RUNNING;
@@ -438,10 +462,15 @@ static void executor_poll_next(struct gale_executor *executor)
 	executor->priv_current = index;
 	uint64_t id = slot_id(slot->generation, index);
 	struct gale_cx cx = {executor_waker_for(executor, id)};
+	const struct gale_executor_observer *observer = executor->priv_observer;
+	if (observer != NULL && observer->poll_begin != NULL)
+		observer->poll_begin(observer->data, (struct gale_task_handle){id});
 	/* The poll may spawn and so move the slab: only the index survives it. */
 	int rc = slot->poll_fn(slot->data, &cx);
 	executor->priv_current = executor->priv_slots_cap;
 	executor->priv_stats.polls_count++;
+	if (observer != NULL && observer->poll_end != NULL)
+		observer->poll_end(observer->data, (struct gale_task_handle){id}, rc);
 	executor_after_poll(executor, index, rc);
 }
 
@@ -463,6 +492,13 @@ void gale_executor_schedule_set(struct gale_executor *executor, gale_schedule_fn
 	assert(executor != NULL);
 	executor->priv_schedule = schedule;
 	executor->priv_schedule_data = schedule != NULL ? data : NULL;
+}
+
+void gale_executor_observer_set(struct gale_executor *executor,
+				const struct gale_executor_observer *observer)
+{
+	assert(executor != NULL);
+	executor->priv_observer = observer;
 }
 
 struct gale_waker gale_executor_waker(struct gale_executor *executor,
@@ -517,7 +553,7 @@ uint32_t gale_executor_task_for_each_pending(const struct gale_executor *executo
 	assert(executor != NULL);
 	assert(fn != NULL);
 	uint32_t visited = 0;
-	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+	for (uint32_t index = 0; index < executor->priv_slots_inited; index++) {
 		const struct gale_task_slot *slot = &executor->priv_slots[index];
 		if (!slot_is_unfinished(slot))
 			continue;
@@ -535,7 +571,7 @@ bool gale_executor_joiner_find(const struct gale_executor *executor,
 	assert(waker != NULL);
 	if (!gale_waker_is_set(waker))
 		return false;
-	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+	for (uint32_t index = 0; index < executor->priv_slots_inited; index++) {
 		const struct gale_task_slot *slot = &executor->priv_slots[index];
 		if (!slot_is_unfinished(slot) || !gale_waker_will_wake(&slot->joiner, waker))
 			continue;
@@ -553,7 +589,7 @@ uint32_t gale_executor_abort_all(struct gale_executor *executor)
 	uint32_t aborted = 0;
 	/* Finishing a task wakes its joiner, which at most queues a slot: the slab never
 	 * moves here (only spawn grows it), so one pass over it sees every task. */
-	for (uint32_t index = 0; index < executor->priv_slots_cap; index++) {
+	for (uint32_t index = 0; index < executor->priv_slots_inited; index++) {
 		struct gale_task_slot *slot = &executor->priv_slots[index];
 		if (!slot_is_unfinished(slot))
 			continue;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The reactor: a fixed slab of registrations above the driver seam, shared by every driver.
+ * The reactor: registrations above the driver seam, shared by every driver, in chunks of
+ * 256 slots added on demand (up to the hard limit the caller set), never moved or freed
+ * before deinit: memory follows the peak of live registrations, with no copy on growth.
  * Sections: tokens and slots, init/deinit, registration, turn (event dispatch), readiness
  * polls and waiters, clearing, queries. It never calls the OS: only gale_driver_*().
  */
@@ -9,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <gale/error.h>
 #include <gale/reactor.h>
@@ -24,18 +27,43 @@
 /* Readiness that lets a writer make progress (or see the failure). */
 #define READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
 
+/* The free list's end. */
+#define SLOT_NONE UINT32_MAX
+/* Slots per chunk: 256 (22 KiB), so a chunk index is slot index >> 8. */
+#define CHUNK_SHIFT 8u
+#define CHUNK_SLOTS (1u << CHUNK_SHIFT)
+
+/* One registration. The fields an I/O attempt reads come first (lookup, readiness, tick,
+ * fd, what short I/O proves), then the wakers: the hot path stays in the first 48 bytes. */
 struct gale_reactor_slot {
-	int fd;                              /* Registered fd, for fd_reregister/deregister. */
 	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
-	uint32_t interest;                   /* READ and/or WRITE, as given to the driver. */
 	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
 	uint64_t tick;                       /* Advances per event; guards clear_ready. */
+	int fd;                              /* Registered fd, for fd_reregister/deregister. */
+	uint8_t interest;                    /* READ and/or WRITE, as given to the driver. */
+	uint8_t short_io;                    /* GALE_DRIVER_CAP_* bits that hold for this fd
+					      * (gale__reactor_stream_set): 0 unless a stream. */
+	bool live;                           /* Registered now (false while on the free list). */
+	uint32_t free_next;                  /* Next free slot while free (SLOT_NONE: none). */
 	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
 	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
 	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
-	uint32_t free_next;                  /* Next free slot while free (cap = none). */
-	bool live;                           /* Registered now (false while on the free list). */
 };
+
+/* One chunk of slots; the chunk table grows by doubling (8 bytes per 256 slots). */
+struct gale_reactor_chunk {
+	struct gale_reactor_slot *slots; /* CHUNK_SLOTS of them, or fewer for a last chunk
+					  * under a hard limit below a chunk's end. */
+};
+
+/* The slot at index (< priv_slots_cap). */
+static inline struct gale_reactor_slot *slot_at(const struct gale_reactor *reactor,
+						uint32_t slot_index)
+{
+	assert(slot_index < reactor->priv_slots_cap);
+	return &reactor->priv_chunks[slot_index >> CHUNK_SHIFT]
+			.slots[slot_index & (CHUNK_SLOTS - 1)];
+}
 
 /* ---- Tokens and slots ------------------------------------------------------------------ */
 
@@ -49,15 +77,23 @@ static struct gale_reactor_slot *reactor_slot_lookup(const struct gale_reactor *
 						     uint64_t token)
 {
 	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
+	assert(reactor->priv_chunks != NULL);
 	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
 	uint32_t generation = (uint32_t)(token >> 32);
 	if (slot_index >= reactor->priv_slots_cap)
 		return NULL;
-	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
+	struct gale_reactor_slot *slot = slot_at(reactor, slot_index);
 	if (!slot->live || slot->generation != generation)
 		return NULL;
 	return slot;
+}
+
+/* Whether a slot found by token is still that registration. Slots never move and are not
+ * freed before deinit (chunks are only added), so a pointer looked up once stays valid
+ * memory: after an attempt that may have closed the fd, this check replaces a lookup. */
+static inline bool slot_is_current(const struct gale_reactor_slot *slot, uint64_t token)
+{
+	return slot->live && slot->generation == (uint32_t)(token >> 32);
 }
 
 /* Widens reported bits: hang-up and error end both directions, RDHUP ends reading. */
@@ -162,6 +198,75 @@ static bool size_multiply(size_t count, size_t size, size_t *product_out)
 	return true;
 }
 
+/* Makes slots [from, to) free, linked in index order in front of the free list. */
+static void slots_free_init(struct gale_reactor *reactor, uint32_t from, uint32_t to)
+{
+	assert(from < to);
+	for (uint32_t i = from; i < to; i++) {
+		struct gale_reactor_slot *slot = slot_at(reactor, i);
+		*slot = (struct gale_reactor_slot){0};
+		slot->fd = -1;
+		slot->generation = 1;
+		slot->free_next = i + 1 < to ? i + 1 : reactor->priv_free_head;
+	}
+	reactor->priv_free_head = from;
+}
+
+/* Slots in the chunk that starts at slot index first (a full chunk unless the hard limit
+ * ends it sooner). */
+static uint32_t chunk_slots(const struct gale_reactor *reactor, uint32_t first)
+{
+	uint32_t left = reactor->priv_registrations_max - first;
+	return left < CHUNK_SLOTS ? left : CHUNK_SLOTS;
+}
+
+/* Makes the chunk table hold one more chunk: 0 or -ENOMEM. */
+static int chunks_reserve(struct gale_reactor *reactor)
+{
+	if (reactor->priv_chunks_len < reactor->priv_chunks_cap)
+		return 0;
+	uint32_t cap = reactor->priv_chunks_cap == 0 ? 4 : reactor->priv_chunks_cap * 2;
+	size_t size = 0;
+	if (!size_multiply(cap, sizeof(struct gale_reactor_chunk), &size))
+		return -ENOMEM;
+	struct gale_reactor_chunk *chunks = gale__alloc(reactor->priv_allocator, size);
+	if (chunks == NULL)
+		return -ENOMEM;
+	if (reactor->priv_chunks_len > 0)
+		memcpy(chunks, reactor->priv_chunks,
+		       reactor->priv_chunks_len * sizeof(struct gale_reactor_chunk));
+	gale__free(reactor->priv_allocator, reactor->priv_chunks,
+		   reactor->priv_chunks_cap * sizeof(struct gale_reactor_chunk));
+	reactor->priv_chunks = chunks;
+	reactor->priv_chunks_cap = cap;
+	return 0;
+}
+
+/*
+ * Adds a chunk of free slots: -ENOSPC at the hard limit (counted), -ENOMEM. Slots never
+ * move, and tokens (indexes and generations) and waiters (which hold tokens) stay valid.
+ */
+static int reactor_slots_grow(struct gale_reactor *reactor)
+{
+	uint32_t first = reactor->priv_slots_cap;
+	if (first >= reactor->priv_registrations_max) {
+		reactor->priv_stats.registrations_refused_count++;
+		return -ENOSPC;
+	}
+	assert((first & (CHUNK_SLOTS - 1)) == 0);
+	if (chunks_reserve(reactor) < 0)
+		return -ENOMEM;
+	uint32_t count = chunk_slots(reactor, first);
+	struct gale_reactor_slot *slots =
+		gale__alloc(reactor->priv_allocator, count * sizeof(struct gale_reactor_slot));
+	if (slots == NULL)
+		return -ENOMEM;
+	reactor->priv_chunks[reactor->priv_chunks_len++].slots = slots;
+	reactor->priv_slots_cap = first + count;
+	slots_free_init(reactor, first, first + count);
+	return 0;
+}
+
 int gale_reactor_init(struct gale_reactor *reactor, struct gale_driver *driver,
 		      const struct gale_allocator *allocator, uint32_t registrations_max,
 		      int events_cap)
@@ -172,55 +277,55 @@ int gale_reactor_init(struct gale_reactor *reactor, struct gale_driver *driver,
 	*reactor = (struct gale_reactor){0};
 	if (registrations_max == 0 || events_cap <= 0)
 		return -EINVAL;
+	if (registrations_max > GALE_REACTOR_REGISTRATIONS_UNLIMITED)
+		registrations_max = GALE_REACTOR_REGISTRATIONS_UNLIMITED;
 	allocator = gale__allocator_or_default(allocator);
-	size_t slots_size = 0;
 	size_t events_size = 0;
-	if (!size_multiply(registrations_max, sizeof(struct gale_reactor_slot), &slots_size) ||
-	    !size_multiply((size_t)events_cap, sizeof(struct gale_event), &events_size))
-		return -ENOMEM;
-	struct gale_reactor_slot *slots = gale__alloc(allocator, slots_size);
-	if (slots == NULL)
+	if (!size_multiply((size_t)events_cap, sizeof(struct gale_event), &events_size))
 		return -ENOMEM;
 	struct gale_event *events = gale__alloc(allocator, events_size);
 	if (events == NULL)
-		goto out_free_slots;
-	for (uint32_t i = 0; i < registrations_max; i++) {
-		slots[i] = (struct gale_reactor_slot){0};
-		slots[i].fd = -1;
-		slots[i].generation = 1;
-		slots[i].free_next = i + 1; /* The last one gets cap: the end of the list. */
-	}
+		return -ENOMEM;
 	reactor->priv_driver = driver;
 	reactor->priv_allocator = allocator;
-	reactor->priv_slots = slots;
-	reactor->priv_slots_cap = registrations_max;
-	reactor->priv_free_head = 0;
+	reactor->priv_registrations_max = registrations_max;
+	reactor->priv_free_head = SLOT_NONE;
 	reactor->priv_events = events;
 	reactor->priv_events_cap = events_cap;
+	/* The first chunk now, so an init that succeeds can register. */
+	if (reactor_slots_grow(reactor) < 0)
+		goto out_free;
 	return 0;
 
-out_free_slots:
-	gale__free(allocator, slots, slots_size);
+out_free:
+	gale__free(allocator, reactor->priv_chunks,
+		   reactor->priv_chunks_cap * sizeof(struct gale_reactor_chunk));
+	gale__free(allocator, events, events_size);
+	*reactor = (struct gale_reactor){0};
 	return -ENOMEM;
 }
 
 int gale_reactor_deinit(struct gale_reactor *reactor)
 {
 	assert(reactor != NULL);
-	if (reactor->priv_slots == NULL)
+	if (reactor->priv_chunks == NULL)
 		return 0;
 	if (reactor->priv_registrations_count > 0)
 		return -EBUSY;
 	assert(reactor->priv_events != NULL);
 	const struct gale_allocator *allocator = reactor->priv_allocator;
-	gale__free(allocator, reactor->priv_slots,
-		   (size_t)reactor->priv_slots_cap * sizeof(struct gale_reactor_slot));
+	for (uint32_t i = 0; i < reactor->priv_chunks_len; i++)
+		gale__free(allocator, reactor->priv_chunks[i].slots,
+			   chunk_slots(reactor, i << CHUNK_SHIFT) *
+				   sizeof(struct gale_reactor_slot));
+	gale__free(allocator, reactor->priv_chunks,
+		   reactor->priv_chunks_cap * sizeof(struct gale_reactor_chunk));
 	gale__free(allocator, reactor->priv_events,
 		   (size_t)reactor->priv_events_cap * sizeof(struct gale_event));
-	/* Poisoned against use after deinit, but priv_slots reads NULL so deinit stays
+	/* Poisoned against use after deinit, but priv_chunks reads NULL so deinit stays
 	 * idempotent, as the header promises. */
 	GALE__POISON(reactor);
-	reactor->priv_slots = NULL;
+	reactor->priv_chunks = NULL;
 	return 0;
 }
 
@@ -229,14 +334,17 @@ int gale_reactor_deinit(struct gale_reactor *reactor)
 int gale_reactor_register(struct gale_reactor *reactor, int fd, uint32_t interest,
 			  uint64_t *token_out)
 {
-	assert(reactor != NULL && reactor->priv_slots != NULL);
+	assert(reactor != NULL && reactor->priv_chunks != NULL);
 	assert(token_out != NULL);
 	if (!gale__interest_is_valid(interest))
 		return -EINVAL;
+	if (reactor->priv_free_head == SLOT_NONE) {
+		int rc = reactor_slots_grow(reactor);
+		if (rc < 0)
+			return rc;
+	}
 	uint32_t slot_index = reactor->priv_free_head;
-	if (slot_index == reactor->priv_slots_cap)
-		return -ENOSPC;
-	struct gale_reactor_slot *slot = &reactor->priv_slots[slot_index];
+	struct gale_reactor_slot *slot = slot_at(reactor, slot_index);
 	assert(!slot->live);
 	uint64_t token = token_make(slot_index, slot->generation);
 	/* The slot is taken only once the driver accepted: a refusal leaves it free, as is. */
@@ -246,13 +354,14 @@ int gale_reactor_register(struct gale_reactor *reactor, int fd, uint32_t interes
 	assert(rc == 0);
 	reactor->priv_free_head = slot->free_next;
 	slot->fd = fd;
-	slot->interest = interest;
+	slot->interest = (uint8_t)interest;
+	slot->short_io = 0;
 	slot->ready = 0;
 	slot->tick = 0;
 	slot->read_waker = gale_waker_none();
 	slot->write_waker = gale_waker_none();
 	slot->waiters = NULL;
-	slot->free_next = reactor->priv_slots_cap;
+	slot->free_next = SLOT_NONE;
 	slot->live = true;
 	reactor->priv_registrations_count++;
 	*token_out = token;
@@ -271,22 +380,36 @@ int gale_reactor_reregister(struct gale_reactor *reactor, uint64_t token, uint32
 	int rc = gale_driver_fd_reregister(reactor->priv_driver, slot->fd, token, interest);
 	if (rc < 0)
 		return rc;
-	slot->interest = interest;
+	slot->interest = (uint8_t)interest;
 	return 0;
 }
 
+void gale__reactor_stream_set(struct gale_reactor *reactor, uint64_t token)
+{
+	assert(reactor != NULL);
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot == NULL)
+		return;
+	uint32_t caps = gale_driver_caps(reactor->priv_driver);
+	slot->short_io = (uint8_t)(caps & (GALE_DRIVER_CAP_READ_SHORT_DRAINED |
+					  GALE_DRIVER_CAP_WRITE_SHORT_FULL));
+}
+
 /* Returns the slot to the free list with a new generation, which makes its token stale. */
-static void reactor_slot_retire(struct gale_reactor *reactor, struct gale_reactor_slot *slot)
+static void reactor_slot_retire(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+				uint32_t slot_index)
 {
 	assert(slot->live);
 	assert(reactor->priv_registrations_count > 0);
 	slot->live = false;
 	slot->fd = -1;
+	slot->short_io = 0;
 	slot->generation++;
 	if (slot->generation == 0)
 		slot->generation = 1;
 	slot->free_next = reactor->priv_free_head;
-	reactor->priv_free_head = (uint32_t)(slot - reactor->priv_slots);
+	assert(slot_at(reactor, slot_index) == slot);
+	reactor->priv_free_head = slot_index;
 	reactor->priv_registrations_count--;
 }
 
@@ -306,7 +429,7 @@ int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t token)
 	slot_waker_store(reactor, &slot->write_waker, &none);
 	slot->waiters = NULL;
 	/* Retired before anyone is woken, so whoever polls next already sees GALE_E_CLOSED. */
-	reactor_slot_retire(reactor, slot);
+	reactor_slot_retire(reactor, slot, (uint32_t)(token & UINT32_MAX));
 	gale_waker_wake(&read_waker);
 	gale_waker_wake(&write_waker);
 	while (waiter != NULL) {
@@ -370,12 +493,12 @@ static void reactor_event_dispatch(struct gale_reactor *reactor, const struct ga
 
 int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns)
 {
-	assert(reactor != NULL && reactor->priv_slots != NULL);
+	assert(reactor != NULL && reactor->priv_chunks != NULL);
 	if (timeout_ns < -1)
 		return -EINVAL;
 	reactor->priv_stats.turns_count++;
-	int count = gale_driver_wait(reactor->priv_driver, reactor->priv_events,
-				     reactor->priv_events_cap, timeout_ns);
+	int count = gale__driver_wait(reactor->priv_driver, reactor->priv_events,
+				      reactor->priv_events_cap, timeout_ns);
 	if (count < 0)
 		return count;
 	assert(count <= reactor->priv_events_cap);
@@ -427,21 +550,14 @@ void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32_t interest)
 	waiter->priv_waker = gale_waker_none();
 }
 
-int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
-			     struct gale_ready_waiter *waiter, struct gale_cx *cx,
-			     struct gale_ready_event *event_out)
+/* Observes waiter's interest on a live slot into *event_out (0, the waiter unlinked), or
+ * stores cx's waker in the waiter, links it and returns GALE_PENDING. */
+static int slot_poll_waiter(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+			    uint64_t token, struct gale_ready_waiter *waiter, struct gale_cx *cx,
+			    struct gale_ready_event *event_out)
 {
-	assert(reactor != NULL && waiter != NULL);
-	assert(cx != NULL && event_out != NULL);
-	if (!gale__interest_is_valid(waiter->interest))
-		return -EINVAL;
 	/* A waiter serves one registration at a time: re-polling it for another is a bug. */
 	assert(!waiter->priv_linked || waiter->priv_token == token);
-	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
-	if (slot == NULL) {
-		gale_reactor_waiter_cancel(reactor, waiter);
-		return GALE_E_CLOSED;
-	}
 	uint32_t ready = slot->ready & interest_mask(waiter->interest);
 	if (ready != 0) {
 		if (waiter->priv_linked)
@@ -454,6 +570,22 @@ int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
 	if (!waiter->priv_linked)
 		waiter_link(reactor, slot, waiter, token);
 	return GALE_PENDING;
+}
+
+int gale_reactor_poll_waiter(struct gale_reactor *reactor, uint64_t token,
+			     struct gale_ready_waiter *waiter, struct gale_cx *cx,
+			     struct gale_ready_event *event_out)
+{
+	assert(reactor != NULL && waiter != NULL);
+	assert(cx != NULL && event_out != NULL);
+	if (!gale__interest_is_valid(waiter->interest))
+		return -EINVAL;
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot == NULL) {
+		gale_reactor_waiter_cancel(reactor, waiter);
+		return GALE_E_CLOSED;
+	}
+	return slot_poll_waiter(reactor, slot, token, waiter, cx, event_out);
 }
 
 void gale_reactor_waiter_cancel(struct gale_reactor *reactor, struct gale_ready_waiter *waiter)
@@ -498,36 +630,163 @@ void gale_reactor_clear_ready(struct gale_reactor *reactor, uint64_t token,
 		slot_clear_ready(reactor, token, slot, event);
 }
 
-int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
-			  enum gale_direction direction, struct gale_cx *cx,
-			  ssize_t (*io)(void *data, struct gale_driver *driver, int fd), void *data,
-			  ssize_t *result_out)
+/* ---- I/O attempts ---------------------------------------------------------------------- */
+
+/* Runs op once on fd: the general form, or a typed read or write (NULL: the driver's). */
+static GALE__ALWAYS_INLINE ssize_t io_op_run(const struct gale__io_op *op,
+					     struct gale_driver *driver, int fd)
+{
+	switch (op->kind) {
+	case GALE__IO_READ:
+		if (op->fn.read == NULL)
+			return gale__driver_read(driver, fd, op->buf.read, op->len);
+		return op->fn.read(op->data, driver, fd, op->buf.read, op->len);
+	case GALE__IO_WRITE:
+		if (op->fn.write == NULL)
+			return gale__driver_write(driver, fd, op->buf.write, op->len);
+		return op->fn.write(op->data, driver, fd, op->buf.write, op->len);
+	default:
+		assert(op->kind == GALE__IO_GENERAL && op->fn.io != NULL);
+		return op->fn.io(op->data, driver, fd);
+	}
+}
+
+/*
+ * The readiness bits a result proves gone (0: none), the rule in this one place: -EAGAIN
+ * proves the observed readiness drained (or full). A short count (more than 0, less than
+ * asked) of a typed read or write proves its own direction drained (or full) only where
+ * the driver declared it for this stream (slot->short_io): elsewhere no new edge may come
+ * for what is left, so readiness stays.
+ */
+static uint32_t io_result_clears(const struct gale_reactor_slot *slot,
+				 const struct gale__io_op *op, ssize_t result, uint32_t observed)
+{
+	if (result == -EAGAIN)
+		return observed;
+	if (result <= 0 || (size_t)result >= op->len)
+		return 0;
+	if (op->kind == GALE__IO_READ &&
+	    (slot->short_io & GALE_DRIVER_CAP_READ_SHORT_DRAINED) != 0)
+		return observed & GALE_READY_READ;
+	if (op->kind == GALE__IO_WRITE &&
+	    (slot->short_io & GALE_DRIVER_CAP_WRITE_SHORT_FULL) != 0)
+		return observed & GALE_READY_WRITE;
+	return 0;
+}
+
+/* What a result proves, acted on: the registration checked again (the op may have closed
+ * the fd), then the clear io_result_clears() allows. */
+static ssize_t slot_attempt_settle(struct gale_reactor *reactor, uint64_t token,
+				   struct gale_reactor_slot *slot, struct gale_ready_event event,
+				   const struct gale__io_op *op, ssize_t result)
+{
+	if (!slot_is_current(slot, token))
+		return result;
+	event.ready = io_result_clears(slot, op, result, event.ready);
+	if (event.ready != 0)
+		slot_clear_ready(reactor, token, slot, event);
+	return result;
+}
+
+/* gale__reactor_attempt() on a live slot: small, and inlined into the poll loop (a call
+ * there cost ~50 instructions per attempt in callgrind). */
+static GALE__ALWAYS_INLINE ssize_t slot_attempt(struct gale_reactor *reactor, uint64_t token,
+				   struct gale_reactor_slot *slot,
+				   struct gale_ready_event event, const struct gale__io_op *op)
+{
+	ssize_t result = io_op_run(op, reactor->priv_driver, slot->fd);
+	if (result >= 0 && (size_t)result >= op->len) {
+		/* The common case: everything asked moved, nothing proven. */
+		GALE__CONTRACT(op->kind == GALE__IO_GENERAL || (size_t)result == op->len,
+			       "a typed read or write moved %zd bytes of %zu", result, op->len);
+		return result;
+	}
+	return slot_attempt_settle(reactor, token, slot, event, op, result);
+}
+
+ssize_t gale__reactor_attempt(struct gale_reactor *reactor, uint64_t token,
+			      struct gale_ready_event event, const struct gale__io_op *op)
+{
+	assert(reactor != NULL && op != NULL);
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot == NULL)
+		return GALE_E_CLOSED;
+	return slot_attempt(reactor, token, slot, event, op);
+}
+
+/* The end of gale__reactor_poll_io() when token is stale: GALE_E_CLOSED, the waiter let go. */
+static int poll_io_closed(struct gale_reactor *reactor, struct gale_ready_waiter *waiter)
+{
+	if (waiter != NULL)
+		gale_reactor_waiter_cancel(reactor, waiter);
+	return GALE_E_CLOSED;
+}
+
+/* gale__reactor_poll_io(), inlined into it and into gale__reactor_poll_typed() (where
+ * waiter is NULL and the waiter branches fold away). */
+static GALE__ALWAYS_INLINE int reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
+					       enum gale_direction direction,
+					       struct gale_ready_waiter *waiter,
+					       struct gale_cx *cx, const struct gale__io_op *op,
+					       ssize_t *result_out)
 {
 	assert(reactor != NULL && cx != NULL);
-	assert(io != NULL && result_out != NULL);
-	assert(direction == GALE_DIRECTION_READ || direction == GALE_DIRECTION_WRITE);
-	bool is_read = direction == GALE_DIRECTION_READ;
-	for (int attempt = 0; attempt < GALE__IO_ATTEMPTS_MAX; attempt++) {
-		/* Looked up again after every attempt: io may have closed the fd. */
-		struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
-		if (slot == NULL)
-			return GALE_E_CLOSED;
+	assert(op != NULL && result_out != NULL);
+	assert(waiter != NULL || direction == GALE_DIRECTION_READ ||
+	       direction == GALE_DIRECTION_WRITE);
+	assert(waiter == NULL || gale__interest_is_valid(waiter->interest));
+	/* One lookup: the pointer stays valid across attempts (slots never move), and
+	 * slot_is_current() tells whether the op closed the fd. */
+	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
+	if (slot == NULL)
+		return poll_io_closed(reactor, waiter);
+	for (int attempt = 1;; attempt++) {
 		struct gale_ready_event event;
-		int rc = slot_poll_ready(reactor, slot, is_read, cx, &event);
+		int rc = waiter != NULL
+				 ? slot_poll_waiter(reactor, slot, token, waiter, cx, &event)
+				 : slot_poll_ready(reactor, slot, direction == GALE_DIRECTION_READ,
+						   cx, &event);
 		if (rc != 0)
 			return rc;
-		ssize_t result = io(data, reactor->priv_driver, slot->fd);
+		ssize_t result = slot_attempt(reactor, token, slot, event, op);
 		if (result != -EAGAIN) {
-			/* A short count included: readiness stays set (no new edge would come). */
 			*result_out = result;
 			return 0;
 		}
-		slot = reactor_slot_lookup(reactor, token);
-		if (slot != NULL)
-			slot_clear_ready(reactor, token, slot, event);
+		if (attempt == GALE__IO_ATTEMPTS_MAX)
+			break;
+		if (!slot_is_current(slot, token))
+			return poll_io_closed(reactor, waiter);
 	}
+	/* Readiness stays set (hang-up and error are final) and the op keeps saying -EAGAIN:
+	 * yield to the executor rather than spin. */
 	gale_waker_wake(&cx->waker);
 	return GALE_PENDING;
+}
+
+int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
+			  enum gale_direction direction, struct gale_ready_waiter *waiter,
+			  struct gale_cx *cx, const struct gale__io_op *op, ssize_t *result_out)
+{
+	return reactor_poll_io(reactor, token, direction, waiter, cx, op, result_out);
+}
+
+int gale__reactor_poll_typed(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			     const struct gale__io_op *op, size_t *len_out)
+{
+	assert(op != NULL && len_out != NULL);
+	assert(op->kind == GALE__IO_READ || op->kind == GALE__IO_WRITE);
+	enum gale_direction direction =
+		op->kind == GALE__IO_READ ? GALE_DIRECTION_READ : GALE_DIRECTION_WRITE;
+	*len_out = 0;
+	ssize_t result = 0;
+	int rc = reactor_poll_io(reactor, token, direction, NULL, cx, op, &result);
+	if (rc != 0)
+		return rc;
+	if (result < 0)
+		return (int)result;
+	*len_out = (size_t)result;
+	return 0;
 }
 
 /* ---- Observer and introspection -------------------------------------------------------- */
@@ -536,7 +795,7 @@ void gale_reactor_observer_set(struct gale_reactor *reactor,
 			       const struct gale_reactor_observer *observer)
 {
 	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
+	assert(reactor->priv_chunks != NULL);
 	reactor->priv_observer = observer;
 }
 
@@ -571,13 +830,13 @@ static uint32_t slot_waker_find(const struct gale_reactor_slot *slot,
 bool gale_reactor_waker_find(const struct gale_reactor *reactor, const struct gale_waker *waker,
 			     uint64_t *token_out, uint32_t *interest_out)
 {
-	assert(reactor != NULL && reactor->priv_slots != NULL);
+	assert(reactor != NULL && reactor->priv_chunks != NULL);
 	assert(waker != NULL);
 	/* An empty waker names no one: finding an empty slot "holding" it would mislead. */
 	if (!gale_waker_is_set(waker))
 		return false;
 	for (uint32_t i = 0; i < reactor->priv_slots_cap; i++) {
-		const struct gale_reactor_slot *slot = &reactor->priv_slots[i];
+		const struct gale_reactor_slot *slot = slot_at(reactor, i);
 		if (!slot->live)
 			continue;
 		uint32_t interest = slot_waker_find(slot, waker);
@@ -622,7 +881,7 @@ uint32_t gale_reactor_registrations_count(const struct gale_reactor *reactor)
 static bool reactor_has_waiters_scan(const struct gale_reactor *reactor)
 {
 	for (uint32_t i = 0; i < reactor->priv_slots_cap; i++) {
-		const struct gale_reactor_slot *slot = &reactor->priv_slots[i];
+		const struct gale_reactor_slot *slot = slot_at(reactor, i);
 		if (!slot->live)
 			continue;
 		if (gale_waker_is_set(&slot->read_waker) || gale_waker_is_set(&slot->write_waker) ||
@@ -636,7 +895,7 @@ static bool reactor_has_waiters_scan(const struct gale_reactor *reactor)
 bool gale_reactor_has_waiters(const struct gale_reactor *reactor)
 {
 	assert(reactor != NULL);
-	assert(reactor->priv_slots != NULL);
+	assert(reactor->priv_chunks != NULL);
 	assert(reactor_has_waiters_scan(reactor) == (reactor->priv_holders_count > 0));
 	return reactor->priv_holders_count > 0;
 }

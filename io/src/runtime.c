@@ -15,7 +15,7 @@
 
 #include "io_internal.h"
 
-#define RUNTIME_REGISTRATIONS_MAX_DEFAULT 1024u
+#define RUNTIME_REGISTRATIONS_MAX_DEFAULT GALE_REACTOR_REGISTRATIONS_UNLIMITED
 #define RUNTIME_EVENTS_CAP_DEFAULT 256
 #define RUNTIME_POLLS_PER_TURN_DEFAULT 256u
 
@@ -136,7 +136,10 @@ static int runtime_wait_plan(struct gale_runtime *runtime, int64_t timeout_ns,
 		return 0;
 	if (gale__executor_live_count(&runtime->executor) == 0)
 		return RUNTIME_WAIT_SKIP;
-	if (!gale_reactor_has_waiters(&runtime->reactor))
+	/* The public query also checks the maintained count against a scan (assert builds). */
+	assert(gale__reactor_has_waiters(&runtime->reactor) ==
+	       gale_reactor_has_waiters(&runtime->reactor));
+	if (!gale__reactor_has_waiters(&runtime->reactor))
 		return GALE_E_STALL;
 	return 0;
 }

@@ -11,11 +11,6 @@
 #include <gale/socket_addr.h>
 #include <gale/tcp.h>
 
-/* Readiness that lets each direction make progress: the reactor's masks (reactor.h). */
-#define GALE__TCP_READY_MASK_READ                                                          \
-	(GALE_READY_READ | GALE_READY_RDHUP | GALE_READY_HUP | GALE_READY_ERROR)
-#define GALE__TCP_READY_MASK_WRITE (GALE_READY_WRITE | GALE_READY_HUP | GALE_READY_ERROR)
-
 /* The stream's AsyncFd, for the other net/ files. */
 static inline struct gale_async_fd *gale__tcp_stream_async_fd(struct gale_tcp_stream *stream)
 {
@@ -52,6 +47,15 @@ void gale__tcp_stream_adopt(struct gale_tcp_stream *stream, struct gale_async_fd
  */
 int gale__socket_addr_from_driver(const struct sockaddr_storage *storage, socklen_t len,
 				  struct gale_socket_addr *addr_out);
+
+/* An address query of the driver's: gale_driver_addr_local or gale_driver_addr_peer. */
+typedef int gale__addr_query_fn(struct gale_driver *driver, int fd,
+				struct sockaddr_storage *addr_out, socklen_t *addr_len_out);
+
+/* Asks query about fd and converts the answer (gale__socket_addr_from_driver()). 0, the
+ * driver's error, or -EAFNOSUPPORT / -EINVAL. */
+int gale__socket_addr_query(struct gale_driver *driver, int fd, gale__addr_query_fn *query,
+			    struct gale_socket_addr *addr_out);
 
 /*
  * Yields instead of spinning: wakes cx's waker and reports GALE_PENDING, so the executor

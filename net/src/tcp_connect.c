@@ -6,10 +6,13 @@
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
+#include <stdio.h>
+#include <string.h>
 
 #include <gale/async_fd.h>
 #include <gale/driver.h>
 #include <gale/error.h>
+#include <gale/resolve.h>
 #include <gale/tcp.h>
 
 #include "net_internal.h"
@@ -188,4 +191,110 @@ void gale_tcp_connect_deinit(struct gale_tcp_connect *future)
 	assert(future != NULL);
 	if (future->priv_is_in_flight)
 		connect_attempt_abandon(future);
+}
+
+/* ==== Connect by name (resolve.h): resolve, then one connect future per address ======== */
+
+void gale_tcp_connect_host_init(struct gale_tcp_connect_host *future,
+				struct gale_runtime *runtime, const char *text)
+{
+	assert(future != NULL && runtime != NULL && text != NULL);
+	memset(future, 0, sizeof(*future));
+	gale_resolve_init(&future->priv_resolve, runtime, text);
+	(void)snprintf(future->priv_text, sizeof(future->priv_text), "%s", text);
+}
+
+void gale_tcp_connect_host_bind(struct gale_tcp_connect_host *future,
+				const struct gale_socket_addr *local)
+{
+	assert(future != NULL);
+	assert(!future->priv_is_connecting && !future->priv_is_done);
+	future->priv_local = local;
+}
+
+/* Starts the connect to the next address (one address per connect future, so each
+ * attempt's own outcome is kept). */
+static void connect_host_attempt_start(struct gale_tcp_connect_host *future)
+{
+	struct gale_resolve *resolve = &future->priv_resolve;
+	assert(future->priv_attempts_count < resolve->addr_count);
+	gale_tcp_connect_init(&future->priv_connect,
+			      gale_resolve_query_runtime(&resolve->priv_query),
+			      &resolve->addrs[future->priv_attempts_count], 1);
+	gale_tcp_connect_bind(&future->priv_connect, future->priv_local);
+	future->priv_errors[future->priv_attempts_count++] = GALE_PENDING;
+	future->priv_is_connecting = true;
+}
+
+int gale_tcp_connect_host_poll(struct gale_tcp_connect_host *future, struct gale_cx *cx,
+			       struct gale_tcp_stream *stream_out)
+{
+	assert(future != NULL && cx != NULL && stream_out != NULL);
+	assert(!future->priv_is_done && "connect polled after completion");
+	if (future->priv_attempts_count == 0) {
+		int rc = gale_resolve_poll(&future->priv_resolve, cx);
+		if (rc == GALE_PENDING)
+			return GALE_PENDING;
+		if (rc < 0) {
+			future->priv_is_done = true;
+			return rc;
+		}
+		connect_host_attempt_start(future);
+	}
+	for (;;) {
+		int rc = gale_tcp_connect_poll(&future->priv_connect, cx, stream_out);
+		if (rc == GALE_PENDING)
+			return GALE_PENDING;
+		gale_tcp_connect_deinit(&future->priv_connect);
+		future->priv_is_connecting = false;
+		future->priv_errors[future->priv_attempts_count - 1] = rc;
+		if (rc == 0 || future->priv_attempts_count == future->priv_resolve.addr_count) {
+			future->priv_is_done = true;
+			return rc; /* Connected, or the last address's error. */
+		}
+		connect_host_attempt_start(future);
+	}
+}
+
+size_t gale_tcp_connect_host_attempts(const struct gale_tcp_connect_host *future)
+{
+	assert(future != NULL);
+	return future->priv_attempts_count;
+}
+
+int gale_tcp_connect_host_attempt_result(const struct gale_tcp_connect_host *future,
+					 size_t index)
+{
+	assert(future != NULL);
+	if (index >= future->priv_attempts_count)
+		return -EINVAL;
+	return future->priv_errors[index];
+}
+
+void gale_tcp_connect_host_deinit(struct gale_tcp_connect_host *future)
+{
+	assert(future != NULL);
+	gale_resolve_deinit(&future->priv_resolve);
+	if (future->priv_is_connecting)
+		gale_tcp_connect_deinit(&future->priv_connect);
+	future->priv_is_connecting = false;
+}
+
+int gale_tcp_connect_host_describe(const struct gale_tcp_connect_host *future, int rc,
+				   char *buf, size_t buf_len)
+{
+	assert(future != NULL);
+	assert(buf != NULL || buf_len == 0);
+	size_t attempts = future->priv_attempts_count;
+	if (attempts == 0)
+		return gale_resolve_describe(&future->priv_resolve, rc, buf, buf_len);
+	char last[GALE_SOCKET_ADDR_TEXT_MAX];
+	(void)gale_socket_addr_format(&future->priv_resolve.addrs[attempts - 1], last,
+				      sizeof(last));
+	size_t count = future->priv_resolve.addr_count;
+	if (count == 1)
+		return snprintf(buf, buf_len, "connecting to %s (%s): %s", future->priv_text,
+				last, gale_strerror(rc));
+	return snprintf(buf, buf_len, "connecting to %s (%s, the last of %zu addresses): %s",
+			future->priv_text, last, count, gale_strerror(rc));
 }

@@ -90,13 +90,8 @@ int gale_tcp_listener_bind(struct gale_tcp_listener *listener, struct gale_runti
 static int listener_fd_check(struct gale_driver *driver, int fd)
 {
 	assert(driver != NULL);
-	struct sockaddr_storage storage;
-	socklen_t len = sizeof(storage);
-	int rc = gale_driver_addr_local(driver, fd, &storage, &len);
-	if (rc < 0)
-		return rc;
 	struct gale_socket_addr addr;
-	rc = gale__socket_addr_from_driver(&storage, len, &addr);
+	int rc = gale__socket_addr_query(driver, fd, gale_driver_addr_local, &addr);
 	if (rc < 0)
 		return rc;
 	int value = 0;
@@ -143,13 +138,9 @@ int gale_tcp_listener_local_addr(const struct gale_tcp_listener *listener,
 	assert(listener != NULL && addr_out != NULL);
 	if (!listener_is_open(listener))
 		return GALE_E_CLOSED;
-	struct sockaddr_storage storage;
-	socklen_t len = sizeof(storage);
-	int rc = gale_driver_addr_local(gale_runtime_driver(listener_runtime(listener)),
-					gale_tcp_listener_fd(listener), &storage, &len);
-	if (rc < 0)
-		return rc;
-	return gale__socket_addr_from_driver(&storage, len, addr_out);
+	return gale__socket_addr_query(gale_runtime_driver(listener_runtime(listener)),
+				       gale_tcp_listener_fd(listener), gale_driver_addr_local,
+				       addr_out);
 }
 
 static void accept_backoff_unlink(struct gale_tcp_listener *listener,

@@ -40,6 +40,8 @@ void gale__tcp_stream_cache_fill(struct gale_tcp_stream *stream)
 	assert(stream != NULL);
 	int fd = gale_async_fd_fd(&stream->priv_async_fd);
 	assert(fd >= 0);
+	/* A TCP socket is a stream: short reads and writes prove what the driver says. */
+	(void)gale_async_fd_stream_set(&stream->priv_async_fd);
 	stream->priv_fd = fd;
 	stream->priv_driver = gale_runtime_driver(gale_async_fd_runtime(&stream->priv_async_fd));
 }
@@ -107,34 +109,38 @@ int gale__socket_addr_from_driver(const struct sockaddr_storage *storage, sockle
 	return gale_socket_addr_from_sockaddr(storage, len, addr_out);
 }
 
-int gale_tcp_stream_local_addr(const struct gale_tcp_stream *stream,
-			       struct gale_socket_addr *addr_out)
+int gale__socket_addr_query(struct gale_driver *driver, int fd, gale__addr_query_fn *query,
+			    struct gale_socket_addr *addr_out)
 {
-	assert(stream != NULL && addr_out != NULL);
-	if (!gale__tcp_stream_is_open(stream))
-		return GALE_E_CLOSED;
+	assert(driver != NULL && query != NULL);
 	struct sockaddr_storage storage;
 	socklen_t len = sizeof(storage);
-	int rc = gale_driver_addr_local(stream_driver(stream), gale_tcp_stream_fd(stream), &storage,
-					&len);
+	int rc = query(driver, fd, &storage, &len);
 	if (rc < 0)
 		return rc;
 	return gale__socket_addr_from_driver(&storage, len, addr_out);
 }
 
-int gale_tcp_stream_peer_addr(const struct gale_tcp_stream *stream,
-			      struct gale_socket_addr *addr_out)
+/* local_addr and peer_addr: one query of an open stream's fd. */
+static int stream_addr(const struct gale_tcp_stream *stream, gale__addr_query_fn *query,
+		       struct gale_socket_addr *addr_out)
 {
 	assert(stream != NULL && addr_out != NULL);
 	if (!gale__tcp_stream_is_open(stream))
 		return GALE_E_CLOSED;
-	struct sockaddr_storage storage;
-	socklen_t len = sizeof(storage);
-	int rc = gale_driver_addr_peer(stream_driver(stream), gale_tcp_stream_fd(stream), &storage,
-				       &len);
-	if (rc < 0)
-		return rc;
-	return gale__socket_addr_from_driver(&storage, len, addr_out);
+	return gale__socket_addr_query(stream_driver(stream), stream->priv_fd, query, addr_out);
+}
+
+int gale_tcp_stream_local_addr(const struct gale_tcp_stream *stream,
+			       struct gale_socket_addr *addr_out)
+{
+	return stream_addr(stream, gale_driver_addr_local, addr_out);
+}
+
+int gale_tcp_stream_peer_addr(const struct gale_tcp_stream *stream,
+			      struct gale_socket_addr *addr_out)
+{
+	return stream_addr(stream, gale_driver_addr_peer, addr_out);
 }
 
 int gale_tcp_stream_take_error(struct gale_tcp_stream *stream, int *error_out)

@@ -3,11 +3,14 @@
  * TcpStream I/O paths (tcp.h): non-blocking attempts, poll-style reads and writes, the
  * reader/writer fat pointers, and the ready and peek futures.
  *
- * The edge-triggered rule lives in two places, stream_try_io() (an AsyncFd guard) and
- * stream_poll_io() (gale_async_fd_poll_io()): observe readiness, make exactly one driver
- * call, and clear readiness only when that call says -EAGAIN (it stays set otherwise,
- * short counts included). Nothing here allocates, and a successful read or write costs
- * exactly one driver call.
+ * The edge-triggered rule lives in one place, the reactor's attempt (reached through the
+ * AsyncFd's typed reads and writes, gale_async_fd_poll_read/_write and guard
+ * try_read/try_write, and its general form for peeks and vectored calls): observe
+ * readiness, make exactly one driver call, and clear readiness when that call says -EAGAIN,
+ * or, for a plain read or write, when it moved less than asked and the driver vouches that
+ * this proves the socket drained or full (the stream is declared one at registration:
+ * gale_async_fd_stream_set). A peek never clears on a short count: it consumed nothing.
+ * Nothing here allocates, and a successful read or write costs exactly one driver call.
  */
 #include <assert.h>
 #include <errno.h> /* E* constants only. */
@@ -19,67 +22,33 @@
 
 #include "net_internal.h"
 
-enum stream_op_kind {
-	STREAM_OP_READ,
-	STREAM_OP_READV,
-	STREAM_OP_PEEK,
-	STREAM_OP_WRITE,
-	STREAM_OP_WRITEV,
+/* ---- The attempts: one driver call each, typed by what it does with the bytes -------- */
+
+/* A vectored call's array, for reads and writes alike (the array is never written). */
+struct stream_iov {
+	const struct iovec *iov; /* Borrowed for the attempt. */
+	int iov_count;           /* Its entries. */
 };
 
-/* One driver call, described so the guard's try_io can run it. */
-struct stream_op {
-	enum stream_op_kind kind; /* Which driver call. */
-	void *buf;                /* READ/PEEK destination; WRITE source (cast back to const). */
-	size_t len;               /* Bytes of buf. */
-	const struct iovec *iov;  /* READV/WRITEV array. */
-	int iov_count;            /* Its entries. */
-};
-
-/* gale_async_fd_io_fn for each kind: runs the described call once. One function per kind
- * rather than a switch, so the per-byte path dispatches once (the io pointer). */
-static ssize_t stream_op_read(void *data, struct gale_driver *driver, int fd)
+/* Peeks into the unfilled part of a struct gale_read_buf: the poll, the try and the peek
+ * future all use this one. */
+static ssize_t stream_peek(void *data, struct gale_driver *driver, int fd)
 {
-	const struct stream_op *op = data;
-	return gale_driver_read(driver, fd, op->buf, op->len);
+	struct gale_read_buf *rb = data;
+	return gale_driver_recv(driver, fd, gale_read_buf_unfilled(rb),
+				gale_read_buf_remaining(rb), GALE_RECV_PEEK);
 }
 
-static ssize_t stream_op_readv(void *data, struct gale_driver *driver, int fd)
+static ssize_t stream_readv(void *data, struct gale_driver *driver, int fd)
 {
-	const struct stream_op *op = data;
-	return gale_driver_readv(driver, fd, op->iov, op->iov_count);
+	const struct stream_iov *vec = data;
+	return gale_driver_readv(driver, fd, vec->iov, vec->iov_count);
 }
 
-static ssize_t stream_op_peek(void *data, struct gale_driver *driver, int fd)
+static ssize_t stream_writev(void *data, struct gale_driver *driver, int fd)
 {
-	const struct stream_op *op = data;
-	return gale_driver_recv(driver, fd, op->buf, op->len, GALE_RECV_PEEK);
-}
-
-static ssize_t stream_op_write(void *data, struct gale_driver *driver, int fd)
-{
-	const struct stream_op *op = data;
-	return gale_driver_write(driver, fd, op->buf, op->len);
-}
-
-static ssize_t stream_op_writev(void *data, struct gale_driver *driver, int fd)
-{
-	const struct stream_op *op = data;
-	return gale_driver_writev(driver, fd, op->iov, op->iov_count);
-}
-
-static gale_async_fd_io_fn *const stream_op_fns[] = {
-	[STREAM_OP_READ] = stream_op_read,   [STREAM_OP_READV] = stream_op_readv,
-	[STREAM_OP_PEEK] = stream_op_peek,   [STREAM_OP_WRITE] = stream_op_write,
-	[STREAM_OP_WRITEV] = stream_op_writev,
-};
-
-/* The io function for op's kind. */
-static gale_async_fd_io_fn *stream_op_fn(const struct stream_op *op)
-{
-	assert(op != NULL);
-	assert((size_t)op->kind < sizeof(stream_op_fns) / sizeof(stream_op_fns[0]));
-	return stream_op_fns[op->kind];
+	const struct stream_iov *vec = data;
+	return gale_driver_writev(driver, fd, vec->iov, vec->iov_count);
 }
 
 int gale__tcp_yield(struct gale_cx *cx)
@@ -90,28 +59,35 @@ int gale__tcp_yield(struct gale_cx *cx)
 }
 
 /*
- * A non-blocking attempt: readiness is read without storing any waker (a waiter linked
- * and unlinked at once, so no other task's waker slot is touched), then one driver call.
+ * Readiness for a non-blocking attempt, read without storing any waker (a waiter linked
+ * and unlinked at once, so no other task's waker slot is touched): 0 with *guard_out to
+ * consume, -EAGAIN (not ready), or GALE_E_CLOSED.
  */
-static ssize_t stream_try_io(struct gale_tcp_stream *stream, uint32_t interest,
-			     const struct stream_op *op)
+static int stream_try_ready(struct gale_tcp_stream *stream, uint32_t interest,
+			    struct gale_async_fd_guard *guard_out)
 {
-	assert(stream != NULL && op != NULL);
+	assert(stream != NULL && guard_out != NULL);
 	assert(interest == GALE_READY_READ || interest == GALE_READY_WRITE);
 	if (!gale__tcp_stream_is_open(stream))
 		return GALE_E_CLOSED;
 	struct gale_async_fd_ready probe;
 	gale_async_fd_ready_init(&probe, gale__tcp_stream_async_fd(stream), interest);
 	struct gale_cx cx_none = {gale_waker_none()};
-	struct gale_async_fd_guard guard;
-	int rc = gale_async_fd_ready_poll(&probe, &cx_none, &guard);
+	int rc = gale_async_fd_ready_poll(&probe, &cx_none, guard_out);
 	gale_async_fd_ready_deinit(&probe);
-	if (rc == GALE_PENDING)
-		return -EAGAIN;
-	if (rc < 0)
+	return rc == GALE_PENDING ? -EAGAIN : rc;
+}
+
+/* A non-blocking attempt in the general form (peek, vectored): clears only on -EAGAIN. */
+static ssize_t stream_try_io(struct gale_tcp_stream *stream, uint32_t interest,
+			     gale_async_fd_io_fn *io, void *data)
+{
+	assert(io != NULL);
+	struct gale_async_fd_guard guard;
+	int rc = stream_try_ready(stream, interest, &guard);
+	if (rc != 0)
 		return rc;
-	/* try_io clears the observed readiness on -EAGAIN and keeps it otherwise. */
-	return gale_async_fd_guard_try_io(&guard, stream_op_fn(op), (void *)op);
+	return gale_async_fd_guard_try_io(&guard, io, data);
 }
 
 /*
@@ -120,16 +96,16 @@ static ssize_t stream_try_io(struct gale_tcp_stream *stream, uint32_t interest,
  * stores the waker when readiness is gone), all with one reactor lookup per attempt.
  */
 static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
-			  enum gale_direction direction, const struct stream_op *op,
+			  enum gale_direction direction, gale_async_fd_io_fn *io, void *data,
 			  size_t *len_out)
 {
 	assert(stream != NULL && cx != NULL);
-	assert(op != NULL && len_out != NULL);
+	assert(io != NULL && len_out != NULL);
 	if (!gale__tcp_stream_is_open(stream))
 		return GALE_E_CLOSED;
 	ssize_t n = 0;
 	int rc = gale_async_fd_poll_io(gale__tcp_stream_async_fd(stream), cx, direction,
-				       stream_op_fn(op), (void *)op, &n);
+				       io, data, &n);
 	if (rc != 0)
 		return rc;
 	if (n < 0)
@@ -143,8 +119,11 @@ static int stream_poll_io(struct gale_tcp_stream *stream, struct gale_cx *cx,
 ssize_t gale_tcp_stream_try_read(struct gale_tcp_stream *stream, void *buf, size_t len)
 {
 	assert(buf != NULL || len == 0);
-	struct stream_op op = {.kind = STREAM_OP_READ, .buf = buf, .len = len};
-	return stream_try_io(stream, GALE_READY_READ, &op);
+	struct gale_async_fd_guard guard;
+	int rc = stream_try_ready(stream, GALE_READY_READ, &guard);
+	if (rc != 0)
+		return rc;
+	return gale_async_fd_guard_try_read(&guard, NULL, NULL, buf, len);
 }
 
 /* The iovec array of a vectored call: a count in [0, GALE_ASYNC_IO_IOV_MAX] (else -EINVAL,
@@ -163,16 +142,18 @@ ssize_t gale_tcp_stream_try_read_vectored(struct gale_tcp_stream *stream,
 {
 	if (!iov_count_is_valid(iov, iov_count))
 		return -EINVAL;
-	struct stream_op op = {.kind = STREAM_OP_READV, .iov = iov, .iov_count = iov_count};
-	return stream_try_io(stream, GALE_READY_READ, &op);
+	struct stream_iov vec = {iov, iov_count};
+	return stream_try_io(stream, GALE_READY_READ, stream_readv, &vec);
 }
 
 ssize_t gale_tcp_stream_try_write(struct gale_tcp_stream *stream, const void *buf, size_t len)
 {
 	assert(buf != NULL || len == 0);
-	/* The op struct is shared with reads; the driver call takes it back as const. */
-	struct stream_op op = {.kind = STREAM_OP_WRITE, .buf = (void *)buf, .len = len};
-	return stream_try_io(stream, GALE_READY_WRITE, &op);
+	struct gale_async_fd_guard guard;
+	int rc = stream_try_ready(stream, GALE_READY_WRITE, &guard);
+	if (rc != 0)
+		return rc;
+	return gale_async_fd_guard_try_write(&guard, NULL, NULL, buf, len);
 }
 
 ssize_t gale_tcp_stream_try_write_vectored(struct gale_tcp_stream *stream,
@@ -180,15 +161,16 @@ ssize_t gale_tcp_stream_try_write_vectored(struct gale_tcp_stream *stream,
 {
 	if (!iov_count_is_valid(iov, iov_count))
 		return -EINVAL;
-	struct stream_op op = {.kind = STREAM_OP_WRITEV, .iov = iov, .iov_count = iov_count};
-	return stream_try_io(stream, GALE_READY_WRITE, &op);
+	struct stream_iov vec = {iov, iov_count};
+	return stream_try_io(stream, GALE_READY_WRITE, stream_writev, &vec);
 }
 
 ssize_t gale_tcp_stream_try_peek(struct gale_tcp_stream *stream, void *buf, size_t len)
 {
 	assert(buf != NULL || len == 0);
-	struct stream_op op = {.kind = STREAM_OP_PEEK, .buf = buf, .len = len};
-	return stream_try_io(stream, GALE_READY_READ, &op);
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, buf, len);
+	return stream_try_io(stream, GALE_READY_READ, stream_peek, &rb);
 }
 
 /* ---- Poll-style readiness and I/O ----------------------------------------------------- */
@@ -220,36 +202,47 @@ int gale_tcp_stream_poll_write_ready(struct gale_tcp_stream *stream, struct gale
 	return stream_poll_ready(stream, cx, GALE_DIRECTION_WRITE);
 }
 
-/* poll_read and poll_peek: the same path, one flag apart. */
-static int stream_poll_into(struct gale_tcp_stream *stream, struct gale_cx *cx,
-			    struct gale_read_buf *rb, enum stream_op_kind kind)
+/* poll_read: the typed read, so that a short count may prove the socket drained. */
+static int stream_poll_read(struct gale_tcp_stream *stream, struct gale_cx *cx,
+			    struct gale_read_buf *rb)
 {
-	assert(rb != NULL);
+	assert(stream != NULL && rb != NULL);
 	assert(rb->len_filled <= rb->cap);
 	/* A full buffer reads nothing and means nothing: no syscall for it (but a closed
 	 * stream still says so). */
 	if (gale_read_buf_is_full(rb))
 		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
-	struct stream_op op = {.kind = kind,
-			       .buf = gale_read_buf_unfilled(rb),
-			       .len = gale_read_buf_remaining(rb)};
+	if (!gale__tcp_stream_is_open(stream))
+		return GALE_E_CLOSED;
 	size_t n = 0;
-	int rc = stream_poll_io(stream, cx, GALE_DIRECTION_READ, &op, &n);
-	if (rc == 0)
-		gale_read_buf_advance(rb, n);
+	int rc = gale_async_fd_poll_read(gale__tcp_stream_async_fd(stream), cx, NULL, NULL,
+					 gale_read_buf_unfilled(rb), gale_read_buf_remaining(rb),
+					 &n);
+	/* n <= the remaining space: the driver wrapper checked the count against it (and
+	 * gale_async_read_poll checks the buffer again), so no second check here. */
+	rb->len_filled += n;
 	return rc;
 }
 
 int gale_tcp_stream_poll_read(struct gale_tcp_stream *stream, struct gale_cx *cx,
 			      struct gale_read_buf *rb)
 {
-	return stream_poll_into(stream, cx, rb, STREAM_OP_READ);
+	return stream_poll_read(stream, cx, rb);
 }
 
+/* poll_peek: the general form (a short peek consumed nothing, so it proves nothing). */
 int gale_tcp_stream_poll_peek(struct gale_tcp_stream *stream, struct gale_cx *cx,
 			      struct gale_read_buf *rb)
 {
-	return stream_poll_into(stream, cx, rb, STREAM_OP_PEEK);
+	assert(rb != NULL);
+	assert(rb->len_filled <= rb->cap);
+	if (gale_read_buf_is_full(rb))
+		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
+	size_t n = 0;
+	int rc = stream_poll_io(stream, cx, GALE_DIRECTION_READ, stream_peek, rb, &n);
+	if (rc == 0)
+		gale_read_buf_advance(rb, n);
+	return rc;
 }
 
 static int stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
@@ -260,8 +253,10 @@ static int stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
 	*len_written_out = 0;
 	if (len == 0)
 		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
-	struct stream_op op = {.kind = STREAM_OP_WRITE, .buf = (void *)buf, .len = len};
-	return stream_poll_io(stream, cx, GALE_DIRECTION_WRITE, &op, len_written_out);
+	if (!gale__tcp_stream_is_open(stream))
+		return GALE_E_CLOSED;
+	return gale_async_fd_poll_write(gale__tcp_stream_async_fd(stream), cx, NULL, NULL, buf,
+					len, len_written_out);
 }
 
 int gale_tcp_stream_poll_write(struct gale_tcp_stream *stream, struct gale_cx *cx,
@@ -282,8 +277,9 @@ int gale_tcp_stream_poll_writev(struct gale_tcp_stream *stream, struct gale_cx *
 		len_total += iov[i].iov_len;
 	if (len_total == 0)
 		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
-	struct stream_op op = {.kind = STREAM_OP_WRITEV, .iov = iov, .iov_count = iov_count};
-	return stream_poll_io(stream, cx, GALE_DIRECTION_WRITE, &op, len_written_out);
+	struct stream_iov vec = {iov, iov_count};
+	return stream_poll_io(stream, cx, GALE_DIRECTION_WRITE, stream_writev, &vec,
+			      len_written_out);
 }
 
 int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream, struct gale_cx *cx)
@@ -305,7 +301,7 @@ int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream, struct gale_cx
  * functions: one call level less on every read and write. */
 static int tcp_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf *rb)
 {
-	return stream_poll_into(self, cx, rb, STREAM_OP_READ);
+	return stream_poll_read(self, cx, rb);
 }
 
 static int tcp_poll_write(void *self, struct gale_cx *cx, const void *buf, size_t len,
@@ -407,23 +403,21 @@ int gale_tcp_ready_poll(struct gale_tcp_ready *future, struct gale_cx *cx, uint3
 	return 0;
 }
 
+/* False when a future's stream was never opened (a zeroed runtime pointer): then nothing
+ * was linked and deinit has nothing to undo. */
+static bool future_stream_was_opened(const struct gale_tcp_stream *stream)
+{
+	return stream != NULL && gale_tcp_stream_runtime(stream) != NULL;
+}
+
 void gale_tcp_ready_deinit(struct gale_tcp_ready *future)
 {
 	assert(future != NULL);
-	/* A zeroed runtime pointer means the stream was never opened: nothing was linked. */
-	if (future->priv_stream == NULL || gale_tcp_stream_runtime(future->priv_stream) == NULL)
-		return;
-	gale_async_fd_ready_deinit(&future->priv_ready);
+	if (future_stream_was_opened(future->priv_stream))
+		gale_async_fd_ready_deinit(&future->priv_ready);
 }
 
 /* ---- peek future ---------------------------------------------------------------------- */
-
-static ssize_t stream_peek_run(void *data, struct gale_driver *driver, int fd)
-{
-	struct gale_tcp_peek *future = data;
-	assert(future != NULL && driver != NULL);
-	return gale_driver_recv(driver, fd, future->priv_buf, future->priv_len, GALE_RECV_PEEK);
-}
 
 void gale_tcp_peek_init(struct gale_tcp_peek *future, struct gale_tcp_stream *stream, void *buf,
 			size_t len)
@@ -431,10 +425,9 @@ void gale_tcp_peek_init(struct gale_tcp_peek *future, struct gale_tcp_stream *st
 	assert(future != NULL && stream != NULL);
 	assert(buf != NULL || len == 0);
 	future->priv_stream = stream;
-	future->priv_buf = buf;
-	future->priv_len = len;
+	gale_read_buf_init(&future->priv_rb, buf, len);
 	gale_async_fd_io_init(&future->priv_io, gale__tcp_stream_async_fd(stream), GALE_READY_READ,
-			      stream_peek_run, future);
+			      stream_peek, &future->priv_rb);
 }
 
 int gale_tcp_peek_poll(struct gale_tcp_peek *future, struct gale_cx *cx, size_t *len_peeked_out)
@@ -456,7 +449,6 @@ int gale_tcp_peek_poll(struct gale_tcp_peek *future, struct gale_cx *cx, size_t 
 void gale_tcp_peek_deinit(struct gale_tcp_peek *future)
 {
 	assert(future != NULL);
-	if (future->priv_stream == NULL || gale_tcp_stream_runtime(future->priv_stream) == NULL)
-		return;
-	gale_async_fd_io_deinit(&future->priv_io);
+	if (future_stream_was_opened(future->priv_stream))
+		gale_async_fd_io_deinit(&future->priv_io);
 }

@@ -12,6 +12,7 @@ static const struct gale_scenario *const catalog[] = {
 	&scn_connect_storm,
 	&scn_proxy,
 	&scn_rpc,
+	&scn_tcp_split,
 };
 
 const struct gale_scenario *const *gale_catalog_scenarios(size_t *count_out)

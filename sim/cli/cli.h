@@ -47,6 +47,7 @@ struct cli_campaign {
 	double seed_timeout_s;                     /* One seed's wall-clock budget; 0 = none. */
 	const char *json_path;                     /* --json FILE or NULL. */
 	const char *junit_path;                    /* --junit FILE or NULL. */
+	const char *timeline_dir;                  /* --timeline-dir DIR or NULL. */
 	bool fault_coverage;                       /* --fault-coverage: table + gate. */
 	double shrink_s;                           /* Budget per shrink; 0: --no-shrink. */
 	const char *program;                       /* argv[0], for replay commands. */
@@ -373,6 +374,32 @@ bool cli_read_all(int fd, void *buf, size_t len);
 /* Writes the kept records of trace, one line each (and a note when it was truncated);
  * replay's --verbose / --trace and the fuzz entry's GALE_FUZZ_TRACE. */
 void cli_trace_print(const struct gale_trace *trace, FILE *out);
+
+/* What a timeline shows besides the trace: which run, its verdict, how to replay it. */
+struct cli_timeline_run {
+	const char *scenario;                 /* The scenario's name. */
+	const char *command;                  /* The replay command line. */
+	int status;                           /* gale_scenario_run()'s return. */
+	const struct gale_run_result *result; /* Its verdict (failure_step places it). */
+};
+
+/*
+ * Writes the kept records of trace (and its side records) as a timeline: Chrome
+ * trace-event JSON (html false: Perfetto, chrome://tracing) or one self-contained HTML
+ * page (html true). 0, or -ENOMEM (nothing written). Write errors are the caller's to
+ * find when it closes out (cli_file_close).
+ */
+int cli_timeline_write(const struct gale_trace *trace, const struct cli_timeline_run *run,
+		       bool html, FILE *out);
+
+/*
+ * run --timeline-dir DIR: reruns each listed failure that replays exactly (an oracle
+ * failure on sim) keeping its trace, and writes DIR/<scenario>-seed<N>.json and .html;
+ * names on stdout what it wrote and what it could not. false when a file could not be
+ * written (after a one-line error).
+ */
+bool cli_timeline_dir_write(const struct cli_campaign *campaign, const struct cli_report *report,
+			    const char *dir);
 
 /* Opens path for writing, with a one-line error naming it; NULL on failure. */
 FILE *cli_file_open(const char *path);

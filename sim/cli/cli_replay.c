@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `gale replay`: reruns one (scenario, seed, profile), prints the verdict and the trace
- * hash, writes the trace as text (--trace FILE, or stdout with --verbose), and with
- * --hash confirms that the run reproduced the hash a campaign reported. On sim a replay
+ * hash, writes the trace as text (--trace FILE, or stdout with --verbose) or as a timeline
+ * (--timeline FILE.json for Perfetto, --html FILE.html for a browser), and with --hash
+ * confirms that the run reproduced the hash a campaign reported. On sim a replay
  * is exact; on a kernel backend (--backend epoll, fault-epoll) it reruns the seed, but
  * the kernel's timing is not the seed's, so it reproduces only approximately.
  */
@@ -24,8 +25,9 @@
 
 static const char replay_usage[] =
 	"replay --scenario NAME --seed N [--profile P | --swarm] [--backend B]\n"
-	"       [--trace FILE] [--verbose] [--hash 0xHASH]\n"
-	"replay --input FILE [--trace FILE] [--verbose] [--hash 0xHASH]\n"
+	"       [--trace FILE] [--verbose] [--timeline FILE] [--html FILE] [--hash 0xHASH]\n"
+	"replay --input FILE [--trace FILE] [--verbose] [--timeline FILE] [--html FILE]\n"
+	"       [--hash 0xHASH]\n"
 	"\n"
 	"Reruns one seed (exactly, on sim) and prints its verdict and trace hash.\n"
 	"  --input FILE   run a fuzz input instead (a crash GALE_FUZZ_TARGET saved): it picks\n"
@@ -34,6 +36,11 @@ static const char replay_usage[] =
 	"                 (the kernel: replays only approximately, no --shrink)\n"
 	"  --trace FILE   write the whole trace as text to FILE\n"
 	"  --verbose      print the trace to stdout\n"
+	"  --timeline FILE  write the run as a timeline in Chrome trace-event JSON (open it\n"
+	"                 in https://ui.perfetto.dev or chrome://tracing): a track per task\n"
+	"                 (its polls), per fd and duplex end (ops, readiness, clears),\n"
+	"                 faults and the failure marked; virtual time, trace steps in args\n"
+	"  --html FILE    the same timeline as one self-contained page for any browser\n"
 	"  --hash H       confirm the run reproduced trace hash H (exit 1 if not)\n"
 	"  --faults-off K,K...    switch these fault kinds off (a shrunk failure's line)\n"
 	"  --only-faults N,N...   inject only the faults with these numbers, in the order\n"
@@ -51,6 +58,10 @@ struct replay_options {
 	bool has_profile;                     /* --profile given. */
 	bool swarm;                           /* --swarm. */
 	const char *trace_path;               /* --trace or NULL. */
+	const char *timeline_path;            /* --timeline or NULL. */
+	const char *html_path;                /* --html or NULL. */
+	const char *faults_off_text;          /* --faults-off as given, for the replay line. */
+	const char *only_text;                /* --only-faults as given, likewise. */
 	bool verbose;                         /* --verbose. */
 	uint64_t hash;                        /* --hash. */
 	bool has_hash;                        /* --hash given. */
@@ -69,7 +80,7 @@ static const struct cli_option_spec replay_options[] = {
 	{"--scenario", true}, {"--seed", true},  {"--profile", true}, {"--trace", true},
 	{"--hash", true},     {"--swarm", false}, {"--verbose", false}, {"--input", true},
 	{"--faults-off", true}, {"--only-faults", true}, {"--shrink", false},
-	{"--draws-min", false}, {"--backend", true},
+	{"--draws-min", false}, {"--backend", true}, {"--timeline", true}, {"--html", true},
 };
 
 /* --faults-off KIND,KIND...: fault kind names. */
@@ -166,10 +177,20 @@ static bool replay_apply(struct replay_options *options, const char *flag, const
 	}
 	if (strcmp(flag, "--backend") == 0)
 		return replay_parse_backend(options, value);
-	if (strcmp(flag, "--faults-off") == 0)
+	if (strcmp(flag, "--faults-off") == 0) {
+		options->faults_off_text = value;
 		return replay_parse_kinds(value, &options->faults_off);
-	if (strcmp(flag, "--only-faults") == 0)
+	}
+	if (strcmp(flag, "--only-faults") == 0) {
+		options->only_text = value;
 		return replay_parse_only(options, value);
+	}
+	if (strcmp(flag, "--timeline") == 0 || strcmp(flag, "--html") == 0) {
+		*(flag[2] == 't' ? &options->timeline_path : &options->html_path) = value;
+		if (value[0] == '\0')
+			cli_usage_error("%s needs a file name", flag);
+		return value[0] != '\0';
+	}
 	if (strcmp(flag, "--scenario") == 0) {
 		options->scenario = cli_scenario_find(value);
 		if (options->scenario == NULL)
@@ -306,59 +327,166 @@ static void replay_shrink(const struct replay_options *options,
 	free(shrink);
 }
 
+/* The files a replay writes, opened before the run so a bad path costs no run. */
+struct replay_files {
+	FILE *trace;    /* --trace, or NULL. */
+	FILE *timeline; /* --timeline, or NULL. */
+	FILE *html;     /* --html, or NULL. */
+};
+
+static void replay_files_discard(struct replay_files *files)
+{
+	FILE *all[] = {files->trace, files->timeline, files->html};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] != NULL)
+			fclose(all[i]);
+	*files = (struct replay_files){0};
+}
+
+static bool replay_files_open(const struct replay_options *options, struct replay_files *files)
+{
+	*files = (struct replay_files){0};
+	const char *paths[] = {options->trace_path, options->timeline_path, options->html_path};
+	FILE **slots[] = {&files->trace, &files->timeline, &files->html};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (paths[i] == NULL)
+			continue;
+		*slots[i] = cli_file_open(paths[i]);
+		if (*slots[i] == NULL) {
+			replay_files_discard(files);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The command that replays this run, as the timeline shows it (the run's own hash). */
+static void replay_command(const struct replay_options *options,
+			   const struct gale_run_result *result, char *buf, size_t buf_len)
+{
+	int n;
+	if (options->input_path != NULL)
+		n = snprintf(buf, buf_len, "%s replay --input %s", cli_program.argv0,
+			     options->input_path);
+	else
+		n = snprintf(buf, buf_len, "%s replay --scenario %s --seed %" PRIu64 " %s%s",
+			     cli_program.argv0, options->scenario->name, options->seed,
+			     options->swarm ? "--swarm" : "--profile ",
+			     options->swarm ? "" : options->profile_name);
+	size_t len = n > 0 ? (size_t)n : 0;
+	const char *extra[][2] = {
+		{" --backend ", options->has_backend ? gale_backend_name(options->backend) : NULL},
+		{" --faults-off ", options->faults_off != 0 ? options->faults_off_text : NULL},
+		{" --only-faults ", options->has_only ? options->only_text : NULL},
+		{" --draws-min", options->draws_min ? "" : NULL},
+	};
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]) && len < buf_len; i++) {
+		if (extra[i][1] == NULL)
+			continue;
+		n = snprintf(buf + len, buf_len - len, "%s%s", extra[i][0], extra[i][1]);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len < buf_len && !cli_backend_is_kernel(options->backend))
+		snprintf(buf + len, buf_len - len, " --hash 0x%016" PRIx64, result->trace_hash);
+}
+
+/* Writes the timeline files asked for; false when one could not be written. */
+static bool replay_timelines(const struct replay_options *options, struct replay_files *files,
+			     const struct gale_trace *trace, int status,
+			     const struct gale_run_result *result)
+{
+	char command[4096];
+	replay_command(options, result, command, sizeof(command));
+	struct cli_timeline_run run = {.scenario = options->scenario->name, .command = command,
+				       .status = status, .result = result};
+	FILE *outs[] = {files->timeline, files->html};
+	const char *paths[] = {options->timeline_path, options->html_path};
+	bool ok = true;
+	for (int i = 0; i < 2; i++) {
+		if (outs[i] == NULL)
+			continue;
+		int rc = cli_timeline_write(trace, &run, i == 1, outs[i]);
+		if (rc < 0)
+			fprintf(stderr, "%s: cannot make the timeline: %s\n", cli_program.name,
+				strerror(-rc));
+		bool closed = cli_file_close(outs[i], paths[i]);
+		if (rc == 0 && closed)
+			printf("timeline written to %s\n", paths[i]);
+		ok = ok && rc == 0 && closed;
+	}
+	files->timeline = files->html = NULL;
+	if (gale_trace_is_truncated(trace))
+		printf("note: the trace was cut after %zu records: the timeline ends there\n",
+		       gale_trace_kept_count(trace));
+	return ok;
+}
+
+/* The run's options from the command line, or from the fuzz input (false: bad input). */
+static bool replay_run_options(struct replay_options *options, struct gale_fuzz_case *input,
+			       char **bytes_out)
+{
+	*bytes_out = NULL;
+	if (options->input_path == NULL) {
+		input->options = (struct gale_run_options){
+			.seed = options->seed,
+			.profile = options->swarm ? NULL
+						  : gale_fault_profile_find(options->profile_name),
+			.swarm = options->swarm,
+			.faults_off = options->faults_off,
+			.draws_min = options->draws_min,
+			.faults_filter = options->has_only,
+			.faults_allowed = options->only,
+			.faults_allowed_count = options->only_count,
+			.backend = options->backend,
+		};
+		return true;
+	}
+	size_t len = 0;
+	*bytes_out = cli_file_read("replay", options->input_path, REPLAY_INPUT_MAX, &len);
+	if (*bytes_out != NULL && replay_decode(options, *bytes_out, len, input))
+		return true;
+	free(*bytes_out);
+	*bytes_out = NULL;
+	return false;
+}
+
 int cli_command_replay(int argc, char **argv)
 {
 	struct replay_options options;
 	int exit_status = replay_parse(&options, argc, argv);
 	if (exit_status >= 0)
 		return exit_status;
-	/* Opened first, so a path that cannot be written costs no run. */
-	FILE *trace_file = options.trace_path != NULL ? cli_file_open(options.trace_path) : NULL;
-	if (options.trace_path != NULL && trace_file == NULL)
+	struct replay_files files;
+	if (!replay_files_open(&options, &files))
 		return CLI_EXIT_USAGE;
-	bool keep = options.trace_path != NULL || options.verbose;
+	bool keep = files.trace != NULL || files.timeline != NULL || files.html != NULL ||
+		    options.verbose;
 	struct gale_fuzz_case input;
 	char *bytes = NULL;
-	struct gale_run_options *run = &input.options;
-	if (options.input_path != NULL) {
-		size_t len = 0;
-		bytes = cli_file_read("replay", options.input_path, REPLAY_INPUT_MAX, &len);
-		if (bytes == NULL || !replay_decode(&options, bytes, len, &input)) {
-			free(bytes);
-			if (trace_file != NULL)
-				fclose(trace_file);
-			return CLI_EXIT_USAGE;
-		}
-	} else {
-		input.options = (struct gale_run_options){
-			.seed = options.seed,
-			.profile = options.swarm ? NULL
-						 : gale_fault_profile_find(options.profile_name),
-			.swarm = options.swarm,
-			.faults_off = options.faults_off,
-			.draws_min = options.draws_min,
-			.faults_filter = options.has_only,
-			.faults_allowed = options.only,
-			.faults_allowed_count = options.only_count,
-			.backend = options.backend,
-		};
+	if (!replay_run_options(&options, &input, &bytes)) {
+		replay_files_discard(&files);
+		return CLI_EXIT_USAGE;
 	}
-	run->trace_records_max = keep ? REPLAY_RECORDS_MAX : 0;
+	input.options.trace_records_max = keep ? REPLAY_RECORDS_MAX : 0;
 	struct gale_trace trace = {0};
 	struct gale_run_result result;
-	int status = gale_scenario_run(options.scenario, run, keep ? &trace : NULL, &result);
+	int status = gale_scenario_run(options.scenario, &input.options, keep ? &trace : NULL,
+				       &result);
 	free(bytes);
 	if (options.verbose)
 		cli_trace_print(&trace, stdout);
 	replay_print(&options, status, &result);
 	exit_status = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-	if (trace_file != NULL) {
-		cli_trace_print(&trace, trace_file);
-		if (!cli_file_close(trace_file, options.trace_path))
+	if (files.trace != NULL) {
+		cli_trace_print(&trace, files.trace);
+		if (!cli_file_close(files.trace, options.trace_path))
 			exit_status = CLI_EXIT_USAGE;
 		else
 			printf("trace written to %s\n", options.trace_path);
+		files.trace = NULL;
 	}
+	if (!replay_timelines(&options, &files, &trace, status, &result))
+		exit_status = CLI_EXIT_USAGE;
 	if (options.has_hash) {
 		bool same = options.hash == result.trace_hash;
 		printf("trace hash %s the reported 0x%016" PRIx64 "\n",

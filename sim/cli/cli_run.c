@@ -14,7 +14,7 @@ static const char run_usage[] =
 	"run [--scenario NAME|all] [--seeds A..B | --count N] [--backend B[,B2]]\n"
 	"    [--profile none|default|harsh | --swarm] [-j N] [--shard I/N]\n"
 	"    [--time-limit SECONDS] [--seed-timeout SECONDS] [--json FILE] [--junit FILE]\n"
-	"    [--fault-coverage] [--no-shrink]\n"
+	"    [--fault-coverage] [--no-shrink] [--timeline-dir DIR]\n"
 	"\n"
 	"Runs each scenario under each seed on the chosen backend and checks every oracle.\n"
 	"  --scenario NAME   one scenario, or all (default: all); repeatable\n"
@@ -40,6 +40,9 @@ static const char run_usage[] =
 	"                    faults, same oracle and task; up to 10 s each)\n"
 	"  --json FILE       write a JSON report\n"
 	"  --junit FILE      write a JUnit XML report (one test case per scenario)\n"
+	"  --timeline-dir DIR  write the timeline of each listed failure on sim (rerun with\n"
+	"                    its trace) to DIR/<scenario>-seed<N>.json (Chrome trace-event\n"
+	"                    JSON, for https://ui.perfetto.dev) and .html (a page to open)\n"
 	"  --fault-coverage  print how often each fault kind was injected, and fail when a\n"
 	"                    kind was never injected (no fault exists only on paper)\n"
 	"Numbers are decimal (or hex after 0x); --flag=value and -jN work too. Seeds are\n"
@@ -145,7 +148,7 @@ static const struct cli_option_spec run_options[] = {
 	{"-j", true},         {"--shard", true},      {"--time-limit", true},
 	{"--json", true},     {"--junit", true},      {"--swarm", false},
 	{"--seed-timeout", true}, {"--no-shrink", false},
-	{"--fault-coverage", false}, {"--backend", true},
+	{"--fault-coverage", false}, {"--backend", true}, {"--timeline-dir", true},
 };
 
 /* Applies one option; false (after a one-line error) on a bad value. */
@@ -170,13 +173,17 @@ static bool run_apply_option(struct cli_campaign *campaign, const char *flag, co
 		return cli_parse_backends(flag, value, campaign);
 	if (strcmp(flag, "--shard") == 0)
 		return run_parse_shard(campaign, value);
-	if (strcmp(flag, "--json") == 0 || strcmp(flag, "--junit") == 0) {
+	if (strcmp(flag, "--json") == 0 || strcmp(flag, "--junit") == 0 ||
+	    strcmp(flag, "--timeline-dir") == 0) {
 		if (value[0] == '\0') {
-			cli_usage_error("%s needs a file name", flag);
+			cli_usage_error("%s needs a %s name", flag, flag[2] == 't' ? "directory"
+										   : "file");
 			return false;
 		}
-		bool json = strcmp(flag, "--json") == 0;
-		*(json ? &campaign->json_path : &campaign->junit_path) = value;
+		const char **slot = flag[2] == 't' ? &campaign->timeline_dir
+				    : strcmp(flag, "--json") == 0 ? &campaign->json_path
+								  : &campaign->junit_path;
+		*slot = value;
 		return true;
 	}
 	if (strcmp(flag, "--count") == 0) {
@@ -292,6 +299,9 @@ int cli_command_run(const char *program, int argc, char **argv)
 	}
 	run_shrink_failures(&campaign, &report);
 	exit_status = cli_report_finish(&campaign, &report, &files);
+	if (campaign.timeline_dir != NULL &&
+	    !cli_timeline_dir_write(&campaign, &report, campaign.timeline_dir))
+		exit_status = CLI_EXIT_USAGE;
 	cli_report_deinit(&report);
 	return exit_status;
 }

@@ -175,6 +175,37 @@ uint64_t gale_entropy_range(struct gale_entropy *entropy, uint64_t min, uint64_t
 	return min + range_offset(entropy, max - min);
 }
 
+/* Bits needed to write value (0 for 0). */
+static unsigned bit_length(uint64_t value)
+{
+	unsigned bits = 0;
+	while (value != 0) {
+		bits++;
+		value >>= 1;
+	}
+	return bits;
+}
+
+uint64_t gale_entropy_size(struct gale_entropy *entropy, uint64_t min, uint64_t max)
+{
+	assert(entropy != NULL);
+	assert(min <= max);
+	uint64_t span = max - min;
+	if (!bytes_mode(entropy) || span <= UINT64_C(0xFF))
+		return gale_entropy_range(entropy, min, max);
+	entropy->priv_draws_count++;
+	if (gale_entropy_is_exhausted(entropy))
+		return min;
+	/* Offsets of bit length k lie in [2^(k-1), 2^k - 1]; k == 0 is the offset 0. */
+	unsigned bits = (unsigned)(bytes_take(entropy, 1) % (bit_length(span) + 1));
+	if (bits == 0)
+		return min;
+	uint64_t low = UINT64_C(1) << (bits - 1);
+	uint64_t high = bits == 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+	high = high < span ? high : span;
+	return min + low + range_offset(entropy, high - low);
+}
+
 uint32_t gale_entropy_pick(struct gale_entropy *entropy, const uint32_t *weights, uint32_t count)
 {
 	assert(entropy != NULL);

@@ -321,6 +321,7 @@ int gale_scenario_spawn(struct gale_scenario_run *run, const char *name, gale_po
 	}
 	task->name = name;
 	task->expect_error = expect_error;
+	gale_trace_name_set(&run->trace, handle.id, name);
 	if (handle_out != NULL)
 		*handle_out = handle;
 	return 0;
@@ -365,6 +366,8 @@ struct gale_sim_stats gale_scenario_stats(const struct gale_scenario_run *run)
 		stats.registrations_count = state->tokens_len;
 		if (state->fault_ready)
 			stats.faults = gale_fault_driver_stats_get(&state->fault);
+		for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
+			stats.faults.injected[kind] += state->resolver_faults.injected[kind];
 	}
 	/* The driver counts its faults; allocation faults are the allocator's (sim_alloc.h). */
 	stats.faults.injected[GALE_FAULT_ALLOC_FAIL] +=
@@ -457,6 +460,11 @@ static void world_profile_choose(struct scenario_world *world,
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++)
 		if (options->faults_off & (UINT32_C(1) << kind))
 			run->profile.ratios[kind] = (struct gale_ratio){0, 0};
+	/* Linux's short-I/O world (scenario.h): a short count is never made up. */
+	if (world->state.short_io_linux) {
+		run->profile.ratios[GALE_FAULT_READ_SHORT] = (struct gale_ratio){0, 0};
+		run->profile.ratios[GALE_FAULT_WRITE_PARTIAL] = (struct gale_ratio){0, 0};
+	}
 }
 
 /* The sim's options: the scenario's shape, the run's entropy, profile and trace. */
@@ -471,6 +479,7 @@ static struct gale_sim_options world_sim_options(struct scenario_world *world)
 	options.profile = &run->profile;
 	options.entropy = &run->entropy;
 	options.trace = &run->trace;
+	options.short_io_proves = world->state.short_io_linux;
 	if (world->state.options->faults_filter)
 		options.fault_filter = &world->state.fault_filter;
 	return options;
@@ -496,6 +505,7 @@ static void world_init_sources(struct scenario_world *world, const struct gale_s
 		gale_entropy_init_seed(&run->entropy, options->seed);
 		run->seed = options->seed;
 	}
+	state->short_io_linux = gale__scenario_short_io_linux(options);
 	world_profile_choose(world, options);
 	gale_trace_init(&run->trace, NULL, options->trace_records_max);
 	/* Allocation faults wait for setup to finish: see the file comment of scenario.h. */
@@ -514,6 +524,27 @@ static void world_init_sources(struct scenario_world *world, const struct gale_s
 		.misuse = gale__scenario_misuse,
 		.data = state,
 	};
+}
+
+void gale__scenario_side(struct gale_scenario_state *state, enum gale_trace_kind kind,
+			 uint16_t op, int fd, uint64_t a, int64_t result)
+{
+	assert(state != NULL && state->run != NULL);
+	struct gale_trace_record record = {
+		.time_ns = gale_driver_now_ns(state->inner), /* The records' clock. */
+		.kind = (uint16_t)kind, .op = op, .fd = fd, .a = a, .result = result};
+	gale_trace_side_append(&state->run->trace, record);
+}
+
+/* The executor's observer: each task poll's two edges, as side records for timelines. */
+static void world_poll_begin(void *data, struct gale_task_handle task)
+{
+	gale__scenario_side(data, GALE_TRACE_POLL, GALE_TRACE_POLL_BEGIN, -1, task.id, 0);
+}
+
+static void world_poll_end(void *data, struct gale_task_handle task, int rc)
+{
+	gale__scenario_side(data, GALE_TRACE_POLL, GALE_TRACE_POLL_END, -1, task.id, rc);
 }
 
 /* The scheduling hook on a real backend: the sim's rule (gale_sim_schedule) from the run's
@@ -579,11 +610,15 @@ static int world_init(struct scenario_world *world, const struct gale_scenario *
 	if (rc < 0)
 		return rc;
 	state->runtime_ready = true;
+	gale__scenario_resolver_init(state);
 	if (state->backend == GALE_BACKEND_SIM)
 		gale_executor_schedule_set(&run->runtime.executor, gale_sim_schedule, &run->sim);
 	else
 		gale_executor_schedule_set(&run->runtime.executor, world_schedule_real, run);
 	gale_reactor_observer_set(&run->runtime.reactor, &state->reactor_observer);
+	state->executor_observer = (struct gale_executor_observer){
+		.poll_begin = world_poll_begin, .poll_end = world_poll_end, .data = state};
+	gale_executor_observer_set(&run->runtime.executor, &state->executor_observer);
 	if (scenario->state_size > 0) {
 		world->scenario_state = calloc(1, scenario->state_size);
 		if (world->scenario_state == NULL)
@@ -740,6 +775,7 @@ static void world_runtime_release(struct scenario_world *world)
 		(void)gale_runtime_timers_cancel_all(&run->runtime);
 		gale__scenario_driver_force_close(state);
 		gale_reactor_observer_set(&run->runtime.reactor, NULL);
+		gale__scenario_resolver_deinit(state);
 		int rc = gale_runtime_deinit(&run->runtime);
 		assert(rc == 0);
 		(void)rc;

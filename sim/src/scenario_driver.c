@@ -135,9 +135,23 @@ static void fd_closed(struct gale_scenario_state *state, int fd)
 static void fd_read_done(struct gale_scenario_state *state, int fd, int64_t result)
 {
 	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
-	if (record != NULL)
+	if (record != NULL) {
 		record->read_last = result;
+		record->read_short = false;
+	}
 	fd_touched(state, fd);
+}
+
+/* True when a byte op moved some of iov's bytes, not all: a short count. */
+static bool count_is_short(const struct iovec *iov, int iov_count, int64_t result)
+{
+	assert(iov != NULL || iov_count == 0);
+	if (result <= 0)
+		return false;
+	uint64_t len = 0;
+	for (int i = 0; i < iov_count; i++)
+		len += iov[i].iov_len;
+	return (uint64_t)result < len;
 }
 
 /* A byte read (read, readv, recv without PEEK) returned result into iov. */
@@ -145,6 +159,9 @@ static void fd_bytes_read(struct gale_scenario_state *state, int fd, const struc
 			  int iov_count, int64_t result)
 {
 	fd_read_done(state, fd, result);
+	struct scenario_fd *record = gale__scenario_fd_get(state, fd);
+	if (record != NULL)
+		record->read_short = count_is_short(iov, iov_count, result);
 	if (gale__scenario_is_real(state))
 		gale__scenario_streams_read(state, fd, iov, iov_count, result);
 }
@@ -189,12 +206,17 @@ void gale__scenario_ready_cleared(void *data, uint64_t token, int fd, uint32_t r
 	struct gale_scenario_state *state = data;
 	assert(state != NULL);
 	assert((ready_bits & ~(uint32_t)GALE_READY_INTEREST_ALL) == 0 && ready_bits != 0);
-	(void)token;
+	gale__scenario_side(state, GALE_TRACE_CLEAR, 0, fd, token, ready_bits);
 	const struct scenario_fd *record = gale__scenario_fd_get(state, fd);
 	if (record == NULL)
 		return; /* Not opened through the runner's driver: nothing to judge by. */
-	bool read_ok = record->read_last == -EAGAIN;
-	bool write_ok = write_is_blocked(record->write_last);
+	/* A short count proves the direction drained (or full) exactly when the driver the
+	 * reactor uses vouches for it (driver.h, GALE_DRIVER_CAP_*). */
+	uint32_t caps = gale_driver_caps(&state->driver.base);
+	bool read_ok = record->read_last == -EAGAIN ||
+		       (record->read_short && (caps & GALE_DRIVER_CAP_READ_SHORT_DRAINED) != 0);
+	bool write_ok = write_is_blocked(record->write_last) ||
+			(record->write_short && (caps & GALE_DRIVER_CAP_WRITE_SHORT_FULL) != 0);
 	bool reads = (ready_bits & GALE_READY_READ) != 0;
 	bool writes = (ready_bits & GALE_READY_WRITE) != 0;
 	/* One clear for both directions (a READ|WRITE guard): one of them blocking is the
@@ -208,10 +230,11 @@ void gale__scenario_ready_cleared(void *data, uint64_t token, int fd, uint32_t r
 	result_text(as_read ? record->read_last : record->write_last, last, sizeof(last));
 	gale__scenario_failf(state, GALE_ORACLE_READINESS,
 			     "%s readiness of %s cleared, but the last %s on it %s: readiness may "
-			     "be cleared only after the operation reported -EAGAIN (a short count "
-			     "leaves the fd ready, and no new edge will come)",
+			     "be cleared only after the operation reported -EAGAIN, or after a "
+			     "short count where the driver vouches that it proves the fd drained "
+			     "(or full), which %s does not (else no new edge will come)",
 			     as_read ? "READ" : "WRITE", described, as_read ? "read" : "write",
-			     last);
+			     last, gale_driver_name(&state->driver.base));
 }
 
 /* ---- Stream declarations --------------------------------------------------------------------- */
@@ -254,6 +277,10 @@ void gale__scenario_expect_check(struct gale_scenario_state *state, struct scena
 		expect->offset = expect->len;
 		return;
 	}
+	if (memcmp(bytes, expect->bytes + offset, len) == 0) {
+		expect->offset = offset + len;
+		return;
+	}
 	for (size_t i = 0; i < len; i++) {
 		if (bytes[i] == expect->bytes[offset + i])
 			continue;
@@ -276,6 +303,7 @@ static void fd_write_done(struct gale_scenario_state *state, int fd, const struc
 	if (record == NULL)
 		return;
 	record->write_last = result;
+	record->write_short = count_is_short(iov, iov_count, result);
 	if (gale__scenario_is_real(state))
 		gale__scenario_streams_wrote(state, fd, iov, iov_count, result);
 	if (record->expect == NULL || result <= 0)
@@ -407,8 +435,10 @@ static int sd_fd_register(struct gale_driver *driver, int fd, uint64_t token, ui
 	if (budget != 0)
 		return budget;
 	int rc = gale_driver_fd_register(driver_inner(state), fd, token, interest);
-	if (rc == 0)
+	if (rc == 0) {
 		tokens_add(state, fd, token);
+		gale__scenario_side(state, GALE_TRACE_REGISTER, 0, fd, token, 0);
+	}
 	fd_touched(state, fd);
 	return rc;
 }
@@ -723,6 +753,15 @@ static void sd_deinit(struct gale_driver *driver)
 }
 
 /* The ops with bookkeeping of their own; the rest forward through sd_before. */
+/* The run's short-I/O world (scenario.h): the backend's promises in Linux's world (the
+ * runner switched READ_SHORT and WRITE_PARTIAL off, so the fault driver keeps them), none
+ * in the conservative one, whatever the backend could keep. */
+static uint32_t sd_caps(struct gale_driver *driver)
+{
+	struct gale_scenario_state *state = driver_state(driver);
+	return state->short_io_linux ? gale_driver_caps(driver_inner(state)) : 0;
+}
+
 static const struct gale_driver_ops scenario_driver_ops = {
 	.abi_version = GALE_DRIVER_ABI_VERSION,
 	.name = "scenario",
@@ -746,9 +785,24 @@ static const struct gale_driver_ops scenario_driver_ops = {
 	.socketpair = sd_socketpair,
 	.pipe = sd_pipe,
 	.deinit = sd_deinit,
+	.caps = sd_caps,
 };
 
 /* ---- Lifecycle ------------------------------------------------------------------------------- */
+
+bool gale__scenario_short_io_linux(const struct gale_run_options *options)
+{
+	assert(options != NULL);
+	switch (options->short_io) {
+	case GALE_SHORT_IO_CONSERVATIVE:
+		return false;
+	case GALE_SHORT_IO_LINUX:
+		return true;
+	default:
+		/* Fuzz bytes stay in the conservative world: their corpora were made there. */
+		return options->fuzz_bytes == NULL && (options->seed & 1) != 0;
+	}
+}
 
 void gale__scenario_driver_init(struct gale_scenario_state *state)
 {

@@ -21,6 +21,7 @@
 #include <gale/rt.h>
 #include <gale/scenario.h>
 #include <gale/sim_fault.h>
+#include <gale/sim_resolve.h>
 
 /* Fds a task record remembers (the most recent first), for stall messages. */
 #define SCENARIO_TASK_FDS_MAX 3
@@ -54,6 +55,8 @@ struct scenario_fd {
 	const char *kind;               /* "socket", "accepted socket", "socketpair", "pipe". */
 	int64_t read_last;              /* Last read/readv/recv/accept result, or NONE. */
 	int64_t write_last;             /* Last write/writev/send/connect result, or NONE. */
+	bool read_short;                /* read_last consumed bytes, fewer than asked. */
+	bool write_short;               /* write_last took bytes, fewer than offered. */
 	uint32_t opener;                /* Task record index + 1 that opened it; 0: none. */
 	uint32_t stream;                /* Real backends: stream record index + 1; 0: none. */
 	struct scenario_expect *expect; /* Declared content of what is written, or NULL. */
@@ -163,11 +166,15 @@ struct gale_scenario_state {
 	struct scenario_driver driver;
 	struct scenario_arena arena;
 	struct gale_reactor_observer reactor_observer;
+	struct gale_executor_observer executor_observer; /* Task polls, as side records. */
 	struct gale_fault_profile alloc_profile; /* run->profile, ALLOC_FAIL off in setup. */
 	struct gale_fault_profile kernel_profile; /* FAULT_EPOLL: run->profile in real time
 						   * (partitions capped, scenario.c). */
 	struct gale_fault_filter fault_filter;   /* options' faults_allowed, numbering state. */
+	struct gale_sim_resolver resolver;       /* The run's names (scenario_resolve.c). */
+	struct gale_fault_stats resolver_faults; /* Real backends: its faults, by kind. */
 	bool runtime_ready;                      /* run->runtime is initialised. */
+	bool short_io_linux;                     /* Linux's short-I/O world (scenario.h). */
 	bool failed;                             /* A failure was recorded. */
 	struct scenario_task *tasks;             /* Task records (they move when it grows). */
 	uint32_t tasks_len;
@@ -191,6 +198,10 @@ struct gale_scenario_state {
 
 /* ---- scenario.c ---- */
 
+/* Keeps a side record for timelines (gale_trace_side_append): never hashed. */
+void gale__scenario_side(struct gale_scenario_state *state, enum gale_trace_kind kind,
+			 uint16_t op, int fd, uint64_t a, int64_t result);
+
 /* Records a failure (first wins), adding the current task's name and the trace step. */
 void gale__scenario_failv(struct gale_scenario_state *state, enum gale_oracle oracle,
 			  const char *format, va_list args) GALE_PRINTF(3, 0);
@@ -213,6 +224,9 @@ void gale__scenario_task_label(struct gale_scenario_state *state, struct gale_ta
 
 /* Sets up the pass-through driver over run->sim. */
 void gale__scenario_driver_init(struct gale_scenario_state *state);
+
+/* True when options put the run in Linux's short-I/O world (scenario.h). */
+bool gale__scenario_short_io_linux(const struct gale_run_options *options);
 
 /* The fd's record when fd was opened through the runner's driver and is open, else NULL. */
 struct scenario_fd *gale__scenario_fd_get(struct gale_scenario_state *state, int fd);
@@ -252,6 +266,11 @@ static inline bool gale__scenario_is_real(const struct gale_scenario_state *stat
 /* Assigns the next loopback address to ip's host (no-op if it has one). 0, -EINVAL,
  * -ENOSPC. */
 int gale__scenario_addr_host_add(struct scenario_addr_map *map, const char *ip);
+
+/* scenario_resolve.c: the run's resolver (names on every backend), installed on
+ * run->runtime; and its release before the runtime's. */
+void gale__scenario_resolver_init(struct gale_scenario_state *state);
+void gale__scenario_resolver_deinit(struct gale_scenario_state *state);
 
 /*
  * The kernel's address for a scenario's (addr, len): the binding's if one was made on that

@@ -20,7 +20,7 @@ uint64_t gale_scenario_draw(struct gale_scenario_run *run, uint64_t min, uint64_
 	assert(run != NULL && min <= max);
 	if (run->priv_state != NULL && run->priv_state->options->draws_min)
 		return min; /* Shrinking: the smallest world the scenario allows. */
-	return gale_entropy_range(&run->entropy, min, max);
+	return gale_entropy_size(&run->entropy, min, max);
 }
 
 uint64_t gale_scenario_faults(const struct gale_scenario_run *run, enum gale_fault_kind kind)
@@ -46,26 +46,46 @@ bool gale_scenario_error_is_broken(int rc)
 	return rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == GALE_E_UNEXPECTED_EOF;
 }
 
-uint32_t gale_scenario_fault_causes(int rc)
+/* What each kind can cause, GALE_FAULT_MAP's last two columns. */
+static const struct fault_causes {
+	int error;        /* The code the failing call returns, negated (> 0), or 0. */
+	uint32_t effects; /* GALE_FAULT_EFFECT_* bits. */
+} fault_causes[GALE_FAULT_COUNT] = {
+#define FAULT_CAUSES(name, field, description, one_in_default, one_in_harsh, error, effects) \
+	[GALE_FAULT_##name] = {error, effects},
+	GALE_FAULT_MAP(FAULT_CAUSES)
+#undef FAULT_CAUSES
+};
+
+_Static_assert(GALE_FAULT_COUNT <= 32, "gale_scenario_fault_causes: one bit per fault kind");
+
+/* The effect an error code is (at most one), as enum gale_fault_effect's bits list them. */
+static uint32_t error_effect(int rc)
 {
 	if (gale_scenario_error_is_broken(rc))
-		return KIND(GALE_FAULT_RESET) | KIND(GALE_FAULT_PARTITION) |
-		       KIND(GALE_FAULT_ALLOC_FAIL);
+		return GALE_FAULT_EFFECT_BROKEN;
 	switch (rc) {
 	case -ECONNREFUSED:
-		return KIND(GALE_FAULT_CONNECT_REFUSED) | KIND(GALE_FAULT_PARTITION);
-	case -EMFILE:
-	case -ENFILE:
-		return KIND(GALE_FAULT_ACCEPT_EMFILE);
-	case -ENOMEM:
-		return KIND(GALE_FAULT_ALLOC_FAIL);
+		return GALE_FAULT_EFFECT_REFUSED;
 	case GALE_E_TIMED_OUT:
 	case -ETIMEDOUT:
-		return KIND(GALE_FAULT_PARTITION) | KIND(GALE_FAULT_CONNECT_SLOW) |
-		       KIND(GALE_FAULT_LATENCY_JITTER) | KIND(GALE_FAULT_READY_DELAY);
+		return GALE_FAULT_EFFECT_TIMEOUT;
 	default:
 		return 0;
 	}
+}
+
+uint32_t gale_scenario_fault_causes(int rc)
+{
+	int code = rc == -ENFILE ? -EMFILE : rc; /* The system's file table full: as EMFILE. */
+	uint32_t effect = error_effect(rc);
+	uint32_t causes = 0;
+	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
+		const struct fault_causes *can = &fault_causes[kind];
+		if ((can->error != 0 && code == -can->error) || (can->effects & effect) != 0)
+			causes |= KIND(kind);
+	}
+	return causes;
 }
 
 bool gale_scenario_error_explained(const struct gale_scenario_run *run, int rc)
@@ -130,6 +150,7 @@ int gale_scenario_barrier_poll(struct gale_scenario_barrier *barrier, uint32_t *
 	return GALE_PENDING;
 }
 
+GALE_NO_FUZZ_COVERAGE
 uint8_t gale_scenario_pattern_byte(uint64_t seed, uint64_t i)
 {
 	uint64_t x = seed ^ (i * 0x9E3779B97F4A7C15ull);
@@ -138,12 +159,14 @@ uint8_t gale_scenario_pattern_byte(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> 56);
 }
 
+GALE_NO_FUZZ_COVERAGE
 void gale_scenario_pattern_fill(uint64_t seed, uint64_t offset, uint8_t *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		buf[i] = gale_scenario_pattern_byte(seed, offset + i);
 }
 
+GALE_NO_FUZZ_COVERAGE
 size_t gale_scenario_pattern_mismatch(uint64_t seed, uint64_t offset, const uint8_t *buf,
 				      size_t len)
 {

@@ -367,6 +367,8 @@ static void duplex_on_write(void *data, unsigned end, const void *bytes, size_t 
 	assert(record != NULL && end < 2);
 	assert(bytes != NULL && len > 0);
 	struct gale_scenario_state *state = record->state;
+	gale__scenario_side(state, GALE_TRACE_DUPLEX, GALE_TRACE_DUPLEX_WRITE, (int)record->number,
+			    end, (int64_t)len);
 	if (state->failed)
 		return;
 	if (!shadow_append(&record->shadows[end], bytes, len)) {
@@ -416,6 +418,8 @@ static void duplex_on_read(void *data, unsigned end, const void *bytes, size_t l
 {
 	struct scenario_duplex *record = data;
 	assert(record != NULL && end < 2);
+	gale__scenario_side(record->state, GALE_TRACE_DUPLEX, GALE_TRACE_DUPLEX_READ,
+			    (int)record->number, end, (int64_t)len);
 	if (record->state->failed)
 		return;
 	if (len > 0) {

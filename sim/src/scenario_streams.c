@@ -23,6 +23,7 @@
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME UINT64_C(0x100000001b3)
 
+GALE_NO_FUZZ_COVERAGE
 static uint64_t fnv_add(uint64_t hash, const struct iovec *iov, int iov_count, size_t len)
 {
 	for (int i = 0; i < iov_count && len > 0; i++) {
@@ -129,6 +130,9 @@ void gale__scenario_streams_wrote(struct gale_scenario_state *state, int fd,
 	if (dir == NULL || result == -EAGAIN)
 		return;
 	if (result < 0) {
+		/* A reset ends both ways (a write's EPIPE after shutdown ends only this one). */
+		if (result == -ECONNRESET)
+			stream->dirs[0].broken = stream->dirs[1].broken = true;
 		dir->broken = true;
 		return;
 	}

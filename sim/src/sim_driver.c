@@ -65,6 +65,10 @@ bool gale__sim_fault(struct gale_sim_state *state, enum gale_fault_kind kind, in
 	const struct gale_fault_profile *profile = state->options.profile;
 	if (profile == NULL)
 		return false;
+	/* Linux's world: a short count is never made up, it is what the buffers allowed. */
+	if (state->options.short_io_proves &&
+	    (kind == GALE_FAULT_READ_SHORT || kind == GALE_FAULT_WRITE_PARTIAL))
+		return false;
 	if (!gale_fault_roll(profile, state->entropy, NULL, kind) ||
 	    !gale_fault_filter_admit(state->options.fault_filter))
 		return false;
@@ -394,6 +398,14 @@ static void state_free(struct gale_sim_state *state)
 	free(state);
 }
 
+/* The promises of Linux's world (sim.h, short_io_proves), or none. */
+static uint32_t sim_caps(struct gale_driver *driver)
+{
+	if (!gale__sim_state(driver)->options.short_io_proves)
+		return 0;
+	return GALE_DRIVER_CAP_READ_SHORT_DRAINED | GALE_DRIVER_CAP_WRITE_SHORT_FULL;
+}
+
 static void sim_base_deinit(struct gale_driver *driver)
 {
 	struct gale_sim *sim = (struct gale_sim *)driver;
@@ -413,6 +425,7 @@ static const struct gale_driver_ops gale_sim_driver_ops = {
 #undef OPS_ENTRY
 	.now_ns = sim_now_ns,
 	.deinit = sim_base_deinit,
+	.caps = sim_caps,
 };
 
 struct gale_sim_options gale_sim_options_default(void)

@@ -793,6 +793,24 @@ static int fault_pipe(struct gale_driver *driver, int fds_out[2])
 			       fds_out);
 }
 
+/*
+ * What the inner driver vouches for, minus what this decorator breaks: a read it shortened
+ * (READ_SHORT) proves nothing about the queue, a write it cut (WRITE_PARTIAL) nothing about
+ * the buffer, so while a kind can fire its promise is withdrawn. The profile is read now:
+ * the reactor asks when a stream registers (driver.h), so switch these kinds on or off only
+ * while no stream is registered.
+ */
+static uint32_t fault_caps(struct gale_driver *driver)
+{
+	struct gale_fault_driver *fault = fault_from(driver);
+	uint32_t caps = gale_driver_caps(fault->priv_forward.inner);
+	if (fault_ratio_on(fault, GALE_FAULT_READ_SHORT))
+		caps &= ~(uint32_t)GALE_DRIVER_CAP_READ_SHORT_DRAINED;
+	if (fault_ratio_on(fault, GALE_FAULT_WRITE_PARTIAL))
+		caps &= ~(uint32_t)GALE_DRIVER_CAP_WRITE_SHORT_FULL;
+	return caps;
+}
+
 static void fault_deinit(struct gale_driver *driver)
 {
 	gale_fault_driver_deinit(fault_from(driver));
@@ -822,6 +840,7 @@ static const struct gale_driver_ops fault_ops = {
 	.socketpair = fault_socketpair,
 	.pipe = fault_pipe,
 	.deinit = fault_deinit,
+	.caps = fault_caps,
 };
 
 int gale_fault_driver_init(struct gale_fault_driver *fault, struct gale_driver *inner,

@@ -101,11 +101,12 @@ struct sim_segment {
 
 /* One direction of a stream: the bytes ends[from] sent to ends[1 - from]. */
 struct sim_flow {
-	uint8_t *ring;              /* ring_cap bytes (grows up to socket_buf_size), or NULL. */
+	uint8_t *ring;              /* ring_cap bytes (grows up to limit), or NULL. */
 	size_t ring_cap;            /* Allocated ring bytes. */
 	size_t head;                /* Ring index of the oldest unread byte. */
 	size_t len;                 /* Bytes in the ring: delivered-unread, then in flight. */
 	size_t delivered;           /* Of len, the bytes the receiver can read. */
+	size_t limit;               /* Bound of len (gale__sim_flow_limits_update). */
 	struct sim_fifo segments;   /* struct sim_segment in flight, in order. */
 	int64_t arrival_last_ns;    /* No segment may arrive before the previous one. */
 	int64_t link_free_ns;       /* When the link finishes carrying the last segment. */
@@ -127,6 +128,8 @@ struct sim_endpoint {
 	bool snd_shutdown;  /* shutdown(WRITE) here, or (pairs) the peer stopped reading. */
 	bool reset;         /* A RST arrived (or the connection was aborted). */
 	int error;          /* Pending SO_ERROR as a positive errno, or 0. */
+	int sndbuf;         /* SO_SNDBUF as stored when set explicitly, else 0 (default). */
+	int rcvbuf;         /* SO_RCVBUF likewise. */
 	struct sim_addr addr; /* Local address (TCP). */
 };
 
@@ -204,6 +207,8 @@ struct sim_fd {
 	uint64_t bind_key;             /* Port map key it holds when is_bound. */
 	struct sim_addr local;         /* Local address (TCP). */
 	int opts[GALE_SOCKOPT_COUNT_]; /* Stored socket options. */
+	bool sndbuf_set;               /* SO_SNDBUF was set (it bounds the stream). */
+	bool rcvbuf_set;               /* SO_RCVBUF was set. */
 	struct sim_registration reg;   /* Readiness registration. */
 	struct sim_listener *listener; /* When listening. */
 };
@@ -360,8 +365,13 @@ void gale__sim_clock_run_due(struct gale_sim_state *state);
 
 void gale__sim_flow_init(struct sim_flow *flow);
 void gale__sim_flow_deinit(struct sim_flow *flow);
-/* Bytes a writer may still send: socket_buf_size - len. */
+/* Bytes a writer may still send: limit - len, or 0 once len reached the limit. */
 size_t gale__sim_flow_space(const struct gale_sim_state *state, const struct sim_flow *flow);
+/* Recomputes both flows' limits from the ends' SO_SNDBUF / SO_RCVBUF (sim.h's model). */
+void gale__sim_flow_limits_update(struct gale_sim_state *state, struct sim_conn *conn);
+/* Copies fd's explicitly set buffer sizes into ends[side], then updates the limits. */
+void gale__sim_endpoint_bufs_take(struct gale_sim_state *state, struct sim_conn *conn, int side,
+				  const struct sim_fd *fd);
 /* Sends len bytes from iov (len <= space) from ends[from]. 0 or -ENOMEM. */
 int gale__sim_flow_send(struct gale_sim_state *state, struct sim_conn *conn, int from,
 			const struct iovec *iov, int iov_count, size_t len);
@@ -438,6 +448,8 @@ void gale__sim_syn_fire(struct gale_sim_state *state, struct sim_conn *conn);
 void gale__sim_synack_fire(struct gale_sim_state *state, struct sim_conn *conn);
 void gale__sim_ack_fire(struct gale_sim_state *state, struct sim_conn *conn);
 void gale__sim_refuse_fire(struct gale_sim_state *state, struct sim_conn *conn, int error);
+/* Linux's TCP_CLOSE for an open, connected socket: after a RST or both FINs (see sim.h). */
+bool gale__sim_tcp_end_is_closed(const struct sim_conn *conn, int side);
 int gale__sim_op_socket(struct gale_sim_state *state, int domain, int type, int protocol);
 int gale__sim_op_bind(struct gale_sim_state *state, int fd, const struct sockaddr *addr,
 		      socklen_t addr_len);

@@ -105,6 +105,7 @@ static struct sim_conn *conn_alloc(struct gale_sim_state *state, enum sim_conn_k
 		conn->ends[side] = (struct sim_endpoint){.fd = -1};
 		gale__sim_flow_init(&conn->flows[side]);
 	}
+	gale__sim_flow_limits_update(state, conn);
 	conn->free_next = SIM_NONE;
 	conn->is_live = true;
 	return conn;
@@ -229,6 +230,7 @@ void gale__sim_syn_fire(struct gale_sim_state *state, struct sim_conn *conn)
 	conn->listener_fd = listener_fd;
 	conn->listener_serial = listener->serial;
 	conn->ends[1].is_open = true; /* The embryo: an end without an fd yet. */
+	gale__sim_endpoint_bufs_take(state, conn, 1, listener); /* Inherited at accept. */
 	listener->listener->embryos_count++;
 	if (tcp_schedule(state, conn, 1, state->now_ns, SIM_EVENT_SYNACK, 0) < 0)
 		gale__sim_synack_fire(state, conn);
@@ -459,6 +461,7 @@ static int connect_start(struct gale_sim_state *state, int fd, struct sim_addr d
 	entry->local.host = source_host;
 	conn->ends[0] = (struct sim_endpoint){.fd = fd, .is_open = true, .addr = entry->local};
 	conn->ends[1].addr = dest;
+	gale__sim_endpoint_bufs_take(state, conn, 0, entry);
 	entry->conn = conn->index;
 	entry->side = 0;
 	entry->tcp_state = SIM_TCP_CONNECTING;
@@ -509,6 +512,8 @@ static int accept_fd_make(struct gale_sim_state *state, int listener_fd,
 	assert(listener != NULL && listener->tcp_state == SIM_TCP_LISTENING);
 	assert(entry != NULL && conn->ends[1].is_open);
 	memcpy(entry->opts, listener->opts, sizeof(entry->opts)); /* Inherited, as on Linux. */
+	entry->sndbuf_set = listener->sndbuf_set;
+	entry->rcvbuf_set = listener->rcvbuf_set;
 	entry->family = listener->family;
 	rc = gale__sim_port_hold(state, fd, conn->ends[1].addr,
 				 listener->opts[GALE_SOCKOPT_REUSEADDR] != 0);
@@ -561,6 +566,31 @@ int gale__sim_op_accept(struct gale_sim_state *state, int fd, struct sockaddr_st
 
 /* ---- Shutdown and close -------------------------------------------------------------- */
 
+static void listener_close(struct gale_sim_state *state, struct sim_fd *entry);
+
+/*
+ * inet_shutdown() on TCP_LISTEN: shutting the write side does nothing; shutting the read
+ * side stops listening (tcp_disconnect: queued connections are reset) and leaves a bound
+ * socket in TCP_CLOSE, which may listen again. Always 0. The port is kept (see sim.h).
+ */
+static int listener_shutdown(struct gale_sim_state *state, int fd, int how)
+{
+	struct sim_fd *entry = gale__sim_fd_get(state, fd);
+	assert(entry != NULL && entry->tcp_state == SIM_TCP_LISTENING);
+	if (how == GALE_SHUTDOWN_WRITE)
+		return 0;
+	listener_close(state, entry);
+	entry = gale__sim_fd_get(state, fd);
+	struct sim_addr local = entry->local;
+	bool reuse = entry->bound_reuse;
+	/* Held again without the listener mark (the port map keeps no other trace of it). */
+	gale__sim_port_unbind(state, fd);
+	entry->tcp_state = gale__sim_port_hold(state, fd, local, reuse) == 0 ? SIM_TCP_BOUND
+									      : SIM_TCP_NEW;
+	gale__sim_fd_update(state, fd);
+	return 0;
+}
+
 /* True when the FIN ends[side] queued has reached the other end: no segment in flight
  * carries it any more (only a RST may follow a FIN, and an abort drops both). */
 static bool fin_arrived(const struct sim_conn *conn, int side)
@@ -582,7 +612,7 @@ static bool fin_arrived(const struct sim_conn *conn, int side)
  * either way the socket itself is TCP_CLOSE). The sim has no ACKs: our FIN arriving
  * stands for its ACK coming back, one latency early.
  */
-static bool tcp_end_is_closed(const struct sim_conn *conn, int side)
+bool gale__sim_tcp_end_is_closed(const struct sim_conn *conn, int side)
 {
 	const struct sim_endpoint *end = &conn->ends[side];
 	if (end->reset)
@@ -599,13 +629,15 @@ int gale__sim_op_shutdown(struct gale_sim_state *state, int fd, int how)
 		return -ENOTSOCK;
 	if (how < GALE_SHUTDOWN_READ || how > GALE_SHUTDOWN_BOTH)
 		return -EINVAL;
+	if (entry->kind == SIM_FD_TCP && entry->tcp_state == SIM_TCP_LISTENING)
+		return listener_shutdown(state, fd, how);
 	if (entry->kind == SIM_FD_TCP && entry->tcp_state != SIM_TCP_CONNECTED)
 		return -ENOTCONN;
 	struct sim_conn *conn = gale__sim_conn_get(state, entry->conn);
 	assert(conn != NULL);
 	int side = entry->side;
 	struct sim_endpoint *end = &conn->ends[side];
-	if (tcp_end_is_closed(conn, side))
+	if (gale__sim_tcp_end_is_closed(conn, side))
 		return -ENOTCONN; /* inet_shutdown() on TCP_CLOSE, whatever how is. */
 	if (how != GALE_SHUTDOWN_WRITE) {
 		end->rcv_shutdown = true;
@@ -647,9 +679,11 @@ static void tcp_close_connected(struct gale_sim_state *state, struct sim_fd *ent
 	int side = entry->side;
 	bool abortive = conn->flows[1 - side].delivered > 0 ||
 			entry->opts[GALE_SOCKOPT_LINGER] == 0;
-	bool was_reset = conn->ends[side].reset;
+	/* In TCP_CLOSE (reset, or both FINs through) Linux sends nothing, unread bytes or
+	 * not (found by fuzz_differential). */
+	bool was_closed = gale__sim_tcp_end_is_closed(conn, side);
 	endpoint_close(state, conn, side);
-	if (!was_reset)
+	if (!was_closed)
 		(void)gale__sim_flow_send_flags(state, conn, side,
 						abortive ? SIM_SEGMENT_RST : SIM_SEGMENT_FIN);
 	conn_release_if_done(state, conn);

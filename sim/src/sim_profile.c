@@ -4,6 +4,7 @@
  * tables, the swarm draw, and the roll that turns one opportunity into a fault or not.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -11,29 +12,33 @@
 
 #define NS_PER_MS INT64_C(1000000)
 
+/*
+ * What the swarm draw relies on, per kind of GALE_FAULT_MAP: both named profiles fire it
+ * (1 in N, N >= 1, numerator 1: the interpolation is a plain integer range) and "harsh"
+ * at least as often as "default". Its error is a negated code (> 0) or 0.
+ */
+#define RATIOS_CHECK(name, field, description, one_in_default, one_in_harsh, error, effects) \
+	_Static_assert(1 <= (one_in_harsh) && (one_in_harsh) <= (one_in_default) &&         \
+			       (one_in_default) <= UINT32_MAX,                               \
+		       #name ": 1 <= harsh <= default (1 in N)");                            \
+	_Static_assert((error) >= 0, #name ": error is a negated code (> 0) or 0");
+GALE_FAULT_MAP(RATIOS_CHECK)
+#undef RATIOS_CHECK
+
 /* No faults at all: every ratio is 0/0, which never fires and consumes no entropy. */
 static const struct gale_fault_profile profile_none = {
 	.name = "none",
 };
 
-/* Moderate: most faults once per 50 opportunities, the disruptive ones rarer. */
+/* Moderate: most faults once per 50 opportunities, the disruptive ones rarer (the ratios
+ * are GALE_FAULT_MAP's default column). */
 static const struct gale_fault_profile profile_default = {
 	.name = "default",
 	.ratios = {
-		[GALE_FAULT_READY_SPURIOUS] = {1, 50},
-		[GALE_FAULT_READY_STALE] = {1, 50},
-		[GALE_FAULT_READY_DELAY] = {1, 50},
-		[GALE_FAULT_READ_WOULD_BLOCK] = {1, 50},
-		[GALE_FAULT_WRITE_WOULD_BLOCK] = {1, 50},
-		[GALE_FAULT_READ_SHORT] = {1, 50},
-		[GALE_FAULT_WRITE_PARTIAL] = {1, 50},
-		[GALE_FAULT_RESET] = {1, 200},
-		[GALE_FAULT_LATENCY_JITTER] = {1, 50},
-		[GALE_FAULT_CONNECT_REFUSED] = {1, 50},
-		[GALE_FAULT_CONNECT_SLOW] = {1, 50},
-		[GALE_FAULT_ACCEPT_EMFILE] = {1, 50},
-		[GALE_FAULT_PARTITION] = {1, 500},
-		[GALE_FAULT_ALLOC_FAIL] = {1, 1000},
+#define RATIO_DEFAULT(name, field, description, one_in_default, one_in_harsh, ...) \
+	[GALE_FAULT_##name] = {1, one_in_default},
+		GALE_FAULT_MAP(RATIO_DEFAULT)
+#undef RATIO_DEFAULT
 	},
 	.ready_delay_ns_max = 2 * NS_PER_MS,
 	.latency_jitter_ns_max = 5 * NS_PER_MS,
@@ -41,24 +46,14 @@ static const struct gale_fault_profile profile_default = {
 	.partition_ns_max = 200 * NS_PER_MS,
 };
 
-/* Frequent: short I/O and readiness noise on a good share of calls. */
+/* Frequent: short I/O and readiness noise on a good share of calls (the harsh column). */
 static const struct gale_fault_profile profile_harsh = {
 	.name = "harsh",
 	.ratios = {
-		[GALE_FAULT_READY_SPURIOUS] = {1, 5},
-		[GALE_FAULT_READY_STALE] = {1, 5},
-		[GALE_FAULT_READY_DELAY] = {1, 5},
-		[GALE_FAULT_READ_WOULD_BLOCK] = {1, 5},
-		[GALE_FAULT_WRITE_WOULD_BLOCK] = {1, 5},
-		[GALE_FAULT_READ_SHORT] = {1, 5},
-		[GALE_FAULT_WRITE_PARTIAL] = {1, 5},
-		[GALE_FAULT_RESET] = {1, 50},
-		[GALE_FAULT_LATENCY_JITTER] = {1, 5},
-		[GALE_FAULT_CONNECT_REFUSED] = {1, 10},
-		[GALE_FAULT_CONNECT_SLOW] = {1, 5},
-		[GALE_FAULT_ACCEPT_EMFILE] = {1, 10},
-		[GALE_FAULT_PARTITION] = {1, 20},
-		[GALE_FAULT_ALLOC_FAIL] = {1, 20},
+#define RATIO_HARSH(name, field, description, one_in_default, one_in_harsh, ...) \
+	[GALE_FAULT_##name] = {1, one_in_harsh},
+		GALE_FAULT_MAP(RATIO_HARSH)
+#undef RATIO_HARSH
 	},
 	.ready_delay_ns_max = 10 * NS_PER_MS,
 	.latency_jitter_ns_max = 50 * NS_PER_MS,
@@ -75,13 +70,14 @@ static const struct gale_fault_profile *const profiles[] = {
 static const char *const profile_names[] = {"none", "default", "harsh", NULL};
 
 static const char *const fault_kind_names[GALE_FAULT_COUNT] = {
-#define GALE_FAULT_NAME(name, field, description) [GALE_FAULT_##name] = #field,
+#define GALE_FAULT_NAME(name, field, ...) [GALE_FAULT_##name] = #field,
 	GALE_FAULT_MAP(GALE_FAULT_NAME)
 #undef GALE_FAULT_NAME
 };
 
 static const char *const fault_kind_descriptions[GALE_FAULT_COUNT] = {
-#define GALE_FAULT_DESCRIPTION(name, field, description) [GALE_FAULT_##name] = description,
+#define GALE_FAULT_DESCRIPTION(name, field, description, ...) \
+	[GALE_FAULT_##name] = description,
 	GALE_FAULT_MAP(GALE_FAULT_DESCRIPTION)
 #undef GALE_FAULT_DESCRIPTION
 };
@@ -111,7 +107,8 @@ static int64_t swarm_duration(struct gale_entropy *entropy, int64_t low_ns, int6
 /*
  * Swarm testing (Groce et al.): a coin per kind switches it off, otherwise its frequency is
  * drawn between the default (rarest) and the harsh (most frequent) denominators. Every
- * profile ratio has numerator 1, which keeps the interpolation a plain integer range.
+ * profile ratio has numerator 1, which keeps the interpolation a plain integer range (both
+ * come from GALE_FAULT_MAP, and RATIOS_CHECK above holds every kind to it).
  */
 void gale_fault_profile_swarm(struct gale_fault_profile *profile_out,
 			      struct gale_entropy *entropy)
@@ -122,8 +119,6 @@ void gale_fault_profile_swarm(struct gale_fault_profile *profile_out,
 	const struct gale_fault_profile *high = &profile_harsh;
 	*profile_out = (struct gale_fault_profile){.name = "swarm"};
 	for (int kind = 0; kind < GALE_FAULT_COUNT; kind++) {
-		assert(low->ratios[kind].numerator == 1 && high->ratios[kind].numerator == 1);
-		assert(high->ratios[kind].denominator <= low->ratios[kind].denominator);
 		if (!gale_entropy_chance(entropy, (struct gale_ratio){1, 2}))
 			continue;
 		uint64_t denominator = gale_entropy_range(entropy, high->ratios[kind].denominator,

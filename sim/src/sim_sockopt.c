@@ -39,6 +39,8 @@ void gale__sim_sockopts_default(const struct gale_sim_state *state, struct sim_f
 	fd->opts[GALE_SOCKOPT_TTL] = TTL_DEFAULT;
 	fd->opts[GALE_SOCKOPT_V6ONLY] = 0;
 	fd->opts[GALE_SOCKOPT_ACCEPTCONN] = 0; /* Unused: computed by sockopt_get. */
+	fd->sndbuf_set = false;
+	fd->rcvbuf_set = false;
 }
 
 /* 0 when fd is a socket that has opt, else -EBADF, -ENOTSOCK, -EINVAL or -ENOPROTOOPT. */
@@ -79,9 +81,24 @@ int gale__sim_op_sockopt_set(struct gale_sim_state *state, int fd, enum gale_soc
 		return rc;
 	if (!gale_sockopt_value_is_valid(opt, value))
 		return -EINVAL;
-	if (opt == GALE_SOCKOPT_SNDBUF || opt == GALE_SOCKOPT_RCVBUF)
-		value = buf_size_stored(opt, value);
-	entry->opts[opt] = value;
+	if (opt != GALE_SOCKOPT_SNDBUF && opt != GALE_SOCKOPT_RCVBUF) {
+		entry->opts[opt] = value;
+		return 0;
+	}
+	entry->opts[opt] = buf_size_stored(opt, value);
+	if (opt == GALE_SOCKOPT_SNDBUF)
+		entry->sndbuf_set = true;
+	else
+		entry->rcvbuf_set = true;
+	/* The new size bounds the stream from now on (sim.h); writability may change. */
+	struct sim_conn *conn = gale__sim_conn_get(state, entry->conn);
+	if (conn != NULL && (entry->kind == SIM_FD_UNIX || entry->tcp_state == SIM_TCP_CONNECTED ||
+			     entry->tcp_state == SIM_TCP_CONNECTING)) {
+		int side = entry->side;
+		gale__sim_endpoint_bufs_take(state, conn, side, entry);
+		gale__sim_endpoint_update(state, conn, side);
+		gale__sim_endpoint_update(state, conn, 1 - side);
+	}
 	return 0;
 }
 
@@ -151,13 +168,15 @@ int gale__sim_op_addr_peer(struct gale_sim_state *state, int fd,
 		return -ENOTSOCK;
 	const struct sim_conn *conn = gale__sim_conn_get(state, entry->conn);
 	if (entry->kind == SIM_FD_UNIX) {
-		if (!conn->ends[1 - entry->side].is_open)
-			return -ENOTCONN;
+		/* Even once the peer closed: Linux's unix_release_sock leaves the survivor's
+		 * unix_peer set, so getpeername still names it (found by fuzz_differential). */
 		unix_addr_format(addr_out, addr_len_out);
 		return 0;
 	}
-	/* Connecting, refused and reset sockets have no peer (Linux: TCP_SYN_SENT/CLOSE). */
-	if (entry->tcp_state != SIM_TCP_CONNECTED || conn->ends[entry->side].reset)
+	/* Connecting, refused, reset and finished sockets have no peer (Linux's inet_getname
+	 * in TCP_SYN_SENT / TCP_CLOSE). */
+	if (entry->tcp_state != SIM_TCP_CONNECTED ||
+	    gale__sim_tcp_end_is_closed(conn, entry->side))
 		return -ENOTCONN;
 	gale__sim_addr_format(state, &conn->ends[1 - entry->side].addr, addr_out, addr_len_out);
 	return 0;

@@ -23,6 +23,7 @@
 #define FNV_OFFSET UINT64_C(0xCBF29CE484222325)
 #define FNV_PRIME UINT64_C(0x100000001B3)
 
+GALE_NO_FUZZ_COVERAGE
 static uint64_t fnv_bytes(uint64_t hash, const uint8_t *bytes, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -52,8 +53,45 @@ void gale__sim_flow_deinit(struct sim_flow *flow)
 
 size_t gale__sim_flow_space(const struct gale_sim_state *state, const struct sim_flow *flow)
 {
-	assert(flow->len <= state->options.socket_buf_size);
-	return state->options.socket_buf_size - flow->len;
+	(void)state;
+	/* A limit lowered below what is already outstanding only stops new writes. */
+	return flow->limit > flow->len ? flow->limit - flow->len : 0;
+}
+
+/* ---- Buffer sizes -------------------------------------------------------------------- */
+
+/* One side's share of a TCP flow: half the stored size when set (Linux stores twice what
+ * was asked; about half of that holds payload), else half of socket_buf_size. */
+static size_t buf_share(int stored, size_t share_default)
+{
+	assert(stored >= 0);
+	return stored > 0 ? (size_t)stored / 2 : share_default;
+}
+
+void gale__sim_flow_limits_update(struct gale_sim_state *state, struct sim_conn *conn)
+{
+	size_t buf = state->options.socket_buf_size;
+	for (int from = 0; from < 2; from++) {
+		const struct sim_endpoint *writer = &conn->ends[from];
+		const struct sim_endpoint *reader = &conn->ends[1 - from];
+		size_t limit = buf;
+		if (conn->kind == SIM_CONN_TCP && (writer->sndbuf > 0 || reader->rcvbuf > 0))
+			limit = buf_share(writer->sndbuf, buf - buf / 2) +
+				buf_share(reader->rcvbuf, buf / 2);
+		else if (conn->kind == SIM_CONN_UNIX && writer->sndbuf > 0)
+			limit = (size_t)writer->sndbuf / 2;
+		conn->flows[from].limit = limit > 0 ? limit : 1;
+	}
+}
+
+void gale__sim_endpoint_bufs_take(struct gale_sim_state *state, struct sim_conn *conn, int side,
+				  const struct sim_fd *fd)
+{
+	assert(side == 0 || side == 1);
+	struct sim_endpoint *end = &conn->ends[side];
+	end->sndbuf = fd->sndbuf_set ? fd->opts[GALE_SOCKOPT_SNDBUF] : 0;
+	end->rcvbuf = fd->rcvbuf_set ? fd->opts[GALE_SOCKOPT_RCVBUF] : 0;
+	gale__sim_flow_limits_update(state, conn);
 }
 
 /* ---- The ring ------------------------------------------------------------------------ */
@@ -65,18 +103,17 @@ static size_t ring_index(const struct sim_flow *flow, size_t offset)
 	return index >= flow->ring_cap ? index - flow->ring_cap : index;
 }
 
-/* Grows the ring (doubling, at most socket_buf_size) to hold len_needed bytes. */
-static int ring_reserve(const struct gale_sim_state *state, struct sim_flow *flow,
-			size_t len_needed)
+/* Grows the ring (doubling, at most the flow's limit) to hold len_needed bytes. */
+static int ring_reserve(struct sim_flow *flow, size_t len_needed)
 {
-	assert(len_needed <= state->options.socket_buf_size);
+	assert(len_needed <= flow->limit);
 	if (len_needed <= flow->ring_cap)
 		return 0;
 	size_t cap = flow->ring_cap == 0 ? SIM_RING_SIZE_MIN : flow->ring_cap;
 	while (cap < len_needed)
 		cap *= 2;
-	if (cap > state->options.socket_buf_size)
-		cap = state->options.socket_buf_size;
+	if (cap > flow->limit)
+		cap = flow->limit;
 	uint8_t *ring = malloc(cap);
 	if (ring == NULL)
 		return -ENOMEM;
@@ -120,6 +157,7 @@ static void ring_transfer(struct sim_flow *flow, size_t offset, const struct iov
 }
 
 /* FNV-1a over the first len bytes of the iovecs. */
+GALE_NO_FUZZ_COVERAGE
 static uint64_t iov_hash(uint64_t hash, const struct iovec *iov, int iov_count, size_t len)
 {
 	size_t done = 0;
@@ -251,6 +289,17 @@ static void segment_deliver(struct gale_sim_state *state, struct sim_conn *conn,
 		gale__sim_endpoint_update(state, conn, from);
 		return;
 	}
+	if (segment.len > 0 && conn->kind == SIM_CONN_TCP && end->rcv_shutdown &&
+	    conn->flows[to].fin_sent) {
+		/* Linux's tcp_rcv_state_process in FIN_WAIT1/2 with the read side shut: data is
+		 * answered with a reset (RFC 1122): this end resets (ECONNRESET), the sender
+		 * gets a RST, and the data is gone (found by fuzz_differential). */
+		gale__sim_flow_drop_in_flight(state, conn, from);
+		gale__sim_conn_reset_receive(state, conn, to);
+		(void)gale__sim_flow_send_flags(state, conn, to, SIM_SEGMENT_RST);
+		gale__sim_endpoint_update(state, conn, to);
+		return;
+	}
 	flow->delivered += segment.len;
 	state->stats.bytes_delivered += segment.len;
 	if ((segment.flags & SIM_SEGMENT_FIN) != 0)
@@ -331,7 +380,7 @@ int gale__sim_flow_send(struct gale_sim_state *state, struct sim_conn *conn, int
 	struct sim_flow *flow = &conn->flows[from];
 	assert(len > 0 && len <= gale__sim_flow_space(state, flow));
 	assert(!flow->fin_sent && !flow->rst_sent);
-	int rc = ring_reserve(state, flow, flow->len + len);
+	int rc = ring_reserve(flow, flow->len + len);
 	if (rc < 0)
 		return rc;
 	ring_transfer(flow, flow->len, iov, iov_count, len, true);

@@ -3,7 +3,7 @@
  * The trace of a simulated run (sim/): a running FNV-1a hash over every record, the kept
  * records for dumps and divergence search, and their one-line text form.
  *
- * Sections: hashing, keeping records, queries, formatting.
+ * Sections: hashing, keeping records, side records and task names, queries, formatting.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -81,11 +81,18 @@ void gale_trace_init(struct gale_trace *trace, const struct gale_allocator *allo
 void gale_trace_deinit(struct gale_trace *trace)
 {
 	assert(trace != NULL);
+	const struct gale_allocator *allocator = trace->priv_allocator;
 	if (trace->priv_records != NULL) {
-		assert(trace->priv_allocator != NULL);
-		trace->priv_allocator->free(trace->priv_allocator->data, trace->priv_records,
-					    trace->priv_records_cap * sizeof(*trace->priv_records));
+		assert(allocator != NULL);
+		allocator->free(allocator->data, trace->priv_records,
+				trace->priv_records_cap * sizeof(*trace->priv_records));
 	}
+	if (trace->priv_side != NULL)
+		allocator->free(allocator->data, trace->priv_side,
+				trace->priv_side_cap * sizeof(*trace->priv_side));
+	if (trace->priv_names != NULL)
+		allocator->free(allocator->data, trace->priv_names,
+				trace->priv_names_cap * sizeof(*trace->priv_names));
 	*trace = (struct gale_trace){0};
 }
 
@@ -104,6 +111,90 @@ void gale_trace_append(struct gale_trace *trace, struct gale_trace_record record
 	trace->priv_count++;
 	if (keeping && records_reserve(trace))
 		trace->priv_records[trace->priv_records_len++] = record;
+}
+
+/* ---- Side records and task names: kept for timelines, never hashed ---- */
+
+/*
+ * Makes room for one more element of size bytes in *array (len used of *cap), growing it
+ * geometrically. False when the allocator says no (the array is unchanged).
+ */
+static bool side_reserve(const struct gale_allocator *allocator, void **array, size_t len,
+			 size_t *cap, size_t size)
+{
+	assert(allocator != NULL && len <= *cap);
+	if (len < *cap)
+		return true;
+	size_t cap_new = *cap == 0 ? RECORDS_CAP_FIRST : *cap * 2;
+	void *grown = allocator->alloc(allocator->data, cap_new * size);
+	if (grown == NULL)
+		return false;
+	if (*array != NULL) {
+		memcpy(grown, *array, len * size);
+		allocator->free(allocator->data, *array, *cap * size);
+	}
+	*array = grown;
+	*cap = cap_new;
+	return true;
+}
+
+void gale_trace_side_append(struct gale_trace *trace, struct gale_trace_record record)
+{
+	assert(trace != NULL);
+	assert(record.kind >= GALE_TRACE_POLL && record.kind <= GALE_TRACE_DUPLEX);
+	bool keeping = trace->priv_records_len == trace->priv_count &&
+		       trace->priv_side_len < trace->priv_records_max;
+	if (!keeping)
+		return;
+	void *side = trace->priv_side;
+	if (!side_reserve(trace->priv_allocator, &side, trace->priv_side_len,
+			  &trace->priv_side_cap, sizeof(record)))
+		return;
+	trace->priv_side = side;
+	record.step = trace->priv_count;
+	trace->priv_side[trace->priv_side_len++] = record;
+}
+
+const struct gale_trace_record *gale_trace_side_records(const struct gale_trace *trace)
+{
+	assert(trace != NULL);
+	return trace->priv_side;
+}
+
+size_t gale_trace_side_count(const struct gale_trace *trace)
+{
+	assert(trace != NULL);
+	return trace->priv_side_len;
+}
+
+void gale_trace_name_set(struct gale_trace *trace, uint64_t id, const char *name)
+{
+	assert(trace != NULL && name != NULL);
+	if (trace->priv_records_max == 0)
+		return;
+	struct gale_trace_name *slot = NULL;
+	for (size_t i = 0; i < trace->priv_names_len && slot == NULL; i++)
+		if (trace->priv_names[i].id == id)
+			slot = &trace->priv_names[i];
+	if (slot == NULL) {
+		void *names = trace->priv_names;
+		if (!side_reserve(trace->priv_allocator, &names, trace->priv_names_len,
+				  &trace->priv_names_cap, sizeof(*slot)))
+			return;
+		trace->priv_names = names;
+		slot = &trace->priv_names[trace->priv_names_len++];
+	}
+	slot->id = id;
+	snprintf(slot->name, sizeof(slot->name), "%s", name);
+}
+
+const char *gale_trace_name_get(const struct gale_trace *trace, uint64_t id)
+{
+	assert(trace != NULL);
+	for (size_t i = 0; i < trace->priv_names_len; i++)
+		if (trace->priv_names[i].id == id)
+			return trace->priv_names[i].name;
+	return NULL;
 }
 
 /* ---- Queries ---- */
@@ -237,6 +328,21 @@ int gale_trace_record_format(const struct gale_trace_record *record, char *buf, 
 		return snprintf(buf, buf_len, "%snote %u fd=%" PRId32 " a=%" PRIu64 " -> %" PRId64,
 				prefix, (unsigned)record->op, record->fd, record->a,
 				record->result);
+	case GALE_TRACE_POLL:
+		return snprintf(buf, buf_len, "%spoll %s task=0x%" PRIx64 "%s", prefix,
+				record->op == GALE_TRACE_POLL_BEGIN ? "begin" : "end", record->a,
+				record->op == GALE_TRACE_POLL_BEGIN ? "" : result);
+	case GALE_TRACE_REGISTER:
+	case GALE_TRACE_CLEAR:
+		ready_format((uint64_t)record->result, ready, sizeof(ready));
+		return snprintf(buf, buf_len, "%s%s fd=%" PRId32 " token=0x%" PRIx64 "%s%s", prefix,
+				record->kind == GALE_TRACE_CLEAR ? "clear" : "register", record->fd,
+				record->a, record->kind == GALE_TRACE_CLEAR ? " ready=" : "",
+				record->kind == GALE_TRACE_CLEAR ? ready : "");
+	case GALE_TRACE_DUPLEX:
+		return snprintf(buf, buf_len, "%sduplex %" PRId32 " end %" PRIu64 " %s%s", prefix,
+				record->fd, record->a,
+				record->op == GALE_TRACE_DUPLEX_READ ? "read" : "write", result);
 	default:
 		return snprintf(buf, buf_len,
 				"%skind=%u op=%u fd=%" PRId32 " a=%" PRIu64 " -> %" PRId64, prefix,

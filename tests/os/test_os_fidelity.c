@@ -78,6 +78,10 @@ SHARED_CASE(tcp_readable_woken_by_data_reports_read)
 SHARED_CASE(listener_from_fd_refuses_what_is_not_listening)
 SHARED_CASE(buffer_sizes_read_back_doubled)
 SHARED_CASE(acceptconn_reads_listening_state)
+SHARED_CASE(smaller_buffers_queue_fewer_bytes)
+SHARED_CASE(peer_address_gone_after_both_fins)
+SHARED_CASE(listener_shutdown_stops_listening)
+SHARED_CASE(sockopt_errors_fd_first)
 
 /* ---- Kernel-only cases ------------------------------------------------------------------ */
 
@@ -178,6 +182,10 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(buffer_sizes_read_back_doubled, setup, teardown),
 		cmocka_unit_test_setup_teardown(acceptconn_reads_listening_state, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(smaller_buffers_queue_fewer_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_address_gone_after_both_fins, setup, teardown),
+		cmocka_unit_test_setup_teardown(listener_shutdown_stops_listening, setup, teardown),
+		cmocka_unit_test_setup_teardown(sockopt_errors_fd_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			listener_from_fd_takes_a_blocking_listener_made_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(listener_from_fd_refuses_other_socket_kinds, setup,

@@ -59,5 +59,11 @@ void fidelity_listener_from_fd_refuses_what_is_not_listening(struct fidelity *f)
 /* Item 6: buffer sizes read back as Linux stores them; SO_ACCEPTCONN. */
 void fidelity_buffer_sizes_read_back_doubled(struct fidelity *f);
 void fidelity_acceptconn_reads_listening_state(struct fidelity *f);
+/* Item 6 (continued): sizes bound the stream; getpeername, listener shutdown, sockopt
+ * error order as Linux's. */
+void fidelity_smaller_buffers_queue_fewer_bytes(struct fidelity *f);
+void fidelity_peer_address_gone_after_both_fins(struct fidelity *f);
+void fidelity_listener_shutdown_stops_listening(struct fidelity *f);
+void fidelity_sockopt_errors_fd_first(struct fidelity *f);
 
 #endif /* GALE_TESTS_FIDELITY_CASES_H */

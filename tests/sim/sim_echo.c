@@ -268,6 +268,8 @@ static int server_accept_step(struct echo_server *server, struct gale_cx *cx)
 		/* Out of fds: wait a little; the connection stays queued meanwhile. */
 		gale_sleep_init(&server->backoff, &world->runtime, ECHO_BACKOFF_NS);
 		server->backing_off = true;
+	} else if (fd == -ECONNABORTED) {
+		/* A connection left before it was taken: take the next. */
 	} else if (fd < 0) {
 		world_fail(world, "accept", fd);
 	} else {

@@ -27,6 +27,7 @@
 
 static const char *const catalog_names_expected[] = {
 	"tcp_echo", "duplex_pump", "async_fd_pair", "connect_storm", "proxy", "rpc",
+	"tcp_split",
 };
 
 static void test_catalog_lists_every_scenario_once_in_order(void **state)

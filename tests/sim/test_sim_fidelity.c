@@ -86,6 +86,10 @@ SHARED_CASE(tcp_readable_woken_by_data_reports_read)
 SHARED_CASE(listener_from_fd_refuses_what_is_not_listening)
 SHARED_CASE(buffer_sizes_read_back_doubled)
 SHARED_CASE(acceptconn_reads_listening_state)
+SHARED_CASE(smaller_buffers_queue_fewer_bytes)
+SHARED_CASE(peer_address_gone_after_both_fins)
+SHARED_CASE(listener_shutdown_stops_listening)
+SHARED_CASE(sockopt_errors_fd_first)
 
 /* ---- Simulator-only cases --------------------------------------------------------------- */
 
@@ -238,6 +242,72 @@ static void shutdown_is_not_connected_once_both_fins_are_through(void **state)
 	seeds_run(shutdown_is_not_connected_once_both_fins_are_through_body);
 }
 
+/* Writes until -EAGAIN; returns the bytes taken. */
+static size_t sim_fill(struct gale_driver *driver, int fd)
+{
+	static const uint8_t chunk[1000]; /* Not a divisor of any limit: the last write is short. */
+	size_t total = 0;
+	for (;;) {
+		ssize_t n = gale_driver_write(driver, fd, chunk, sizeof(chunk));
+		if (n == -EAGAIN)
+			return total;
+		assert_true(n > 0);
+		total += (size_t)n;
+		assert_true(total <= ((size_t)1 << 24));
+	}
+}
+
+/* The model of sim.h exactly: a set size bounds the stream at once, with or without
+ * latency (bytes in flight count), and reading gives the space back. */
+static void buffer_sizes_bound_the_stream_body(struct sim_world *world)
+{
+	struct fidelity *f = &world->fidelity;
+	struct gale_driver *driver = f->driver;
+	size_t buf = gale_sim_options_default().socket_buf_size;
+	int client_fd = gale_tcp_stream_fd(&f->client);
+	int server_fd = gale_tcp_stream_fd(&f->server);
+	/* The reader's RCVBUF alone: its half, plus the writer's default half. */
+	assert_int_equal(gale_driver_sockopt_set(driver, server_fd, GALE_SOCKOPT_RCVBUF, 4096), 0);
+	assert_int_equal(sim_fill(driver, client_fd), 4096 + buf - buf / 2);
+	/* Lowered below what is queued: nothing more fits until the reader drains it. */
+	assert_int_equal(gale_driver_sockopt_set(driver, client_fd, GALE_SOCKOPT_SNDBUF, 4096), 0);
+	assert_int_equal(gale_driver_write(driver, client_fd, "x", 1), -EAGAIN);
+	/* The other direction is untouched: the default bound. */
+	assert_int_equal(sim_fill(driver, server_fd), buf);
+	uint8_t sink[4096];
+	size_t drained = 0;
+	int64_t deadline_ns = gale_runtime_now_ns(&f->runtime) + GALE_TEST_EVENT_WAIT_NS;
+	while (drained < 4096 + buf - buf / 2) {
+		ssize_t n = gale_driver_read(driver, server_fd, sink, sizeof(sink));
+		if (n == -EAGAIN) {
+			assert_true(gale_runtime_now_ns(&f->runtime) < deadline_ns);
+			assert_int_equal(gale_runtime_turn(&f->runtime, 1000 * 1000), 0);
+			continue;
+		}
+		assert_true(n > 0);
+		drained += (size_t)n;
+	}
+	/* Both set to 4096: 8192 bytes (Linux on loopback: 9216). */
+	assert_int_equal(sim_fill(driver, client_fd), 8192);
+	/* A socketpair: the writer's SNDBUF alone counts (the reader's RCVBUF does not). */
+	int fds[2];
+	assert_int_equal(gale_driver_socketpair(driver, fds), 0);
+	assert_int_equal(gale_driver_sockopt_set(driver, fds[1], GALE_SOCKOPT_RCVBUF, 4096), 0);
+	assert_int_equal(sim_fill(driver, fds[0]), buf);
+	assert_int_equal(gale_driver_sockopt_set(driver, fds[1], GALE_SOCKOPT_SNDBUF, 4096), 0);
+	assert_int_equal(sim_fill(driver, fds[1]), 4096);
+	assert_int_equal(gale_driver_read(driver, fds[0], sink, 1000), 1000);
+	assert_int_equal(sim_fill(driver, fds[1]), 1000);
+	assert_int_equal(gale_driver_close(driver, fds[0]), 0);
+	assert_int_equal(gale_driver_close(driver, fds[1]), 0);
+}
+
+static void buffer_sizes_bound_the_stream(void **state)
+{
+	(void)state;
+	seeds_run(buffer_sizes_bound_the_stream_body);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,10 +322,15 @@ int gale_test_group(void)
 		cmocka_unit_test(listener_from_fd_refuses_what_is_not_listening),
 		cmocka_unit_test(buffer_sizes_read_back_doubled),
 		cmocka_unit_test(acceptconn_reads_listening_state),
+		cmocka_unit_test(smaller_buffers_queue_fewer_bytes),
+		cmocka_unit_test(peer_address_gone_after_both_fins),
+		cmocka_unit_test(listener_shutdown_stops_listening),
+		cmocka_unit_test(sockopt_errors_fd_first),
 		cmocka_unit_test(listener_from_fd_takes_a_listener_made_through_the_driver),
 		cmocka_unit_test(buffer_sizes_read_back_with_linux_bounds),
 		cmocka_unit_test(accepted_socket_inherits_buffer_sizes),
 		cmocka_unit_test(shutdown_is_not_connected_once_both_fins_are_through),
+		cmocka_unit_test(buffer_sizes_bound_the_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,10 @@
  * after a partial write and a scribbled duplex ring (STREAM), readiness cleared after a
  * short read and a guard consumed twice (READINESS), a short read taken as complete
  * (CONTRACT), a forgotten fd, allocation, timer and registration (LEAK), a failing task
- * (TASK), a task that wakes itself forever and one that sleeps forever (LIMIT), a failing
- * check and setup (CHECK, SETUP).
+ * (TASK), a client that connects by name but tries only the first address resolved (TASK,
+ * once a RESOLVE_DEAD_ADDRESS fault answers a dead address first), a task that wakes
+ * itself forever and one that sleeps forever (LIMIT), a failing check and setup (CHECK,
+ * SETUP).
  *
  * Methodology: each broken scenario is hunted over seeds 0, 1, 2... under a named profile
  * and must be caught within 200 seeds, by exactly the expected oracle (another oracle
@@ -31,7 +33,9 @@
 #include <gale/duplex.h>
 #include <gale/error.h>
 #include <gale/reactor.h>
+#include <gale/resolve.h>
 #include <gale/scenario.h>
+#include <gale/scenario_kit.h>
 #include <gale/sim.h>
 #include <gale/time.h>
 
@@ -855,6 +859,39 @@ static void test_readiness_catches_a_clear_after_a_short_read(void **state)
 			   "cleared, but the last read on it returned ");
 }
 
+/*
+ * The rule of issue 18: the same clear is legal exactly where the driver vouches that a
+ * short read drained the socket (GALE_DRIVER_CAP_READ_SHORT_DRAINED). In the conservative
+ * world it is caught on the very first seed that clears (every seed, not only those with
+ * READ_SHORT); in Linux's world (the sim declares the capability and keeps it: no short
+ * read while bytes are queued, a new edge for every arrival) no seed fails, READINESS or
+ * otherwise (the reader never hangs), under every profile.
+ */
+static void test_readiness_accepts_a_short_read_clear_exactly_where_vouched(void **state)
+{
+	(void)state;
+	struct gale_run_options options = {.short_io = GALE_SHORT_IO_CONSERVATIVE};
+	struct gale_run_result result = hunt(&short_clear_scenario, "none",
+					     GALE_ORACLE_READINESS, options);
+	assert_int_equal(hunt_seed, 0);
+	message_assert_has(&result, "which sim does not");
+	const char *profiles[] = {"none", "default", "harsh"};
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		options = (struct gale_run_options){.short_io = GALE_SHORT_IO_LINUX};
+		options.profile = gale_fault_profile_find(profiles[i]);
+		assert_non_null(options.profile);
+		for (uint64_t seed = 0; seed < 64; seed++) {
+			options.seed = seed;
+			int rc = gale_scenario_run(&short_clear_scenario, &options, NULL, &result);
+			if (rc != 0)
+				fail_msg("Linux's world, %s seed %llu: rc %d, %s: %s", profiles[i],
+					 (unsigned long long)seed, rc,
+					 gale_oracle_name(result.oracle), result.message);
+			assert_int_equal(result.sim.faults.injected[GALE_FAULT_READ_SHORT], 0);
+		}
+	}
+}
+
 /* BUG: an AsyncFd guard used by try_io, then retained as well. */
 struct guard_state {
 	struct pair_state pair;
@@ -1439,6 +1476,162 @@ static struct gale_run_result hunt_on(const struct gale_scenario *scenario, cons
 
 /* The same broken scenarios are caught on the simulator and on the real kernel, with or
  * without the fault driver, by the same oracle. */
+/* ---- Host names: every resolved address must be tried ------------------------------------ */
+
+#define NAMES_PORT 7500
+#define NAMES_CONNECTS 6
+
+struct names_state {
+	struct gale_scenario_run *run;          /* Borrowed. */
+	bool is_fixed;                          /* Connect by name (all addresses) instead. */
+	struct gale_tcp_listener listener;      /* "svc" on 10.0.5.1 (nobody accepts: the
+						 * backlog completes the handshakes). */
+	struct gale_resolve resolve;            /* BUG path: "svc:7500" ... */
+	struct gale_tcp_connect connect;        /* ... then only its first address. */
+	struct gale_tcp_connect_host by_name;   /* Fixed path. */
+	struct gale_tcp_stream stream;          /* Each connection, closed at once. */
+	int stage;                              /* 0 idle, 1 resolving, 2 connecting. */
+	uint32_t connects_done;                 /* Connections made. */
+};
+
+static void names_stage_end(struct names_state *st)
+{
+	if (st->stage == 1)
+		gale_resolve_deinit(&st->resolve);
+	if (st->stage == 2 && st->is_fixed)
+		gale_tcp_connect_host_deinit(&st->by_name);
+	if (st->stage == 2 && !st->is_fixed)
+		gale_tcp_connect_deinit(&st->connect);
+	st->stage = 0;
+}
+
+/* One connection: 0, GALE_PENDING, or the error. */
+static int names_connect_poll(struct names_state *st, struct gale_cx *cx)
+{
+	if (st->stage == 0 && st->is_fixed) {
+		gale_tcp_connect_host_init(&st->by_name, &st->run->runtime, "svc:7500");
+		st->stage = 2;
+	} else if (st->stage == 0) {
+		gale_resolve_init(&st->resolve, &st->run->runtime, "svc:7500");
+		st->stage = 1;
+	}
+	if (st->stage == 1) {
+		int rc = gale_resolve_poll(&st->resolve, cx);
+		if (rc != 0)
+			return rc;
+		/* BUG (of the test's making): only the first address, where the resolver may
+		 * have put a dead one. */
+		gale_tcp_connect_init(&st->connect, &st->run->runtime, st->resolve.addrs, 1);
+		st->stage = 2;
+	}
+	if (st->is_fixed)
+		return gale_tcp_connect_host_poll(&st->by_name, cx, &st->stream);
+	return gale_tcp_connect_poll(&st->connect, cx, &st->stream);
+}
+
+/* The fixed client's view of a failed connect by name: an attempt whose error a fault
+ * explains (a shuffle may have put the dead address last, after a refused real one). */
+static int names_fixed_error(const struct names_state *st, int rc)
+{
+	size_t attempts = gale_tcp_connect_host_attempts(&st->by_name);
+	for (size_t i = 0; i < attempts; i++) {
+		int attempt_rc = gale_tcp_connect_host_attempt_result(&st->by_name, i);
+		if (gale_scenario_error_explained(st->run, attempt_rc))
+			return attempt_rc;
+	}
+	return rc;
+}
+
+static int names_client_poll(void *data, struct gale_cx *cx)
+{
+	struct names_state *st = data;
+	while (st->connects_done < NAMES_CONNECTS) {
+		int rc = names_connect_poll(st, cx);
+		if (rc == GALE_PENDING)
+			return rc;
+		if (rc < 0 && st->is_fixed && st->stage == 2)
+			rc = names_fixed_error(st, rc);
+		names_stage_end(st);
+		if (rc == 0) {
+			gale_tcp_stream_close(&st->stream);
+			st->connects_done++;
+		} else if (!gale_scenario_error_explained(st->run, rc)) {
+			return rc; /* A resolve or connect failure no fault explains. */
+		}
+	}
+	return gale_tcp_listener_close(&st->listener);
+}
+
+static int names_setup(struct gale_scenario_run *run, void *state)
+{
+	struct names_state *st = state;
+	st->run = run;
+	int rc = gale_scenario_host_add(run, "10.0.5.2");
+	if (rc == 0)
+		rc = gale_scenario_host_add(run, "10.0.5.1");
+	if (rc == 0)
+		rc = gale_scenario_name_add(run, "svc", "10.0.5.1");
+	if (rc == 0)
+		rc = gale_tcp_listener_bind_text(&st->listener, &run->runtime, "10.0.5.1:7500", 0);
+	if (rc == 0)
+		rc = gale_scenario_spawn(run, "names-client", names_client_poll, st, false, NULL);
+	return rc;
+}
+
+static int names_fixed_setup(struct gale_scenario_run *run, void *state)
+{
+	((struct names_state *)state)->is_fixed = true;
+	return names_setup(run, state);
+}
+
+static void names_teardown(struct gale_scenario_run *run, void *state)
+{
+	struct names_state *st = state;
+	(void)run;
+	names_stage_end(st);
+	if (gale_tcp_stream_is_open(&st->stream))
+		gale_tcp_stream_close(&st->stream);
+	if (gale_tcp_listener_fd(&st->listener) >= 0)
+		gale_tcp_listener_close(&st->listener);
+}
+
+static const struct gale_scenario names_first_only_scenario = {
+	.name = "names-first-address-only",
+	.description = "a client that resolves a name and tries only the first address",
+	.state_size = sizeof(struct names_state),
+	.setup = names_setup,
+	.teardown = names_teardown,
+};
+
+static const struct gale_scenario names_fixed_scenario = {
+	.name = "names-every-address",
+	.description = "the same client connecting by name (every address in order)",
+	.state_size = sizeof(struct names_state),
+	.setup = names_fixed_setup,
+	.teardown = names_teardown,
+};
+
+/* The bug is caught once a dead address comes first; the fixed client passes the seeds
+ * the hunt went through. */
+static void test_task_catches_a_client_that_tries_only_the_first_address(void **state)
+{
+	(void)state;
+	struct gale_run_result result = hunt_default(&names_first_only_scenario, "harsh",
+						     GALE_ORACLE_TASK);
+	message_assert_has(&result, "task 'names-client' finished with -113 EHOSTUNREACH");
+	struct gale_run_options options = {.profile = gale_fault_profile_find("harsh")};
+	uint64_t dead_count = 0;
+	for (uint64_t seed = 0; seed <= hunt_seed + 20; seed++) {
+		struct gale_run_result fixed;
+		options.seed = seed;
+		if (gale_scenario_run(&names_fixed_scenario, &options, NULL, &fixed) != 0)
+			fail_msg("seed %llu: the fixed client failed: %s",
+				 (unsigned long long)seed, fixed.message);
+		dead_count += fixed.sim.faults.injected[GALE_FAULT_RESOLVE_DEAD_ADDRESS];
+	}
+	assert_true(dead_count > 0); /* It met dead addresses and fell through them. */
+}
+
 static void test_backends_catch_the_same_bugs(void **state)
 {
 	(void)state;
@@ -1457,6 +1650,9 @@ static void test_backends_catch_the_same_bugs(void **state)
 		result = hunt_on(&task_scenario, "none", backend, GALE_ORACLE_TASK);
 		if (backend != GALE_BACKEND_EPOLL) /* Partial writes need a fault driver. */
 			(void)hunt_on(&cursor_scenario, "harsh", backend, GALE_ORACLE_STREAM);
+		if (backend != GALE_BACKEND_EPOLL) /* Resolver faults: sim and fault-epoll. */
+			(void)hunt_on(&names_first_only_scenario, "harsh", backend,
+				      GALE_ORACLE_TASK);
 	}
 }
 
@@ -1520,11 +1716,13 @@ int gale_test_group(void)
 		cmocka_unit_test(test_stream_catches_a_cursor_bug),
 		cmocka_unit_test(test_stream_covers_observed_duplexes),
 		cmocka_unit_test(test_readiness_catches_a_clear_after_a_short_read),
+		cmocka_unit_test(test_readiness_accepts_a_short_read_clear_exactly_where_vouched),
 		cmocka_unit_test(test_readiness_catches_a_guard_consumed_twice),
 		cmocka_unit_test(test_contract_reported_by_scenario_code),
 		cmocka_unit_test(test_leaks_named_at_the_end),
 		cmocka_unit_test(test_task_error_unless_expected),
 		cmocka_unit_test(test_task_result_survives_slot_reuse),
+		cmocka_unit_test(test_task_catches_a_client_that_tries_only_the_first_address),
 		cmocka_unit_test(test_limits_catch_livelocks),
 		cmocka_unit_test(test_check_and_setup_failures),
 		cmocka_unit_test(test_backends_catch_the_same_bugs),

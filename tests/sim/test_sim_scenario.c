@@ -435,6 +435,8 @@ static int tcp_accept_step(struct echo_state *st, struct gale_cx *cx)
 			gale_reactor_clear_ready(&run->runtime.reactor, st->listener.token, ready);
 			continue;
 		}
+		if (fd == -ECONNABORTED)
+			continue; /* A connection left before it was taken: take the next. */
 		if (fd < 0)
 			return fd;
 		st->server = (struct echo_fd){.fd = fd};

@@ -556,7 +556,7 @@ static void test_timer_runtime_init_and_deinit(void **state)
 	(void)state;
 	struct gale_runtime_options defaults = gale_runtime_options_default();
 	assert_null(defaults.allocator);
-	assert_int_equal(defaults.registrations_max, 1024);
+	assert_int_equal(defaults.registrations_max, GALE_REACTOR_REGISTRATIONS_UNLIMITED);
 	assert_int_equal(defaults.events_cap, 256);
 	assert_int_equal(defaults.polls_per_turn, 256);
 	struct gale_runtime zeroed = {0};

@@ -4,8 +4,14 @@
  *
  * Edge-triggered rules, in one place: try the operation first; only when it reports
  * -EAGAIN wait for readiness; readiness stays set until an operation reports -EAGAIN and
- * the guard clears it. A short read or write does NOT clear readiness (no new edge would
- * come: that is how Tokio issue #5866 hung). The ready guard makes this explicit: every
+ * the guard clears it. A short read or write does not clear readiness (no new edge would
+ * come: that is how Tokio issue #5866 hung), with one exception: a typed read or write
+ * (gale_async_fd_poll_read/_write, guard try_read/try_write) on an AsyncFd declared a
+ * stream (gale_async_fd_stream_set) whose driver vouches for short I/O
+ * (GALE_DRIVER_CAP_READ_SHORT_DRAINED / _WRITE_SHORT_FULL: epoll does, for streams) clears
+ * its direction after a short count, as Tokio does on Linux: one syscall saved per read.
+ * The general form (gale_async_fd_io_fn) never does: the reactor cannot see its length.
+ * The ready guard makes this explicit: every
  * guard must be consumed exactly once by clear_ready, clear_ready_matching, retain_ready
  * or try_io. Consuming one twice asserts, unless the reactor has an observer with a misuse
  * callback (gale_reactor_observer_set; the simulator's readiness oracle installs one): then
@@ -138,8 +144,37 @@ GALE_EXTERN void gale_async_fd_guard_clear_ready_matching(struct gale_async_fd_g
  * guard's bits. */
 GALE_EXTERN void gale_async_fd_guard_retain_ready(struct gale_async_fd_guard *guard);
 
-/* An I/O attempt for try_io / async_io: a byte count or -errno (-EAGAIN: would block). */
+/* An I/O attempt for try_io / async_io, the general form: a byte count or -errno (-EAGAIN:
+ * would block). Any operation at all (peek, accept, recvmsg...): its count proves nothing
+ * about readiness, only -EAGAIN does. */
 typedef ssize_t gale_async_fd_io_fn(void *data, struct gale_driver *driver, int fd);
+
+/*
+ * A typed read attempt: at most one read-like call on fd that consumes at most len bytes
+ * into buf and returns their count, 0 at end of stream, or -errno (-EAGAIN: would block).
+ * The count is measured against len: on a stream whose driver vouches for short reads, a
+ * count below len proves the fd drained. So a function that does anything else (peeks,
+ * asks the kernel for less than len, or reads twice) must use gale_async_fd_io_fn. buf and
+ * data are borrowed for the call. A count above len breaks the contract (aborts).
+ */
+typedef ssize_t gale_async_fd_read_fn(void *data, struct gale_driver *driver, int fd, void *buf,
+				      size_t len);
+
+/* A typed write attempt: at most one write-like call offering exactly buf[0..len); returns
+ * the count taken or -errno (-EAGAIN: would block). As gale_async_fd_read_fn otherwise. */
+typedef ssize_t gale_async_fd_write_fn(void *data, struct gale_driver *driver, int fd,
+				       const void *buf, size_t len);
+
+/**
+ * Declares the fd a stream: a connected SOCK_STREAM socket (TCP, AF_UNIX stream) or a pipe,
+ * where the kernel fills a read until the buffer is full or the queue empty. From then on
+ * a typed read (write) that moved fewer bytes than asked (offered), but more than 0, clears
+ * READ (WRITE) readiness when the driver declares GALE_DRIVER_CAP_READ_SHORT_DRAINED
+ * (GALE_DRIVER_CAP_WRITE_SHORT_FULL); the driver is asked now, once. Never declare it for
+ * datagram sockets, eventfds, or anything a read may leave non-empty. TcpStream does it.
+ * @return 0, or GALE_E_CLOSED (closed or taken).
+ */
+GALE_EXTERN int gale_async_fd_stream_set(struct gale_async_fd *async_fd);
 
 /**
  * Consumes: runs io(data, driver, fd) once. If it returns -EAGAIN the guard's readiness is
@@ -149,6 +184,25 @@ typedef ssize_t gale_async_fd_io_fn(void *data, struct gale_driver *driver, int 
  */
 GALE_EXTERN ssize_t gale_async_fd_guard_try_io(struct gale_async_fd_guard *guard,
 					       gale_async_fd_io_fn *io, void *data);
+
+/**
+ * Consumes: gale_async_fd_guard_try_io() for a typed read of len bytes into buf (read_fn
+ * NULL: the driver's read). -EAGAIN clears as there; a short count (0 < count < len) also
+ * clears READ on a stream whose driver vouches for it (gale_async_fd_stream_set), and then
+ * the guard reports no READ bit. @return the count (0: end of stream), -EAGAIN, the
+ * read's error, GALE_E_CLOSED, or -EINVAL (guard consumed already; nothing run). buf is
+ * borrowed for the call.
+ */
+GALE_EXTERN ssize_t gale_async_fd_guard_try_read(struct gale_async_fd_guard *guard,
+						 gale_async_fd_read_fn *read_fn, void *data,
+						 void *buf, size_t len);
+
+/** Consumes: as gale_async_fd_guard_try_read() for a typed write of buf[0..len) (write_fn
+ * NULL: the driver's write); a short count clears WRITE under GALE_DRIVER_CAP_WRITE_SHORT_
+ * FULL. */
+GALE_EXTERN ssize_t gale_async_fd_guard_try_write(struct gale_async_fd_guard *guard,
+						  gale_async_fd_write_fn *write_fn, void *data,
+						  const void *buf, size_t len);
 
 /*
  * The readable()/writable()/ready(interest) future: any number may wait on one fd.
@@ -183,7 +237,8 @@ GALE_EXTERN int gale_async_fd_ready_poll(struct gale_async_fd_ready *future, str
 GALE_EXTERN void gale_async_fd_ready_deinit(struct gale_async_fd_ready *future);
 
 /**
- * Poll-style I/O in one call, for stream types built on an AsyncFd (TcpStream uses it):
+ * Poll-style I/O in one call, the general form (any operation; TcpStream's peeks and
+ * vectored calls use it, its plain reads and writes take gale_async_fd_poll_read/_write):
  * the readiness of direction as gale_async_fd_poll_read_ready() / _write_ready() observe
  * it, then io(data, driver, fd) once. -EAGAIN clears the observed readiness (the tick
  * rule, as a guard's clear_ready) and readiness is polled again, which stores cx's waker
@@ -203,9 +258,45 @@ GALE_EXTERN int gale_async_fd_poll_io(struct gale_async_fd *async_fd, struct gal
 				      enum gale_direction direction, gale_async_fd_io_fn *io,
 				      void *data, ssize_t *result_out);
 
+/**
+ * Poll-style typed read, the path TcpStream's reads take: gale_async_fd_poll_io() in the
+ * READ direction with read_fn(data, driver, fd, buf, len) as the attempt (NULL: the
+ * driver's read). Readiness is cleared by -EAGAIN and, on a stream whose driver vouches
+ * for it (gale_async_fd_stream_set), by a short count: then the next poll waits for a new
+ * edge instead of trying a read that would say -EAGAIN.
+ *
+ * @param buf           where the bytes go; borrowed for the call (nothing is kept between
+ *                      polls). May be NULL only when len is 0.
+ * @param len_read_out  set to the count when 0 is returned (0 with len > 0: end of stream).
+ * @return 0, GALE_PENDING (cx's waker stored in the READ slot: the most recent caller
+ *         wins), GALE_E_CLOSED, -EINVAL (not registered for READ; nothing run), or the
+ *         read's error (-ECONNRESET...; never -EAGAIN).
+ * Cancel safety: yes (nothing is in flight between polls; bytes are consumed only by a
+ * poll that returns 0).
+ */
+GALE_EXTERN int gale_async_fd_poll_read(struct gale_async_fd *async_fd, struct gale_cx *cx,
+					gale_async_fd_read_fn *read_fn, void *data, void *buf,
+					size_t len, size_t *len_read_out);
+
+/**
+ * Poll-style typed write: as gale_async_fd_poll_read() in the WRITE direction, write_fn
+ * (NULL: the driver's write) offered buf[0..len); a short count clears WRITE on a stream
+ * under GALE_DRIVER_CAP_WRITE_SHORT_FULL.
+ * @param len_written_out  set to the count taken when 0 is returned.
+ * @return as gale_async_fd_poll_read() (-EPIPE, -ECONNRESET... from the write).
+ * Cancel safety: yes (a poll that returns 0 took exactly *len_written_out bytes).
+ */
+GALE_EXTERN int gale_async_fd_poll_write(struct gale_async_fd *async_fd, struct gale_cx *cx,
+					 gale_async_fd_write_fn *write_fn, void *data,
+					 const void *buf, size_t len, size_t *len_written_out);
+
 /*
  * async_io(interest, io): waits for readiness and runs io until it stops reporting
- * -EAGAIN; completes with io's result. Caller-allocated; must not move while pending.
+ * -EAGAIN; completes with io's result. The same attempt as gale_async_fd_poll_io(), waiting
+ * through a waiter instead of the direction's slot: -EAGAIN clears (the tick rule), a short
+ * count keeps readiness, and after two -EAGAINs with readiness still set (hang-up and error
+ * are final) it yields (wakes cx, GALE_PENDING). Caller-allocated; must not move while
+ * pending.
  */
 struct gale_async_fd_io {
 	struct gale_async_fd_ready ready; /* Readiness wait. */

@@ -22,6 +22,19 @@
 #define GALE_PRINTF(format_index, args_index)
 #endif /* __GNUC__ || __clang__ */
 
+/*
+ * For a function that loops byte by byte over payloads (a hash, a pattern, a comparison):
+ * no libFuzzer coverage inside it (clang only; nothing elsewhere). Such branches say
+ * nothing about the code under test, cost a callback per byte in a fuzz build, and their
+ * hit counts only teach libFuzzer to prefer inputs that move more bytes. Sanitizers still
+ * check every access. gale's scenario kit and simulator mark theirs; a scenario may too.
+ */
+#if defined(__clang__)
+#define GALE_NO_FUZZ_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define GALE_NO_FUZZ_COVERAGE
+#endif /* __clang__ */
+
 #ifdef __cplusplus
 #define GALE_BEGIN_DECLS extern "C" {
 #define GALE_END_DECLS }

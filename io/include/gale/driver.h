@@ -33,7 +33,24 @@
 GALE_BEGIN_DECLS
 
 /* Append-only: bump when ops are added at the end of struct gale_driver_ops. */
-#define GALE_DRIVER_ABI_VERSION 1u
+#define GALE_DRIVER_ABI_VERSION 2u
+
+/*
+ * Capabilities a driver may declare (the caps op): promises about the OS behind it that let
+ * the layers above skip work. A driver that cannot keep one must not declare it.
+ */
+enum gale_driver_cap {
+	/* On a stream (a connected SOCK_STREAM socket or a pipe, as its registrant declares:
+	 * gale_async_fd_stream_set), a read that returned fewer bytes than asked (but more
+	 * than 0) proves the receive queue was empty at that instant, and any byte that
+	 * arrives later reports a new READ edge. Linux's tcp_recvmsg, unix_stream_read and
+	 * pipe_read copy until the buffer is full or the queue is empty. A driver that
+	 * shortens reads itself (fault injection) or emulates edges must not declare it. */
+	GALE_DRIVER_CAP_READ_SHORT_DRAINED = 1u << 0,
+	/* On a stream, a write that took fewer bytes than offered (but more than 0) proves
+	 * the send buffer was full, and freed space reports a new WRITE edge. */
+	GALE_DRIVER_CAP_WRITE_SHORT_FULL = 1u << 1,
+};
 
 /* Readiness bits, used both as interest (READ, WRITE) and as reported readiness. */
 enum gale_ready {
@@ -254,7 +271,11 @@ struct gale_driver;
 		(struct gale_driver *driver), (driver))                                    \
 	/* REQUIRED. Releases the driver's own resources (not fds it handed out). The      \
 	 * wrapper is a no-op on a driver whose ops is NULL (a failed init). */            \
-	X_NO_ID(deinit, DEINIT, void, -1, checked, (struct gale_driver *driver), (driver))
+	X_NO_ID(deinit, DEINIT, void, -1, checked, (struct gale_driver *driver), (driver))   \
+	/* Optional (NULL: none; the wrapper answers 0). What the driver vouches for, as   \
+	 * enum gale_driver_cap bits; asked when a stream registers, so the answer must     \
+	 * not change while fds are registered. Never fails. */                             \
+	X_NO_ID(caps, CAPS, uint32_t, -1, checked, (struct gale_driver *driver), (driver))
 
 /* An X for GALE_DRIVER_OP_MAP that generates nothing. */
 #define GALE_DRIVER_OP_MAP_SKIP(...)

@@ -50,7 +50,15 @@ GALE_BEGIN_DECLS
 	X(TIMED_OUT, -4091, "deadline elapsed")                                            \
 	X(LIMIT, -4090, "size limit exceeded")                                             \
 	X(STALL, -4089, "tasks are pending and nothing can wake them")                     \
-	X(MOCK, -4088, "scripted mock saw an unexpected call")
+	X(MOCK, -4088, "scripted mock saw an unexpected call")                             \
+	X(RESOLVE_NOT_FOUND, -4087, "host name not found")                                 \
+	X(RESOLVE_NO_ADDRESS, -4086, "host name has no address of the requested family")   \
+	X(RESOLVE_SERVER_FAILURE, -4085, "name server failure")                            \
+	X(RESOLVE_REFUSED, -4084, "name server refused the query")                         \
+	X(RESOLVE_TIMED_OUT, -4083, "name server did not answer in time")                  \
+	X(RESOLVE_BAD_NAME, -4082, "malformed host name")                                  \
+	X(RESOLVE_NO_RESOLVER, -4081, "no resolver installed on the runtime")              \
+	X(RESOLVE_FAILED, -4080, "name resolution failed")
 
 enum gale_error {
 #define GALE_ERROR_ENUM(name, value, message) GALE_E_##name = (value),

@@ -68,7 +68,11 @@ struct gale_ready_waiter {
 	bool priv_linked;                       /* On a waiter list now. */
 };
 
-struct gale_reactor_slot; /* Private, defined in reactor.c. */
+struct gale_reactor_slot;  /* Private, defined in reactor.c. */
+struct gale_reactor_chunk; /* Private, defined in reactor.c. */
+
+/* registrations_max meaning "no limit but memory" (the runtime's default). */
+#define GALE_REACTOR_REGISTRATIONS_UNLIMITED 0x7fffffffu
 
 /*
  * An optional observer, for test harnesses and oracles (the simulator's scenario runner
@@ -92,15 +96,19 @@ struct gale_reactor_stats {
 	uint64_t events_count;       /* Events taken from the driver. */
 	uint64_t events_stale_count; /* Events dropped: token not (or no longer) registered. */
 	uint64_t turns_count;        /* Calls of gale_reactor_turn(). */
+	uint64_t registrations_refused_count; /* register() refused at the hard limit. */
 };
 
 struct gale_reactor {
 	/* Private: do not touch. */
 	struct gale_driver *priv_driver;            /* Borrowed. */
 	const struct gale_allocator *priv_allocator; /* Borrowed. */
-	struct gale_reactor_slot *priv_slots;       /* registrations_max slots. */
-	uint32_t priv_slots_cap;                    /* registrations_max. */
-	uint32_t priv_free_head;                    /* Free list of slots (index, or cap = none). */
+	struct gale_reactor_chunk *priv_chunks;     /* Chunk table (chunks of 256 slots). */
+	uint32_t priv_chunks_len;                   /* Chunks allocated. */
+	uint32_t priv_chunks_cap;                   /* Entries of the table. */
+	uint32_t priv_slots_cap;                    /* Slots in the chunks; grows on demand. */
+	uint32_t priv_registrations_max;            /* The hard limit slots grow to. */
+	uint32_t priv_free_head;                    /* Free list of slots (UINT32_MAX: none). */
 	uint32_t priv_registrations_count;          /* Live registrations. */
 	uint32_t priv_holders_count;                /* Set direction wakers + linked waiters. */
 	struct gale_event *priv_events;             /* Buffer for one wait(). */
@@ -115,7 +123,12 @@ struct gale_reactor {
  * @param reactor            caller-allocated; filled in place.
  * @param driver             borrowed until gale_reactor_deinit().
  * @param allocator          borrowed until deinit; NULL means gale_allocator_default().
- * @param registrations_max  fixed capacity (> 0); all memory is allocated here, none later.
+ * @param registrations_max  hard limit on live registrations (> 0; values above
+ *                           GALE_REACTOR_REGISTRATIONS_UNLIMITED mean that). Memory follows
+ *                           use: one chunk of 256 slots at first (fewer under a smaller
+ *                           limit), another added by gale_reactor_register() whenever all
+ *                           are used, none freed before deinit; slots never move and tokens
+ *                           stay valid across growth.
  * @param events_cap         events taken per turn (> 0).
  * @return 0, -EINVAL (zero capacity), -ENOMEM. On failure nothing is allocated.
  */
@@ -134,9 +147,13 @@ GALE_EXTERN int gale_reactor_deinit(struct gale_reactor *reactor);
 /**
  * Registers fd with the driver for interest (READ and/or WRITE), edge-triggered.
  *
+ * Adds a chunk of slots when all are used (bounded by registrations_max); the only
+ * allocation after init.
+ *
  * @param token_out  set on success.
- * @return 0, -ENOSPC (all registrations_max slots used), -EINVAL (interest is not READ
- *         and/or WRITE: none of them, or other bits), or
+ * @return 0, -ENOSPC (registrations_max live registrations: the hard limit; counted in
+ *         registrations_refused_count), -ENOMEM (growth failed), -EINVAL
+ *         (interest is not READ and/or WRITE: none of them, or other bits), or
  *         the driver's fd_register error: -EBADF (not open), -EEXIST (already registered),
  *         -EPERM (fd cannot be polled, e.g. a regular file), -ENOMEM.
  */

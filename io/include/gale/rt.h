@@ -53,11 +53,27 @@ struct gale_executor_stats {
 
 struct gale_task_slot; /* Private, defined in executor.c. */
 
+/*
+ * An optional observer of task polls, for harnesses (the simulator's scenario runner
+ * records each poll for timelines). Either callback may be NULL. They run inside
+ * gale_executor_run_ready(), around the poll: they may record, but must not call back
+ * into the executor. Without an observer the cost is one NULL check per poll.
+ */
+struct gale_executor_observer {
+	/* task is about to be polled. */
+	void (*poll_begin)(void *data, struct gale_task_handle task);
+	/* task's poll returned rc: GALE_PENDING, or a result (the task finishes with it, or
+	 * with GALE_E_CANCELED when it was aborted during this poll). */
+	void (*poll_end)(void *data, struct gale_task_handle task, int rc);
+	void *data; /* Passed back to both callbacks. Borrowed. */
+};
+
 struct gale_executor {
 	/* Private: do not touch. */
 	const struct gale_allocator *priv_allocator; /* Borrowed. */
 	struct gale_task_slot *priv_slots;          /* Slab; grows in spawn only. */
 	uint32_t priv_slots_cap;                    /* Slots allocated. */
+	uint32_t priv_slots_inited;                 /* High water: slots ever used. */
 	uint32_t priv_free_head;                    /* Free slot list (index, cap = none). */
 	uint32_t priv_live_count;                   /* Spawned and not finished. */
 	uint32_t priv_used_count;                   /* Slots in use (live + unjoined). */
@@ -68,6 +84,7 @@ struct gale_executor {
 	gale_schedule_fn *priv_schedule;            /* NULL: FIFO. */
 	void *priv_schedule_data;                   /* For priv_schedule. */
 	struct gale_executor_stats priv_stats;      /* Counters. */
+	const struct gale_executor_observer *priv_observer; /* Optional; borrowed. */
 };
 
 /**
@@ -146,6 +163,13 @@ GALE_EXTERN uint32_t gale_executor_run_ready(struct gale_executor *executor, uin
 GALE_EXTERN void gale_executor_schedule_set(struct gale_executor *executor,
 					    gale_schedule_fn *schedule, void *data);
 
+/**
+ * Installs a poll observer (replacing any previous one; NULL removes it).
+ * @param observer  borrowed until replaced, removed or gale_executor_deinit().
+ */
+GALE_EXTERN void gale_executor_observer_set(struct gale_executor *executor,
+					    const struct gale_executor_observer *observer);
+
 /** A waker that wakes the given task (what its cx carries). The waker of a stale handle,
  * or of the zero handle, wakes nobody. */
 GALE_EXTERN struct gale_waker gale_executor_waker(struct gale_executor *executor,
@@ -212,10 +236,14 @@ struct gale_timer {
 
 struct gale_runtime_options {
 	const struct gale_allocator *allocator; /* NULL: gale_allocator_default(). */
-	uint32_t registrations_max;             /* Reactor capacity (default 1024). */
+	uint32_t registrations_max;             /* Hard limit on registrations (default
+						 * GALE_REACTOR_REGISTRATIONS_UNLIMITED:
+						 * the reactor grows on demand). */
 	int events_cap;                         /* Driver events per turn (default 256). */
 	uint32_t polls_per_turn;                /* Task polls between I/O checks (default 256). */
 };
+
+struct gale_resolver; /* <gale/resolver.h>: the host name resolver the runtime holds. */
 
 struct gale_runtime {
 	struct gale_executor executor; /* Spawn/join tasks here. */
@@ -226,6 +254,7 @@ struct gale_runtime {
 	uint32_t priv_timers_count;         /* Armed timers. */
 	uint64_t priv_timer_sequence;       /* Next arm sequence number. */
 	uint32_t priv_polls_per_turn;       /* From the options. */
+	struct gale_resolver *priv_resolver; /* Borrowed; NULL: none (resolver.h). */
 };
 
 /** The defaults described in struct gale_runtime_options. */

@@ -5,8 +5,12 @@
  * Every byte and every socket call goes through the runtime's driver (gale_runtime_driver),
  * so the same code runs on epoll, on the fault driver and on the simulator. A stream embeds
  * an AsyncFd and follows its edge-triggered rule on every path: try the operation while
- * readiness is set; only an operation that reports -EAGAIN clears readiness (with the
- * reactor's tick rule); a short read or write keeps it. The read and write paths allocate
+ * readiness is set; an operation that reports -EAGAIN clears readiness (with the reactor's
+ * tick rule), and so does a plain read (write) that moved fewer bytes than asked (offered)
+ * where the driver vouches that this proves the socket drained (full): epoll does
+ * (GALE_DRIVER_CAP_READ_SHORT_DRAINED / _WRITE_SHORT_FULL, Tokio's rule on Linux), the
+ * fault driver does not while it shortens reads or writes itself. Elsewhere, and for peeks
+ * and vectored calls, a short count keeps readiness. The read and write paths allocate
  * nothing and make exactly one driver call per successful read or write.
  *
  * Common results: 0 / byte counts on success; GALE_PENDING from poll functions only after
@@ -125,8 +129,9 @@ GALE_EXTERN int gale_tcp_stream_take_error(struct gale_tcp_stream *stream, int *
 
 /**
  * Reads up to len bytes if the stream is read-ready. Makes no syscall when readiness is
- * clear. If the driver reports -EAGAIN the read readiness is cleared (the next readiness
- * wait then waits for a new edge). Stores no waker.
+ * clear. If the driver reports -EAGAIN, or a short count the driver vouches for (file
+ * comment), the read readiness is cleared (the next readiness wait then waits for a new
+ * edge). Stores no waker.
  * @param buf  borrowed for the call; NULL only when len == 0.
  * @return bytes read (0: end of stream, or len == 0); -EAGAIN (not ready); GALE_E_CLOSED;
  *         the driver's read error (-ECONNRESET, -ETIMEDOUT, ...).
@@ -141,7 +146,8 @@ GALE_EXTERN ssize_t gale_tcp_stream_try_read_vectored(struct gale_tcp_stream *st
 
 /**
  * Writes up to len bytes if the stream is write-ready; the write-side twin of try_read.
- * @return bytes written (a short count is normal; readiness stays set); -EAGAIN;
+ * @return bytes written (a short count is normal; readiness stays set unless the driver
+ *         vouches that it proves the buffer full: file comment); -EAGAIN;
  *         GALE_E_CLOSED; -EPIPE (after shutdown(WRITE) or when the peer is gone);
  *         -ECONNRESET; the driver's other write errors. Never raises SIGPIPE.
  */
@@ -180,7 +186,9 @@ GALE_EXTERN int gale_tcp_stream_poll_write_ready(struct gale_tcp_stream *stream,
 
 /**
  * Reads into the unfilled part of rb: read readiness, one driver read; on -EAGAIN clear
- * readiness and poll again (which stores the waker). The reader interface's poll_read.
+ * readiness and poll again (which stores the waker); on a short read the driver vouches
+ * for (file comment) clear it too, so the next poll waits without a syscall. The reader
+ * interface's poll_read.
  * @return 0 (rb->len_filled grew by n; n == 0 with free space is end of stream; a full
  *         rb returns 0 at once without a syscall); GALE_PENDING (read-direction waker
  *         stored); GALE_E_CLOSED; the driver's read error (nothing read).
@@ -322,8 +330,8 @@ struct gale_tcp_peek {
 	/* Private: do not touch. */
 	struct gale_async_fd_io priv_io;     /* Readiness wait + the recv(PEEK) attempt. */
 	struct gale_tcp_stream *priv_stream; /* Borrowed. */
-	void *priv_buf;                      /* Destination, borrowed until completion or deinit. */
-	size_t priv_len;                     /* Its size. */
+	struct gale_read_buf priv_rb;        /* Destination, borrowed until completion or deinit
+					      * (never advanced: a peek consumes nothing). */
 };
 
 /** Prepares a peek of up to len bytes. stream and buf are borrowed until done or deinit. */

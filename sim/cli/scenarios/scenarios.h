@@ -23,5 +23,6 @@ extern const struct gale_scenario scn_async_fd_pair;
 extern const struct gale_scenario scn_connect_storm;
 extern const struct gale_scenario scn_proxy;
 extern const struct gale_scenario scn_rpc;
+extern const struct gale_scenario scn_tcp_split;
 
 #endif /* GALE_SIM_CLI_SCENARIOS_H */

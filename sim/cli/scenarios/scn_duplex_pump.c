@@ -72,13 +72,16 @@ static void pump_end_release(struct pump_state *state, unsigned end)
 		gale_duplex_close_end(&state->duplex, end);
 }
 
+/* Drawn as the shortfall from the largest chunk, so that a draw's minimum (a fuzz input
+ * run out, a shrunk world) writes everything left in the fewest chunks, not byte by byte. */
 static size_t pump_chunk_len(struct pump_direction *direction, uint64_t done)
 {
 	uint64_t left = direction->total_len - done;
 	uint64_t max = direction->state->ring_len * 2 + 1;
 	assert(left > 0);
 	assert(max <= PUMP_CHUNK_MAX);
-	return (size_t)gale_scenario_draw(direction->state->run, 1, left < max ? left : max);
+	uint64_t largest = left < max ? left : max;
+	return (size_t)(largest - gale_scenario_draw(direction->state->run, 0, largest - 1));
 }
 
 static int pump_write_step(struct pump_direction *direction, struct gale_cx *cx)

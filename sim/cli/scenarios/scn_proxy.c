@@ -7,21 +7,28 @@
  * stream can exceed every buffer on the way (sockets have 16 KiB buffers here). The
  * backend echoes with gale_copy and half-closes after its end of stream; the proxy
  * propagates both half-closes.
- * The proxy's backend connections leave from its own host (gale_tcp_connect_bind to B):
- * the simulated routes are A-B and B-C, as a real deployment's are.
+ * The proxy's backend connections leave from its own host (gale_tcp_connect_host_bind to
+ * B): the simulated routes are A-B and B-C, as a real deployment's are. Everyone connects
+ * by name ("proxy", "backend": the run's resolver, <gale/resolve.h>), so every connect
+ * resolves first.
  *
- * Faults: every TCP fault. An attempt that breaks (RESET) is started over on a new
- * connection from byte 0; refused connects are retried. The check is exact: every client
- * read back exactly its pattern and then end of stream; the proxy session that carried
- * its last attempt (matched by port) copied exactly total_len bytes each way and
- * finished cleanly, and so did the backend session behind it; connects and refusals
- * agree with the simulator's counters; a broken attempt is explained by a RESET fault.
+ * Faults: every TCP fault and every resolver fault. An attempt that breaks (RESET) is
+ * started over on a new connection from byte 0; refused connects are retried, and so are
+ * resolutions that failed for an injected resolver fault; a dead address answered
+ * (RESOLVE_DEAD_ADDRESS) costs a failed attempt and the connect falls through to the real
+ * one. The check is exact: every client read back exactly its pattern and then end of
+ * stream; the proxy session that carried its last attempt (matched by port) copied
+ * exactly total_len bytes each way and finished cleanly, and so did the backend session
+ * behind it; connects and refusals agree with the simulator's counters (which count an
+ * attempt to a dead address as refused on the simulator); a broken attempt is explained
+ * by a RESET fault; attempts that reached no host by RESOLVE_DEAD_ADDRESS faults.
  * Reproduce: gale replay --scenario proxy --seed N --verbose.
  */
 #include <assert.h>
 #include <string.h>
 
 #include <gale/copy.h>
+#include <gale/resolve.h>
 #include <gale/socket_addr.h>
 #include <gale/tcp.h>
 #include <gale/write_all.h>
@@ -35,6 +42,9 @@
 #define PROXY_RECORDS_MAX 512
 #define PROXY_PORT 7200
 #define BACKEND_PORT 7300
+/* What clients and the proxy connect to: names in the run's resolver. */
+#define PROXY_TEXT "proxy:7200"
+#define BACKEND_TEXT "backend:7300"
 
 struct proxy_state;
 
@@ -57,7 +67,7 @@ struct proxy_client {
 	bool is_done;                      /* Verified the whole echo. */
 	bool is_sent;                      /* Every byte written and the side shut down. */
 	uint16_t local_port;               /* The current attempt's port. */
-	struct gale_tcp_connect connect;   /* The connect future. */
+	struct gale_tcp_connect_host connect; /* The connect future (by name). */
 	struct gale_tcp_stream stream;     /* The current attempt. */
 	struct gale_write_all write;       /* The chunk being sent. */
 	uint64_t sent;                     /* Bytes of this attempt written. */
@@ -65,6 +75,7 @@ struct proxy_client {
 	uint64_t connects_count;           /* Connects that succeeded. */
 	uint64_t refused_count;            /* Connects refused. */
 	uint64_t broken_count;             /* Attempts that broke. */
+	uint64_t unreachable_count;        /* Dead addresses tried. */
 	uint8_t out[PROXY_CHUNK_MAX];      /* The chunk being sent. */
 	uint8_t in[PROXY_CHUNK_MAX];       /* The bytes being read. */
 };
@@ -78,7 +89,7 @@ struct proxy_slot {
 	struct proxy_record *record;       /* Where its outcome goes. */
 	struct gale_tcp_stream accepted;   /* The accepted connection. */
 	struct gale_tcp_stream backend;    /* Proxy: its connection to the backend. */
-	struct gale_tcp_connect connect;   /* Proxy: connecting to the backend. */
+	struct gale_tcp_connect_host connect; /* Proxy: connecting to the backend. */
 	struct gale_copy_bidirectional copy_both; /* Proxy: accepted <-> backend. */
 	struct gale_copy copy;             /* Backend: accepted -> accepted. */
 	uint8_t buf_a[PROXY_CHUNK_MAX];    /* Copy buffer. */
@@ -108,6 +119,7 @@ struct proxy_state {
 	uint32_t clients_done;                /* Finished clients. */
 	uint64_t proxy_connects_count;        /* Proxy -> backend connects that succeeded. */
 	uint64_t proxy_refused_count;         /* ... and that were refused. */
+	uint64_t proxy_unreachable_count;     /* ... dead addresses they tried. */
 	struct proxy_server proxy;            /* On B. */
 	struct proxy_server backend;          /* On C. */
 	struct proxy_client clients[PROXY_CLIENTS_MAX]; /* On A. */
@@ -116,18 +128,61 @@ struct proxy_state {
 
 /* ---- Sessions ------------------------------------------------------------------------ */
 
+/* A resolution that failed for an injected resolver fault: retried like a refusal. */
+static bool resolve_failed_for_a_fault(const struct gale_scenario_run *run, int rc)
+{
+	return rc >= GALE_E_RESOLVE_NOT_FOUND && rc <= GALE_E_RESOLVE_FAILED &&
+	       gale_scenario_error_explained(run, rc);
+}
+
+/* A connect's outcome as the real address saw it: when the last address tried was a dead
+ * one (a shuffle put it last), the error of the one before (the host that exists). */
+static int connect_outcome(const struct gale_tcp_connect_host *connect, int rc)
+{
+	for (size_t i = gale_tcp_connect_host_attempts(connect); rc == -EHOSTUNREACH && i > 1;
+	     i--)
+		rc = gale_tcp_connect_host_attempt_result(connect, i - 2);
+	return rc;
+}
+
+/*
+ * A connect the simulator counts as made though it failed: the handshake completed and a
+ * RST (a RESET fault, or the backend listener closing at teardown) ended the connection
+ * before the connect reported, so it answers -ECONNRESET. The simulator counts handshakes;
+ * a kernel runner counts only connects that reported success.
+ */
+static bool connect_reset_after_handshake(const struct gale_scenario_run *run, int rc)
+{
+	return rc == -ECONNRESET && gale_scenario_backend(run) == GALE_BACKEND_SIM;
+}
+
+/* Counts the failed attempts of a connect by name, its last included: refused ones, and
+ * dead addresses (-EHOSTUNREACH) in *unreachable. */
+static void connect_attempts_count(const struct gale_tcp_connect_host *connect,
+				   uint64_t *refused, uint64_t *unreachable)
+{
+	size_t attempts = gale_tcp_connect_host_attempts(connect);
+	for (size_t i = 0; i < attempts; i++) {
+		int rc = gale_tcp_connect_host_attempt_result(connect, i);
+		*refused += rc == -ECONNREFUSED;
+		*unreachable += rc == -EHOSTUNREACH;
+	}
+}
+
 static int slot_end(struct proxy_slot *slot, int rc)
 {
 	assert(slot->is_in_use);
 	assert(rc != GALE_PENDING);
 	slot->record->rc = rc;
 	if (slot->is_connecting)
-		gale_tcp_connect_deinit(&slot->connect);
+		gale_tcp_connect_host_deinit(&slot->connect);
 	slot->is_connecting = false;
 	if (gale_tcp_stream_is_open(&slot->backend))
 		gale_tcp_stream_close(&slot->backend);
 	gale_tcp_stream_close(&slot->accepted);
 	slot->is_in_use = false;
+	if (resolve_failed_for_a_fault(slot->state->run, rc))
+		return 0;
 	return gale_scenario_error_is_broken(rc) || rc == -ECONNREFUSED ? 0 : rc;
 }
 
@@ -156,21 +211,25 @@ static int proxy_session_connect(struct proxy_slot *slot, struct gale_cx *cx)
 	struct proxy_state *state = slot->state;
 	for (;;) {
 		if (!slot->is_connecting) {
-			gale_tcp_connect_init(&slot->connect, &state->run->runtime,
-					      &state->backend_addr, 1);
-			gale_tcp_connect_bind(&slot->connect, &state->proxy_source);
+			gale_tcp_connect_host_init(&slot->connect, &state->run->runtime,
+						   BACKEND_TEXT);
+			gale_tcp_connect_host_bind(&slot->connect, &state->proxy_source);
 			slot->is_connecting = true;
 		}
-		int rc = gale_tcp_connect_poll(&slot->connect, cx, &slot->backend);
+		int rc = gale_tcp_connect_host_poll(&slot->connect, cx, &slot->backend);
 		if (rc == GALE_PENDING)
 			return rc;
-		gale_tcp_connect_deinit(&slot->connect);
+		connect_attempts_count(&slot->connect, &state->proxy_refused_count,
+				       &state->proxy_unreachable_count);
+		rc = connect_outcome(&slot->connect, rc);
+		gale_tcp_connect_host_deinit(&slot->connect);
 		slot->is_connecting = false;
-		if (rc != -ECONNREFUSED) {
-			state->proxy_connects_count += rc == 0;
+		bool resolve_failed = resolve_failed_for_a_fault(state->run, rc);
+		if (rc != -ECONNREFUSED && !resolve_failed) {
+			state->proxy_connects_count +=
+				rc == 0 || connect_reset_after_handshake(state->run, rc);
 			return rc;
 		}
-		state->proxy_refused_count++;
 		if (state->clients_done == state->clients_count)
 			return rc; /* A stale attempt: the backend may be gone; give up. */
 	}
@@ -314,19 +373,23 @@ static int client_connect(struct proxy_client *client, struct gale_cx *cx)
 {
 	assert(!client->is_connected);
 	if (!client->is_connecting) {
-		gale_tcp_connect_init(&client->connect, &client->state->run->runtime,
-				      &client->state->proxy_addr, 1);
+		gale_tcp_connect_host_init(&client->connect, &client->state->run->runtime,
+					   PROXY_TEXT);
 		client->is_connecting = true;
 	}
-	int rc = gale_tcp_connect_poll(&client->connect, cx, &client->stream);
+	int rc = gale_tcp_connect_host_poll(&client->connect, cx, &client->stream);
 	if (rc == GALE_PENDING)
 		return rc;
-	gale_tcp_connect_deinit(&client->connect);
+	connect_attempts_count(&client->connect, &client->refused_count,
+			       &client->unreachable_count);
+	rc = connect_outcome(&client->connect, rc);
+	gale_tcp_connect_host_deinit(&client->connect);
 	client->is_connecting = false;
-	if (rc == -ECONNREFUSED) {
-		client->refused_count++;
-		return 0;
-	}
+	if (rc == -ECONNREFUSED)
+		return 0; /* Counted above. */
+	if (resolve_failed_for_a_fault(client->state->run, rc))
+		return 0; /* Resolve again. */
+	client->connects_count += connect_reset_after_handshake(client->state->run, rc);
 	return rc == 0 ? client_attempt_start(client) : rc;
 }
 
@@ -440,6 +503,10 @@ static int proxy_setup(struct gale_scenario_run *run, void *data)
 	if (rc == 0)
 		rc = gale_scenario_host(run, "10.0.3.1");
 	if (rc == 0)
+		rc = gale_scenario_name_add(run, "proxy", "10.0.2.1");
+	if (rc == 0)
+		rc = gale_scenario_name_add(run, "backend", "10.0.3.1");
+	if (rc == 0)
 		rc = gale_socket_addr_from_ip("10.0.2.1", PROXY_PORT, &state->proxy_addr);
 	if (rc == 0)
 		rc = gale_socket_addr_from_ip("10.0.2.1", 0, &state->proxy_source);
@@ -497,12 +564,13 @@ static int proxy_check(struct gale_scenario_run *run, void *data)
 {
 	struct proxy_state *state = data;
 	uint64_t connects = state->proxy_connects_count, refused = state->proxy_refused_count;
-	uint64_t client_refused = 0, broken = 0;
+	uint64_t client_refused = 0, broken = 0, unreachable = state->proxy_unreachable_count;
 	for (uint32_t i = 0; i < state->clients_count; i++) {
 		const struct proxy_client *client = &state->clients[i];
 		connects += client->connects_count;
 		client_refused += client->refused_count;
 		broken += client->broken_count;
+		unreachable += client->unreachable_count;
 		const char *why = proxy_client_judge(state, client);
 		if (why != NULL)
 			gale_scenario_fail(run, GALE_ORACLE_CHECK,
@@ -511,6 +579,9 @@ static int proxy_check(struct gale_scenario_run *run, void *data)
 					   client->local_port, why);
 	}
 	struct gale_sim_stats stats = gale_scenario_stats(run);
+	/* The simulator counts a connect to an address no host owns as refused. */
+	if (gale_scenario_backend(run) == GALE_BACKEND_SIM)
+		refused += unreachable;
 	if (connects != stats.connections_count || refused + client_refused !=
 						    stats.connects_refused_count)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
@@ -525,6 +596,11 @@ static int proxy_check(struct gale_scenario_run *run, void *data)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "proxy: %llu attempts broke without a RESET fault",
 				   (unsigned long long)broken);
+	if (unreachable > gale_scenario_faults(run, GALE_FAULT_RESOLVE_DEAD_ADDRESS))
+		gale_scenario_fail(run, GALE_ORACLE_CHECK,
+				   "proxy: %llu connects reached no host, more than the dead "
+				   "addresses answered",
+				   (unsigned long long)unreachable);
 	if (client_refused > 0 && gale_scenario_faults(run, GALE_FAULT_CONNECT_REFUSED) == 0)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "proxy: clients refused without a CONNECT_REFUSED fault");
@@ -538,7 +614,7 @@ static void proxy_server_teardown(struct proxy_server *server)
 	for (size_t i = 0; i < PROXY_SLOTS_MAX; i++) {
 		struct proxy_slot *slot = &server->slots[i];
 		if (slot->is_connecting)
-			gale_tcp_connect_deinit(&slot->connect);
+			gale_tcp_connect_host_deinit(&slot->connect);
 		slot->is_connecting = false;
 		if (gale_tcp_stream_is_open(&slot->accepted))
 			gale_tcp_stream_close(&slot->accepted);
@@ -556,7 +632,7 @@ static void proxy_teardown(struct gale_scenario_run *run, void *data)
 	proxy_server_teardown(&state->backend);
 	for (size_t i = 0; i < PROXY_CLIENTS_MAX; i++) {
 		if (state->clients[i].is_connecting)
-			gale_tcp_connect_deinit(&state->clients[i].connect);
+			gale_tcp_connect_host_deinit(&state->clients[i].connect);
 		if (gale_tcp_stream_is_open(&state->clients[i].stream))
 			gale_tcp_stream_close(&state->clients[i].stream);
 	}

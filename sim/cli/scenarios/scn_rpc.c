@@ -5,7 +5,9 @@
  * 1..20 requests (payloads of 0..1024 seeded bytes) to a server on host 10.0.4.1, one at a
  * time on a kept connection; the server answers each with a frame holding the payload
  * reversed followed by the payload's 4-byte big-endian FNV-1a hash. Every read is a
- * read_exact, every write a write_all.
+ * read_exact, every write a write_all. Clients connect by name ("rpc-server", the run's
+ * resolver): a resolution that fails for an injected resolver fault is retried, and a dead
+ * address answered first costs one failed attempt before the connect falls through.
  *
  * Timeouts: every request after the first on a connection runs under a 600 ms
  * gale_timeout (the first may wait behind the listener's accept back-off, which has no
@@ -14,7 +16,9 @@
  * then drops the connection and repeats the request on a new one, as after a reset.
  *
  * The check is exact: every client verified all its responses (content and length, as
- * they arrived); connects and refusals agree with the simulator's counters; a broken
+ * they arrived); connects and refusals agree with the simulator's counters (which count
+ * an attempt to a dead address as refused on the simulator); attempts that failed before
+ * the last are explained by RESOLVE_DEAD_ADDRESS faults; a broken
  * connection is explained by a RESET fault, a timeout by a PARTITION fault; and when no
  * request was repeated the server served exactly the requests the clients made.
  * Reproduce: gale replay --scenario rpc --seed N --verbose.
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include <gale/read_exact.h>
+#include <gale/resolve.h>
 #include <gale/socket_addr.h>
 #include <gale/tcp.h>
 #include <gale/time.h>
@@ -36,6 +41,7 @@
 #define RPC_FRAME_MAX (4 + RPC_PAYLOAD_MAX + 4)
 #define RPC_SESSIONS_MAX 64
 #define RPC_PORT 7400
+#define RPC_SERVER_TEXT "rpc-server:7400" /* A name in the run's resolver. */
 /* Five times the longest request measured over 20000 "harsh" seeds with PARTITION off
  * (120 ms: jitter and delayed readiness), and shorter than harsh's longest partition. */
 #define RPC_TIMEOUT_NS (600 * 1000 * 1000LL)
@@ -61,13 +67,14 @@ struct rpc_client {
 	bool is_done;                     /* Finished. */
 	enum rpc_phase phase;             /* Where the request is. */
 	size_t payload_len;               /* The request's payload length. */
-	struct gale_tcp_connect connect;  /* The connect future. */
+	struct gale_tcp_connect_host connect; /* The connect future (by name). */
 	struct gale_tcp_stream stream;    /* The connection. */
 	struct gale_timeout timeout;      /* Wraps the request (see the file comment). */
 	struct gale_write_all write;      /* Sends the request frame. */
 	struct gale_read_exact read;      /* Receives the response. */
 	uint64_t connects_count;          /* Connects that succeeded. */
 	uint64_t refused_count;           /* Connects refused. */
+	uint64_t unreachable_count;       /* Dead addresses tried. */
 	uint64_t broken_count;            /* Requests cut short by a broken connection. */
 	uint64_t timeouts_count;          /* Requests that timed out. */
 	uint8_t request[RPC_FRAME_MAX];   /* The request frame. */
@@ -309,19 +316,31 @@ static int client_connect(struct rpc_client *client, struct gale_cx *cx)
 {
 	assert(!client->is_connected);
 	if (!client->is_connecting) {
-		gale_tcp_connect_init(&client->connect, &client->state->run->runtime,
-				      &client->state->server_addr, 1);
+		gale_tcp_connect_host_init(&client->connect, &client->state->run->runtime,
+					   RPC_SERVER_TEXT);
 		client->is_connecting = true;
 	}
-	int rc = gale_tcp_connect_poll(&client->connect, cx, &client->stream);
+	int rc = gale_tcp_connect_host_poll(&client->connect, cx, &client->stream);
 	if (rc == GALE_PENDING)
 		return rc;
-	gale_tcp_connect_deinit(&client->connect);
-	client->is_connecting = false;
-	if (rc == -ECONNREFUSED) {
-		client->refused_count++;
-		return 0;
+	/* Every attempt's outcome: refusals and dead addresses (RESOLVE_DEAD_ADDRESS). */
+	size_t attempts = gale_tcp_connect_host_attempts(&client->connect);
+	for (size_t i = 0; i < attempts; i++) {
+		int attempt_rc = gale_tcp_connect_host_attempt_result(&client->connect, i);
+		client->refused_count += attempt_rc == -ECONNREFUSED;
+		client->unreachable_count += attempt_rc == -EHOSTUNREACH;
 	}
+	/* A dead address tried last (a shuffle put it there): the real one's error. */
+	for (size_t i = attempts; rc == -EHOSTUNREACH && i > 1; i--)
+		rc = gale_tcp_connect_host_attempt_result(&client->connect, i - 2);
+	gale_tcp_connect_host_deinit(&client->connect);
+	client->is_connecting = false;
+	if (rc == -ECONNREFUSED)
+		return 0;
+	/* A resolution that failed for an injected resolver fault: resolve again. */
+	if (rc >= GALE_E_RESOLVE_NOT_FOUND && rc <= GALE_E_RESOLVE_FAILED &&
+	    gale_scenario_error_explained(client->state->run, rc))
+		return 0;
 	if (rc != 0)
 		return rc;
 	client->connects_count++;
@@ -389,6 +408,8 @@ static int rpc_setup(struct gale_scenario_run *run, void *data)
 		rc = gale_scenario_listen(run, "10.0.4.1", RPC_PORT, 0, &state->listener,
 					  &state->server_addr);
 	if (rc == 0)
+		rc = gale_scenario_name_add(run, "rpc-server", "10.0.4.1");
+	if (rc == 0)
 		rc = gale_scenario_spawn_retry(run, "rpc-acceptor", acceptor_poll, state, false,
 					       NULL);
 	for (uint32_t i = 0; i < state->clients_count && rc == 0; i++) {
@@ -405,6 +426,7 @@ static int rpc_check(struct gale_scenario_run *run, void *data)
 {
 	struct rpc_state *state = data;
 	uint64_t connects = 0, refused = 0, broken = 0, timeouts = 0, requests = 0;
+	uint64_t unreachable = 0;
 	for (uint32_t i = 0; i < state->clients_count; i++) {
 		const struct rpc_client *client = &state->clients[i];
 		if (client->requests_done != client->requests_count)
@@ -413,11 +435,20 @@ static int rpc_check(struct gale_scenario_run *run, void *data)
 					   client->requests_done, client->requests_count);
 		connects += client->connects_count;
 		refused += client->refused_count;
+		unreachable += client->unreachable_count;
 		broken += client->broken_count;
 		timeouts += client->timeouts_count;
 		requests += client->requests_count;
 	}
 	struct gale_sim_stats stats = gale_scenario_stats(run);
+	if (unreachable > gale_scenario_faults(run, GALE_FAULT_RESOLVE_DEAD_ADDRESS))
+		gale_scenario_fail(run, GALE_ORACLE_CHECK,
+				   "rpc: %llu connects reached no host, more than the dead "
+				   "addresses answered",
+				   (unsigned long long)unreachable);
+	/* The simulator counts a connect to an address no host owns as refused. */
+	if (gale_scenario_backend(run) == GALE_BACKEND_SIM)
+		refused += unreachable;
 	if (connects != stats.connections_count || refused != stats.connects_refused_count)
 		gale_scenario_fail(run, GALE_ORACLE_CHECK,
 				   "rpc: clients saw %llu connects and %llu refusals, the "
@@ -454,7 +485,7 @@ static void rpc_teardown(struct gale_scenario_run *run, void *data)
 		if (client->is_in_request && client->has_timeout)
 			gale_timeout_deinit(&client->timeout);
 		if (client->is_connecting)
-			gale_tcp_connect_deinit(&client->connect);
+			gale_tcp_connect_host_deinit(&client->connect);
 		if (gale_tcp_stream_is_open(&client->stream))
 			gale_tcp_stream_close(&client->stream);
 	}

@@ -63,6 +63,16 @@ GALE_EXTERN bool gale_entropy_chance(struct gale_entropy *entropy, struct gale_r
 GALE_EXTERN uint64_t gale_entropy_range(struct gale_entropy *entropy, uint64_t min, uint64_t max);
 
 /**
+ * A size in [min, max] (min <= max: asserted): with a seed exactly gale_entropy_range();
+ * in bytes mode log-scaled, so that a fuzzer reaches small sizes as easily as large ones and
+ * every value stays reachable: one byte picks a bit length (0..bits of max - min), the
+ * next bytes a value of that length in the span. Neutral: min. Consumes nothing when
+ * min == max, else 1 byte plus gale_entropy_range()'s bytes for the chosen length's span
+ * (a span below 256 is drawn as by gale_entropy_range(): nothing to gain there).
+ */
+GALE_EXTERN uint64_t gale_entropy_size(struct gale_entropy *entropy, uint64_t min, uint64_t max);
+
+/**
  * An index in [0, count) drawn with the given weights (count > 0, weights not all zero:
  * asserted, there is no error to return); an index whose weight is 0 is never returned.
  * Neutral: the first index with a nonzero weight (0 when weights[0] > 0).

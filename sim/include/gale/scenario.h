@@ -136,6 +136,22 @@ enum gale_backend {
 /** "sim", "epoll", "fault-epoll"; "unknown" for a value past the last. */
 GALE_EXTERN const char *gale_backend_name(enum gale_backend backend);
 
+/*
+ * The world short I/O lives in (driver.h, GALE_DRIVER_CAP_*). In the conservative world the
+ * runner's driver vouches for nothing, so only -EAGAIN may clear readiness, and READ_SHORT
+ * and WRITE_PARTIAL are injected as the profile says. In Linux's world it declares what the
+ * backend keeps (the sim: both promises, sim.h short_io_proves; epoll: both; the fault
+ * driver: both, since READ_SHORT and WRITE_PARTIAL are then switched off), and the
+ * readiness oracle accepts a clear after a short count. By seed (the default), odd seeds
+ * run in Linux's world and even ones (and fuzz bytes) in the conservative one, so every
+ * campaign covers both and a seed replays in its own.
+ */
+enum gale_short_io_world {
+	GALE_SHORT_IO_BY_SEED = 0,
+	GALE_SHORT_IO_CONSERVATIVE,
+	GALE_SHORT_IO_LINUX,
+};
+
 /**
  * Parses a backend name (exactly as gale_backend_name() spells it).
  * @return 0 with *backend_out set, or -EINVAL (NULL or unknown text; *backend_out untouched).
@@ -206,6 +222,7 @@ struct gale_run_options {
 						    * tasks pending and no timer armed is a
 						    * stall; 0: 5 s. Ignored on SIM (its
 						    * stall is exact). */
+	enum gale_short_io_world short_io;         /* 0: by seed. */
 };
 
 struct gale_run_result {
@@ -320,6 +337,18 @@ GALE_EXTERN struct gale_sim_stats gale_scenario_stats(const struct gale_scenario
  * @return 0, -EINVAL (not an address, or a wildcard), -ENOSPC (too many hosts).
  */
 GALE_EXTERN int gale_scenario_host_add(struct gale_scenario_run *run, const char *ip);
+
+/**
+ * Gives ip (a host's address text, no port) the host name name in the run's resolver,
+ * after the addresses name has already (the order answers keep unless a RESOLVE_SHUFFLE
+ * fault reorders them). Scenario code then connects and binds by name (<gale/resolve.h>)
+ * on every backend: names resolve to the simulated addresses, which the kernel backends
+ * map to loopback as they map literals. Resolver faults (sim_resolve.h) are rolled on
+ * SIM and FAULT_EPOLL and counted in gale_scenario_stats().
+ * @return 0 (also when name has ip already); -EINVAL (a bad name or address); -ENOSPC.
+ */
+GALE_EXTERN int gale_scenario_name_add(struct gale_scenario_run *run, const char *name,
+				       const char *ip);
 
 /** The driver scenario code does I/O through (see the file comment). Borrowed from run. */
 GALE_EXTERN struct gale_driver *gale_scenario_driver(struct gale_scenario_run *run);

@@ -11,7 +11,8 @@
  *   caused it (the program should retry, reconnect or give up cleanly) and a bug when
  *   nothing did.
  *
- * gale_scenario_fault_causes() says which fault kinds can cause an error code;
+ * gale_scenario_fault_causes() says which fault kinds can cause an error code (from the
+ * fault map's error and effects columns);
  * gale_scenario_error_explained() asks whether one of them was injected in this run so
  * far; gale_scenario_survive() applies the rule in a task: an explained error becomes 0
  * (carry on), an unexplained one fails the run (oracle CHECK) naming the error and what
@@ -36,10 +37,15 @@ extern "C" {
 #endif
 
 /**
- * A uniform draw in [min, max] (min <= max) from the run's entropy; min once a fuzz input
- * is exhausted. Every size and count a scenario varies per seed should come from here: it
- * is the scenario's size knob, which shrinking turns to its minimum (gale_run_options'
- * draws_min: min, no entropy spent) to find the smallest world that still fails.
+ * A draw in [min, max] (min <= max) from the run's entropy: uniform with a seed,
+ * log-scaled from fuzz bytes (gale_entropy_size(): small sizes as reachable as large ones),
+ * min once a fuzz input is exhausted. Every size and count a scenario varies per seed
+ * should come from here: it is the scenario's size knob, which shrinking turns to its
+ * minimum (gale_run_options' draws_min: min, no entropy spent) to find the smallest world
+ * that still fails. So put the cheap choice at min: a chunk size repeated until a total
+ * is written is best drawn as the shortfall from the largest chunk (largest - draw(0,
+ * largest - 1)), so that an exhausted input or a shrunk world writes in few chunks rather
+ * than byte by byte.
  */
 GALE_EXTERN uint64_t gale_scenario_draw(struct gale_scenario_run *run, uint64_t min,
 					uint64_t max);
@@ -59,15 +65,17 @@ GALE_EXTERN int gale_scenario_spawn_retry(struct gale_scenario_run *run, const c
 					  struct gale_task_handle *handle_out);
 
 /**
- * Bit (1u << kind) set for each fault kind that can make an I/O call return rc:
- *   -ECONNRESET, -EPIPE, -ENOTCONN, GALE_E_UNEXPECTED_EOF  RESET, PARTITION, ALLOC_FAIL
- *        (a peer whose allocation failed closes early; an accept EMFILE leaves the
- *        connection queued, so it explains no broken connection)
- *   -ECONNREFUSED                                          CONNECT_REFUSED, PARTITION
- *   -EMFILE, -ENFILE                                       ACCEPT_EMFILE
- *   -ENOMEM                                                ALLOC_FAIL
- *   GALE_E_TIMED_OUT, -ETIMEDOUT                           PARTITION, CONNECT_SLOW,
- *                                                          LATENCY_JITTER, READY_DELAY
+ * Bit (1u << kind) set for each fault kind that can make an I/O call return rc, read off
+ * GALE_FAULT_MAP (sim_profile.h): the kinds whose error column is -rc (-ENFILE counts as
+ * -EMFILE), and the kinds whose effects column holds the effect rc is:
+ *   -ECONNRESET, -EPIPE, -ENOTCONN, GALE_E_UNEXPECTED_EOF  GALE_FAULT_EFFECT_BROKEN
+ *   -ECONNREFUSED                                          GALE_FAULT_EFFECT_REFUSED
+ *   GALE_E_TIMED_OUT, -ETIMEDOUT                           GALE_FAULT_EFFECT_TIMEOUT
+ * For example (the map is the full list): a broken connection is explained by RESET,
+ * PARTITION and ALLOC_FAIL (a peer whose allocation failed closes early; an accept EMFILE
+ * leaves the connection queued, so it explains none); -ECONNREFUSED by CONNECT_REFUSED and
+ * PARTITION; -EMFILE and -ENFILE by ACCEPT_EMFILE; -ENOMEM by ALLOC_FAIL; a timeout by
+ * PARTITION, CONNECT_SLOW, LATENCY_JITTER and READY_DELAY.
  * 0 for every other code (including 0 and GALE_PENDING): no fault explains it.
  */
 GALE_EXTERN uint32_t gale_scenario_fault_causes(int rc);

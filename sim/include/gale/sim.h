@@ -31,38 +31,53 @@
  *     waiting in its accept queue (a negative or larger backlog means 4096, SOMAXCONN);
  *     beyond that, connects are refused (Linux would drop the SYN and let it retry).
  *   - Byte streams (TCP connections, socketpairs, pipes) have one bounded buffer per
- *     direction of socket_buf_size bytes. It holds both the bytes in flight and the bytes
- *     delivered but not yet read, so a writer can have at most socket_buf_size bytes
- *     outstanding: a write takes what fits (a short count) and returns -EAGAIN when
- *     nothing fits. Space is given back as soon as the reader reads (no window-update
- *     delay). Bytes arrive in order, never duplicated; each write is one segment that
- *     arrives after latency (drawn in [latency_ns_min, latency_ns_max], plus
- *     LATENCY_JITTER), after the link carried it (bandwidth_bytes_per_s), and never
- *     before an earlier segment of the same direction. With zero delay, bytes are
- *     delivered inside the write call.
- *   - FIN and RST. shutdown(WRITE) queues a FIN behind the data: the peer reads the data,
- *     then 0, and sees READ|RDHUP; it can still write. close() sends a FIN too, unless
- *     unread bytes remain in the closing socket's receive buffer or SO_LINGER is 0: then
- *     it sends a RST (Linux). Data that reaches a closed socket is dropped and answered
- *     with a RST. A RST makes the receiver's pending error ECONNRESET (EPIPE if it had
- *     already read the peer's FIN: Linux's CLOSE_WAIT rule) and reports
- *     READ|RDHUP|WRITE|HUP|ERROR. After a RST, reads return the bytes already delivered,
- *     then the pending error (unless a FIN was read first: then 0), then 0; writes return
- *     the pending error if one is pending, else -EPIPE. The pending error is consumed by
- *     whichever of read, write and socket_error_take sees it first (SO_ERROR semantics).
+ *     direction, of socket_buf_size bytes unless SO_SNDBUF / SO_RCVBUF say otherwise (see
+ *     socket options below). It holds both the bytes in flight and the bytes delivered but
+ *     not yet read, so a writer can have at most that many bytes outstanding: a write
+ *     takes what fits (a short count) and returns -EAGAIN when nothing fits. Space is
+ *     given back as soon as the reader reads (no window-update delay). Bytes arrive in
+ *     order, never duplicated; each write is one segment that arrives after latency
+ *     (drawn in [latency_ns_min, latency_ns_max], plus LATENCY_JITTER), after the link
+ *     carried it (bandwidth_bytes_per_s), and never before an earlier segment of the same
+ *     direction. With zero delay, bytes are delivered inside the write call.
+ *   - FIN and RST. shutdown(WRITE) queues a FIN behind the data: the peer reads the data, then
+ *     0, and sees READ|RDHUP; it can still write. close() sends a FIN too, unless unread bytes
+ *     remain in the closing socket's receive buffer or SO_LINGER is 0: then it sends a RST
+ *     (Linux); a socket already in TCP_CLOSE (reset, or both FINs through, see shutdown below)
+ *     sends nothing on close. Data that reaches a closed socket is dropped and answered with a
+ *     RST. A RST makes the receiver's pending error ECONNRESET (EPIPE if it had already read
+ *     the peer's FIN: Linux's CLOSE_WAIT rule) and reports READ|RDHUP|WRITE|HUP|ERROR. After a
+ *     RST, reads return the bytes already delivered, then the pending error (unless a FIN was
+ *     read first: then 0), then 0; writes return the pending error if one is pending, else
+ *     -EPIPE. The pending error is consumed by whichever of read, write and socket_error_take
+ *     sees it first (SO_ERROR semantics).
  *     So after a FIN and a close, the peer's next write succeeds, the RST comes back one
  *     latency later, and the write after that fails with -EPIPE.
+ *     Data reaching a socket that shut down both its read side and (by shutdown or FIN)
+ *     its write side is answered with a RST too, as Linux does in FIN_WAIT (RFC 1122):
+ *     the data is dropped, that socket resets (ECONNRESET) and the sender gets the RST.
  *   - shutdown(2) of a TCP socket that is connected in name only is -ENOTCONN, whatever
  *     how is, as Linux answers for TCP_CLOSE: after a RST, and once both sides finished
  *     (this socket's FIN reached the peer and the peer's FIN arrived here). The sim has no
  *     ACKs; its FIN arriving stands for the ACK Linux waits for, so the sim says -ENOTCONN
  *     up to one latency before Linux would. Socketpairs never say -ENOTCONN (unix_shutdown
  *     does not). gale_tcp_stream_shutdown() turns this -ENOTCONN into 0 on every driver.
- *     Known difference, not yet fixed: addr_peer (getpeername) follows only the RST part
- *     of this rule; after both FINs it still returns the peer, where Linux says -ENOTCONN.
+ *     addr_peer (getpeername) follows the same rule: -ENOTCONN after a RST and after both
+ *     FINs (inet_getname on TCP_CLOSE), the peer's address while only one FIN went.
+ *   - shutdown(2) of a listening socket is 0 (inet_shutdown on TCP_LISTEN): the WRITE side
+ *     alone changes nothing; READ or BOTH stops listening (queued connections are reset,
+ *     accept is -EINVAL, SO_ACCEPTCONN reads 0, readiness is WRITE|HUP) and leaves a bound
+ *     socket that may listen again. Deliberate difference: the sim keeps the port, where
+ *     Linux releases a port it picked itself (bind to port 0, or listen unbound). A socket
+ *     not connected (new, bound, refused) says -ENOTCONN, as Linux does. Known difference,
+ *     kept: shutdown(2) of a socket still connecting is -ENOTCONN here, where Linux aborts
+ *     the SYN (tcp_disconnect), returns 0 and leaves ECONNRESET pending. On loopback the
+ *     kernel answers a SYN inside connect(), so user code cannot observe that state there;
+ *     only simulated latency makes it visible.
  *   - Socketpairs behave as AF_UNIX stream pairs: closing one end makes the other's
  *     writes fail with -EPIPE at once and its reads return the remaining bytes, then 0
- *     (and -ECONNRESET first when the closing end left unread bytes, as Linux does).
+ *     (and -ECONNRESET first when the closing end left unread bytes, as Linux does);
+ *     its getpeername still answers (unix_release_sock leaves the survivor's peer set).
  *     Pipes: writing with no reader is -EPIPE (readiness ERROR), reading with no writer
  *     returns the remaining bytes, then 0 (readiness HUP). Pair and pipe bytes take
  *     pair_latency_ns (default 0). Network faults (RESET, LATENCY_JITTER, PARTITION) apply
@@ -75,13 +90,27 @@
  *     rmem_max = 212992, SOCK_MIN_SNDBUF = 4608, SOCK_MIN_RCVBUF = 2304; so setting 16384
  *     reads back 32768, 100 reads back 4608 (SNDBUF) or 2304 (RCVBUF), and anything from
  *     212992 up reads back 425984. Deliberate differences: a machine whose rmem_max /
- *     wmem_max sysctls differ reads back otherwise above the lower limit; defaults are
- *     socket_buf_size, not Linux's (tcp_wmem / tcp_rmem, which autotuning then grows);
- *     and the sizes are stored only: every stream direction stays bounded by
- *     socket_buf_size. ACCEPTCONN reads 1 on a listening socket, else 0, and like Linux
+ *     wmem_max sysctls differ reads back otherwise above the lower limit; and defaults are
+ *     socket_buf_size, not Linux's (tcp_wmem / tcp_rmem, which autotuning then grows).
+ *     A size set explicitly bounds the stream (and one set on a listener is inherited by
+ *     the sockets it accepts). The model, from what Linux lets a non-blocking writer queue
+ *     on loopback before -EAGAIN: a TCP direction holds the writer's share plus the
+ *     reader's share, each half the stored size when set (so about the size asked), else
+ *     socket_buf_size / 2; with neither set it stays socket_buf_size. Linux measured (6.x,
+ *     1 KiB writes): both ends set to 4096 / 8192 / 16384 queue 9216 / 18432 / 39936 bytes
+ *     (the sim: 8192 / 16384 / 32768). An AF_UNIX direction holds half the writer's stored
+ *     SO_SNDBUF when set (Linux charges the writer: 4096 -> 4096, 16384 -> 15360; the
+ *     sim: 4096, 16384); the reader's SO_RCVBUF does not bound it, as on Linux. Pipes
+ *     ignore both. Approximations: Linux counts skb truesize, not payload, grows unset
+ *     buffers by autotuning (a small RCVBUF on the reader alone still lets megabytes queue
+ *     behind the writer's grown send buffer there; in the sim, half of socket_buf_size),
+ *     and cannot shrink a window already advertised; the sim applies a new size at once
+ *     (bytes already outstanding stay; new writes wait until the stream drains below
+ *     it). ACCEPTCONN reads 1 on a listening socket, else 0, and like Linux
  *     cannot be set (-EINVAL here, by gale's rule for values). Values outside the
  *     documented ranges are -EINVAL, options a socket type lacks are -ENOPROTOOPT, pipes
- *     are -ENOTSOCK.
+ *     are -ENOTSOCK, checked in Linux's order (the fd, then the option, then the value;
+ *     the epoll driver asks the kernel about the fd before refusing a value too).
  *   - Virtual fds are numbered from GALE_SIM_FD_BASE up; the lowest free number is used
  *     first (as the kernel does), so a closed number is reused by the next socket. A
  *     virtual fd that leaks into a real syscall fails with EBADF instead of touching a
@@ -107,28 +136,10 @@
  * wait(-1) with nothing ready and nothing scheduled returns GALE_E_STALL.
  *
  * Faults (options.profile, rolled with gale_fault_roll, each counted in the stats and
- * traced as GALE_TRACE_FAULT; every one is behaviour a kernel may show):
- *   READY_SPURIOUS     once per wait(): an extra event (READ/WRITE per interest) for a
- *                      registered fd, ready or not.
- *   READY_STALE        per deregistration: the old token is reported once by a later wait.
- *   READY_DELAY        per readiness edge: the event is held back 1..ready_delay_ns_max.
- *   READ_WOULD_BLOCK   per read/readv/recv/accept that could make progress: -EAGAIN; the
- *                      fd then gets a fresh READ event on the next wait() (a kernel never
- *                      loses readiness, and the caller waits for an edge after -EAGAIN).
- *   WRITE_WOULD_BLOCK  the same for write/writev/send (a fresh WRITE event follows).
- *   READ_SHORT         a read of n >= 2 available bytes returns 1..n-1.
- *   WRITE_PARTIAL      a write that could take n >= 2 bytes takes 1..n-1.
- *   RESET              per TCP data segment arriving: the connection is aborted: both
- *                      ends get a RST at once; bytes in flight are lost (never reordered).
- *   LATENCY_JITTER     per TCP segment: 1..latency_jitter_ns_max extra delay.
- *   CONNECT_REFUSED    per SYN reaching a listener: refused as if the backlog were full.
- *   CONNECT_SLOW       per connect: the SYN leaves 1..connect_delay_ns_max late.
- *   ACCEPT_EMFILE      per accept with a connection waiting: -EMFILE; the connection
- *                      stays queued and the listener gets a fresh READ event.
- *   PARTITION          per TCP segment between two distinct hosts (never a host and
- *                      itself) not already partitioned: the pair is partitioned for
- *                      1..partition_ns_max; segments between them are held until it heals.
- * ALLOC_FAIL is not the driver's (see sim_alloc.h).
+ * traced as GALE_TRACE_FAULT; every one is behaviour a kernel may show): each kind's
+ * opportunity and effect here is written once, at its entry in GALE_FAULT_MAP
+ * (sim_profile.h: the comments marked "Sim" or "Both"). ALLOC_FAIL is not the driver's
+ * (see sim_alloc.h).
  *
  * Determinism: nothing reads the wall clock, addresses of objects or hash-table order;
  * equal times are ordered by scheduling sequence. The sim's own bookkeeping allocates
@@ -181,7 +192,8 @@ struct gale_sim_options {
 	/* Bytes per second one direction of a TCP connection carries; 0 (the default) is
 	 * unlimited. A segment of n bytes occupies the link n / rate seconds. */
 	uint64_t bandwidth_bytes_per_s;
-	/* The bound of each direction of a stream (in flight + unread). Default 64 KiB. */
+	/* The bound of each direction of a stream (in flight + unread) while neither end set
+	 * SO_SNDBUF / SO_RCVBUF (see the model above). Default 64 KiB. */
 	size_t socket_buf_size;
 	/* One-way delay of socketpair and pipe bytes. Default 0 (delivered inside write). */
 	int64_t pair_latency_ns;
@@ -194,6 +206,15 @@ struct gale_sim_options {
 	 * ones it withholds are neither injected nor counted. Borrowed until deinit; shared
 	 * with the run's allocator so one numbering covers both. Default NULL. */
 	struct gale_fault_filter *fault_filter;
+	/* Which world short I/O lives in. false (the default): readiness as emulated by
+	 * poll-based backends, where a short count proves nothing; READ_SHORT and
+	 * WRITE_PARTIAL are injected as the profile says, and the driver declares no
+	 * capability. true: Linux's world; the driver declares GALE_DRIVER_CAP_READ_SHORT_
+	 * DRAINED and GALE_DRIVER_CAP_WRITE_SHORT_FULL, and keeps them: a read is short only
+	 * when it drained what was delivered, a write only when it filled the buffer (READ_SHORT
+	 * and WRITE_PARTIAL are never rolled), and any later arrival or freed space is a new
+	 * edge (the re-arm after every op). */
+	bool short_io_proves;
 };
 
 /* Counters since init. */

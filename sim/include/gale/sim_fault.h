@@ -5,7 +5,9 @@
  * kernel sockets, real bytes; only the answers are perturbed in ways a kernel may also
  * perturb them, so code that breaks under it is broken in production too.
  *
- * Faults by ratio (profile + entropy; one roll per opportunity):
+ * Faults by ratio (profile + entropy; one roll per opportunity; the kinds, their ratios and
+ * what each can cause are GALE_FAULT_MAP's, in sim_profile.h), and how this decorator
+ * injects each kind it injects:
  *   READY_SPURIOUS    wait() adds an event (the registration's interest bits, READ|WRITE
  *                     when it has none) for a live registration.
  *   READY_STALE       after fd_deregister, a later wait() reports the old token once.
@@ -50,9 +52,10 @@
  * Whether an fd is a connected TCP socket (RESET, PARTITION) is asked of the inner driver
  * once per fd and cached: sockopt_get NODELAY, which only TCP knows, then addr_peer, which
  * fails until the handshake is done. PARTITION asks only while its ratio is not zero.
- * Not injected: CONNECT_REFUSED (a refusal of a connect the kernel accepted could not be
- * made consistent with the listener side), LATENCY_JITTER (real sockets carry the bytes;
- * only the sim controls time on the wire), ALLOC_FAIL (see sim_alloc.h).
+ * A kind not listed above is not injected here, among them CONNECT_REFUSED (a refusal of a
+ * connect the kernel accepted could not be made consistent with the listener side),
+ * LATENCY_JITTER (real sockets carry the bytes; only the sim controls time on the wire) and
+ * ALLOC_FAIL (see sim_alloc.h).
  * EINTR is never injected: it never crosses the seam.
  *
  * A kernel never loses readiness. WouldBlock and EMFILE answered here leave the kernel's

@@ -16,28 +16,114 @@
 
 #include <gale/common.h>
 #include <gale/entropy.h>
+#include <gale/error.h> /* The resolver kinds' codes. */
 
 GALE_BEGIN_DECLS
 
-/* X(NAME, field_name, description): the single list of fault kinds. Append only. */
+/*
+ * The fault effects: errors a fault kind can make I/O calls return later or elsewhere (a
+ * reset breaks the peer's connection too; a partition can outlast a deadline), as bits for
+ * the effects column of GALE_FAULT_MAP. gale_scenario_fault_causes() (scenario_kit.h)
+ * reads them to tell an injected failure from a bug.
+ */
+enum gale_fault_effect {
+	/* -ECONNRESET, -EPIPE, -ENOTCONN, GALE_E_UNEXPECTED_EOF. */
+	GALE_FAULT_EFFECT_BROKEN = 1u << 0,
+	GALE_FAULT_EFFECT_REFUSED = 1u << 1, /* -ECONNREFUSED. */
+	GALE_FAULT_EFFECT_TIMEOUT = 1u << 2, /* GALE_E_TIMED_OUT, -ETIMEDOUT. */
+};
+
+/*
+ * X(NAME, field, description, default, harsh, error, effects): the single list of fault
+ * kinds; one entry is the whole declaration of a kind. Append only (the values are an ABI
+ * for traces, fault plans and fuzz corpora).
+ *   NAME         GALE_FAULT_<NAME>.
+ *   field        its name in JSON, on the command line and from gale_fault_kind_name().
+ *   description  one line of English (gale_fault_kind_description()).
+ *   default, harsh  its chance per opportunity, 1 in N, in the "default" and "harsh"
+ *                profiles: harsh <= default (checked when sim_profile.c compiles); the
+ *                swarm draws between the two.
+ *   error        the code the call the fault fails returns, negated (EMFILE for -EMFILE,
+ *                -GALE_E_<NAME> for gale's own codes), or 0 when it fails no call itself
+ *                (WouldBlock and short I/O are not failures).
+ *   effects      GALE_FAULT_EFFECT_* bits, or 0.
+ * The comment above an entry says where the fault is rolled: "sim" (the simulated driver,
+ * sim.h), "fault driver" (the decorator over any driver; sim_fault.h details how), "both".
+ * A kind that needs a bound (how late, how long) adds a field to struct gale_fault_profile
+ * below, set in sim_profile.c's "default" and "harsh" profiles and drawn by the swarm.
+ */
 #define GALE_FAULT_MAP(X)                                                                   \
-	X(READY_SPURIOUS, ready_spurious, "readiness event for a registered fd that is not ready") \
-	X(READY_STALE, ready_stale, "event for a token already deregistered")              \
-	X(READY_DELAY, ready_delay, "readiness delivered late")                            \
-	X(READ_WOULD_BLOCK, read_would_block, "read reports EAGAIN although data is there") \
-	X(WRITE_WOULD_BLOCK, write_would_block, "write reports EAGAIN although space is there") \
-	X(READ_SHORT, read_short, "read returns fewer bytes than available")              \
-	X(WRITE_PARTIAL, write_partial, "write takes 1..n-1 bytes")                        \
-	X(RESET, reset, "connection reset mid-stream (RST)")                               \
-	X(LATENCY_JITTER, latency_jitter, "extra delivery delay on a segment")             \
-	X(CONNECT_REFUSED, connect_refused, "connect refused (listener backlog overflow)") \
-	X(CONNECT_SLOW, connect_slow, "connect completes late")                            \
-	X(ACCEPT_EMFILE, accept_emfile, "accept fails with EMFILE")                        \
-	X(PARTITION, partition, "temporary partition between two hosts")                   \
-	X(ALLOC_FAIL, alloc_fail, "allocation returns NULL")
+	/* Both: once per wait(), an extra event (READ/WRITE per interest) for a registered \
+	 * fd, ready or not. */                                                             \
+	X(READY_SPURIOUS, ready_spurious,                                                   \
+	  "readiness event for a registered fd that is not ready", 50, 5, 0, 0)             \
+	/* Both: per deregistration, the old token is reported once by a later wait(). */   \
+	X(READY_STALE, ready_stale, "event for a token already deregistered", 50, 5, 0, 0)  \
+	/* Sim: per readiness edge, the event is held back 1..ready_delay_ns_max. Fault     \
+	 * driver: an event the inner wait() returned is held back to the next wait(). */   \
+	X(READY_DELAY, ready_delay, "readiness delivered late", 50, 5, 0,                   \
+	  GALE_FAULT_EFFECT_TIMEOUT)                                                        \
+	/* Both: per read/readv/recv/accept that could make progress: -EAGAIN, and the fd   \
+	 * gets a fresh READ event on the next wait() (a kernel never loses readiness). */  \
+	X(READ_WOULD_BLOCK, read_would_block, "read reports EAGAIN although data is there", \
+	  50, 5, 0, 0)                                                                      \
+	/* Both: the same for write/writev/send (a fresh WRITE event follows). */           \
+	X(WRITE_WOULD_BLOCK, write_would_block, "write reports EAGAIN although space is there", \
+	  50, 5, 0, 0)                                                                      \
+	/* Both: a read of n >= 2 available bytes returns 1..n-1. */                        \
+	X(READ_SHORT, read_short, "read returns fewer bytes than available", 50, 5, 0, 0)   \
+	/* Both: a write that could take n >= 2 bytes takes 1..n-1. */                      \
+	X(WRITE_PARTIAL, write_partial, "write takes 1..n-1 bytes", 50, 5, 0, 0)            \
+	/* Sim: per TCP data segment arriving, the connection is aborted: both ends get a RST \
+	 * at once, bytes in flight are lost. Fault driver: per write on a connected TCP    \
+	 * socket, -ECONNRESET and a real RST to the peer. */                               \
+	X(RESET, reset, "connection reset mid-stream (RST)", 200, 50, ECONNRESET,           \
+	  GALE_FAULT_EFFECT_BROKEN)                                                         \
+	/* Sim: per TCP segment, 1..latency_jitter_ns_max extra delay. */                   \
+	X(LATENCY_JITTER, latency_jitter, "extra delivery delay on a segment", 50, 5, 0,    \
+	  GALE_FAULT_EFFECT_TIMEOUT)                                                        \
+	/* Sim: per SYN reaching a listener, refused as if the backlog were full. */        \
+	X(CONNECT_REFUSED, connect_refused, "connect refused (listener backlog overflow)",  \
+	  50, 10, ECONNREFUSED, 0)                                                          \
+	/* Sim: per connect, the SYN leaves 1..connect_delay_ns_max late. Fault driver: a   \
+	 * connect the inner driver completed at once reports -EINPROGRESS. */              \
+	X(CONNECT_SLOW, connect_slow, "connect completes late", 50, 5, 0,                   \
+	  GALE_FAULT_EFFECT_TIMEOUT)                                                        \
+	/* Both: per accept with a connection waiting, -EMFILE; the connection stays queued \
+	 * and the listener gets a fresh READ event. */                                     \
+	X(ACCEPT_EMFILE, accept_emfile, "accept fails with EMFILE", 50, 10, EMFILE, 0)      \
+	/* Sim: per TCP segment between two distinct hosts not already partitioned, the pair \
+	 * is cut for 1..partition_ns_max. Fault driver: per write on a connected TCP socket, \
+	 * the fd's byte ops return -EAGAIN and its readiness is held for as long. */       \
+	X(PARTITION, partition, "temporary partition between two hosts", 500, 20, 0,        \
+	  GALE_FAULT_EFFECT_BROKEN | GALE_FAULT_EFFECT_REFUSED | GALE_FAULT_EFFECT_TIMEOUT) \
+	/* Neither: the scenario runner's allocator, per allocation (sim_alloc.h). A task   \
+	 * whose allocation failed may close its connection early. */                       \
+	X(ALLOC_FAIL, alloc_fail, "allocation returns NULL", 1000, 20, ENOMEM,              \
+	  GALE_FAULT_EFFECT_BROKEN)                                                         \
+	/* Resolver (sim_resolve.h: the simulator's, and the runner's on fault(epoll)), per \
+	 * query of a name the table knows: no server answers; it fails after timeout_ns. */ \
+	X(RESOLVE_TIMEOUT, resolve_timeout, "name server does not answer", 20, 5,          \
+	  -GALE_E_RESOLVE_TIMED_OUT, 0)                                                     \
+	/* Resolver: per query of a known name, NXDOMAIN (a stale negative answer). */      \
+	X(RESOLVE_NOT_FOUND, resolve_not_found, "known name reported not found", 20, 5,    \
+	  -GALE_E_RESOLVE_NOT_FOUND, 0)                                                     \
+	/* Resolver: per query of a known name, SERVFAIL. */                                \
+	X(RESOLVE_SERVER_FAILURE, resolve_servfail, "name server failure (SERVFAIL)",       \
+	  20, 5, -GALE_E_RESOLVE_SERVER_FAILURE, 0)                                         \
+	/* Resolver: per answer, 1..slow_ns_max late (the resolver's bound). */             \
+	X(RESOLVE_SLOW, resolve_slow, "name answer comes late", 10, 3, 0,                   \
+	  GALE_FAULT_EFFECT_TIMEOUT)                                                        \
+	/* Resolver: per answer of two addresses or more (a dead one included), shuffled. */ \
+	X(RESOLVE_SHUFFLE, resolve_shuffle, "addresses answered in a shuffled order", 5, 2, \
+	  0, 0)                                                                             \
+	/* Resolver: per answer, an address no host owns is put first (a connect to it     \
+	 * fails and the caller must try the next; a shuffle may move it). */               \
+	X(RESOLVE_DEAD_ADDRESS, resolve_dead_addr, "unreachable address answered first",    \
+	  10, 3, 0, 0)
 
 enum gale_fault_kind {
-#define GALE_FAULT_ENUM(name, field, description) GALE_FAULT_##name,
+#define GALE_FAULT_ENUM(name, ...) GALE_FAULT_##name,
 	GALE_FAULT_MAP(GALE_FAULT_ENUM)
 #undef GALE_FAULT_ENUM
 	GALE_FAULT_COUNT

@@ -28,6 +28,34 @@ enum gale_trace_kind {
 	GALE_TRACE_FAULT = 4,    /* A fault injected: op = enum gale_fault_kind, fd. */
 	GALE_TRACE_SCHEDULE = 5, /* The scheduler picked a task: a = index, result = count. */
 	GALE_TRACE_NOTE = 6,     /* Scenario-defined: op = user code, a, result. */
+	/*
+	 * Side records (gale_trace_side_append()): what the scenario runner saw around the
+	 * driver, for timelines. Never hashed, never counted, never given a step of their own.
+	 */
+	GALE_TRACE_POLL = 7,     /* A task poll: op = GALE_TRACE_POLL_BEGIN or _END, a = task
+				  * id (struct gale_task_handle), result = what the poll
+				  * returned (at the end; 0 at the beginning). */
+	GALE_TRACE_REGISTER = 8, /* The reactor registered fd under token a. */
+	GALE_TRACE_CLEAR = 9,    /* The reactor cleared readiness of fd (token a): result =
+				  * the READ/WRITE bits cleared. */
+	GALE_TRACE_DUPLEX = 10,  /* An observed duplex moved bytes: fd = the duplex's number
+				  * in the run (0, 1...), a = the end (0 or 1), op =
+				  * GALE_TRACE_DUPLEX_WRITE or _READ, result = bytes (a read of
+				  * 0 is the end of stream). */
+};
+
+/* GALE_TRACE_POLL and GALE_TRACE_DUPLEX side records: which edge or direction. */
+enum {
+	GALE_TRACE_POLL_BEGIN = 0,
+	GALE_TRACE_POLL_END = 1,
+	GALE_TRACE_DUPLEX_WRITE = 0,
+	GALE_TRACE_DUPLEX_READ = 1,
+};
+
+/* A task's name as the runner knows it (gale_trace_name_set()). */
+struct gale_trace_name {
+	uint64_t id;   /* The task id. */
+	char name[64]; /* Its name, NUL-terminated (cut to fit). */
 };
 
 /*
@@ -61,6 +89,12 @@ struct gale_trace {
 	size_t priv_records_max;                     /* Keep at most this many (0 = none). */
 	uint64_t priv_count;                         /* Records seen (kept or not). */
 	uint64_t priv_hash;                          /* Running hash of all records. */
+	struct gale_trace_record *priv_side;         /* Side records kept, or NULL. */
+	size_t priv_side_len;                        /* Side records kept. */
+	size_t priv_side_cap;                        /* Capacity. */
+	struct gale_trace_name *priv_names;          /* Task names, or NULL. */
+	size_t priv_names_len;                       /* Names kept. */
+	size_t priv_names_cap;                       /* Capacity. */
 };
 
 /**
@@ -109,6 +143,32 @@ GALE_EXTERN size_t gale_trace_first_divergence(const struct gale_trace *a,
  */
 GALE_EXTERN int gale_trace_record_format(const struct gale_trace_record *record, char *buf,
 					 size_t buf_len);
+
+/**
+ * Keeps a side record (GALE_TRACE_POLL, _REGISTER, _CLEAR, _DUPLEX): what a timeline shows
+ * besides the records, which the trace hash, gale_trace_count() and the steps of the
+ * records never see, so adding side records changes no trace hash. Its step is
+ * overwritten with gale_trace_count(): the step of the next record, so a side record sits
+ * between the records it happened between. Kept only while records are kept (records_max
+ * > 0 and the trace is not truncated), at most records_max of them; otherwise, or when
+ * the allocator says no, it is dropped. Never fails.
+ */
+GALE_EXTERN void gale_trace_side_append(struct gale_trace *trace,
+					struct gale_trace_record record);
+
+/** Kept side records, in the order appended; borrowed until the next side append. */
+GALE_EXTERN const struct gale_trace_record *gale_trace_side_records(const struct gale_trace *trace);
+GALE_EXTERN size_t gale_trace_side_count(const struct gale_trace *trace);
+
+/**
+ * Remembers the name of task id for timelines (copied; a later call for the same id
+ * replaces it). Kept only when records are (records_max > 0); not hashed. Never fails: a
+ * name that cannot be kept is dropped.
+ */
+GALE_EXTERN void gale_trace_name_set(struct gale_trace *trace, uint64_t id, const char *name);
+
+/** The name kept for task id, or NULL. Borrowed until the next gale_trace_name_set(). */
+GALE_EXTERN const char *gale_trace_name_get(const struct gale_trace *trace, uint64_t id);
 
 /** Name of a driver op as recorded ("read", "wait"...): gale_driver_op_name(). */
 GALE_EXTERN const char *gale_trace_op_name(enum gale_trace_op op);

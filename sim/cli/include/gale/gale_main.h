@@ -16,15 +16,24 @@
  * over its own catalog):
  *   my_tests run [--scenario NAME|all] [--seeds A..B | --count N] [--profile P | --swarm]
  *                [--backend B[,B2]] [-j N] [--shard I/N] [--time-limit S] [--json F]
- *                [--junit F] [--fault-coverage] [--no-shrink]
+ *                [--junit F] [--fault-coverage] [--no-shrink] [--timeline-dir DIR]
  *   my_tests replay --scenario NAME --seed N [--profile P | --swarm] [--backend B]
- *                   [--trace F] [--verbose] [--hash H]
+ *                   [--trace F] [--verbose] [--timeline F.json] [--html F.html] [--hash H]
  *   my_tests list
  *   my_tests merge [--json F] [--junit F] SHARD.json...   (the reports of run --shard I/N)
  * with the progress bar, the summary, JSON and JUnit reports, forked workers (a crashing
  * seed costs one failure, not the campaign), and for every failure a replay line that
  * names your binary: `my_tests replay --scenario kv_get_put --seed 17 --profile default
  * --hash 0x...`. `my_tests <command> --help` describes each command.
+ *
+ * Timelines: `replay --timeline F.json` writes the run as Chrome trace-event JSON (open it
+ * in https://ui.perfetto.dev or chrome://tracing) and `replay --html F.html` as one
+ * self-contained page: a track per task (each poll a slice named by the task and what it
+ * returned), per fd and observed duplex end (ops with byte counts and results, readiness
+ * events, clears), every injected fault marked, the oracle's failure as the last marked
+ * event; virtual time is the clock and every event carries its trace step. `run
+ * --timeline-dir DIR` writes both for every listed failure on the simulator
+ * (DIR/<scenario>-seed<N>.json and .html).
  *
  * Backends (--backend, enum gale_backend): the same scenarios run on the simulator
  * (`sim`, the default: deterministic, exact replay, failures shrunk), on the real kernel
