@@ -301,8 +301,15 @@ show_campaign "$work/planted" "$bug_array" "$bug_merge" "planted bug (kv_tests r
 # the merge ran although the shards it depends on failed (afterany).
 [ "$(job_states "$cat_array" | grep -c 'COMPLETED, exit 0:0')" -eq 4 ] ||
 	fail "a catalog shard did not complete with exit 0"
-[ "$(job_states "$bug_array" | grep -c 'FAILED, exit 1:0')" -eq 4 ] ||
-	fail "a planted-bug shard did not fail with exit 1"
+# A planted-bug shard fails (exit 1) when one of its seeds meets the bug, else completes:
+# odd seeds run in Linux's short-I/O world, where the planted short read never happens,
+# so shards 1 and 3 of 4 (odd seeds only) may pass. At least one must fail, and none may
+# end otherwise (exit 2 is a usage or report error).
+bug_states=$(job_states "$bug_array")
+[ "$(grep -c 'FAILED, exit 1:0' <<<"$bug_states")" -ge 1 ] ||
+	fail "no planted-bug shard failed with exit 1"
+[ "$(grep -c -e 'FAILED, exit 1:0' -e 'COMPLETED, exit 0:0' <<<"$bug_states")" -eq 4 ] ||
+	fail "a planted-bug shard ended other than passed (exit 0) or failed (exit 1)"
 job_states "$cat_merge" | grep -q 'COMPLETED, exit 0:0' || fail "the catalog merge did not pass"
 job_states "$bug_merge" | grep -q 'FAILED, exit 1:0' || fail "the planted-bug merge did not fail"
 
