@@ -21,6 +21,16 @@ foreach(module ${GALE_HEADER_MODULES})
   endif()
 endforeach()
 
+# The campaign tools a user's own program runs with (they need nothing from this tree):
+# libFuzzer campaigns and their report (fuzz/README.md, "Your own scenario fuzz target") and
+# seed campaigns on a cluster (contrib/slurm, contrib/k8s), under <prefix>/share/gale.
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/fuzz-campaign.sh
+                 ${PROJECT_SOURCE_DIR}/scripts/fuzz-report.sh
+                 ${PROJECT_SOURCE_DIR}/scripts/fuzz-coverage.sh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gale/fuzz)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/contrib/slurm ${PROJECT_SOURCE_DIR}/contrib/k8s
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gale USE_SOURCE_PERMISSIONS)
+
 install(EXPORT galeTargets NAMESPACE gale:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/galeConfig.cmake.in
   ${PROJECT_BINARY_DIR}/galeConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gale)
