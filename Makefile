@@ -131,7 +131,7 @@ fuzz-smoke: deps
 # references (a memcpy ring, raw epoll, libuv) round by round, plus the simulator, syscalls
 # (strace), instructions (callgrind) and fuzz exec/s, as ONE table; rows and a Markdown copy
 # in build/bench/results.{tsv,md}. About 10 minutes on 2 cores.
-#   make bench                 BENCH_ROUNDS=N rounds per figure (7)
+#   make bench                 BENCH_ROUNDS=N rounds per figure (11)
 #   BENCH_QUICK=1 make bench   tiny sizes, a smoke run of the whole pipeline
 .PHONY: bench
 

@@ -4,7 +4,7 @@
 # How to run:
 #   make bench                      full suite, about 10 minutes on 2 cores
 #   BENCH_QUICK=1 make bench        tiny sizes, one 1 s fuzz run: a smoke run (~2 min)
-#   BENCH_ROUNDS=9 make bench       more alternating rounds per figure (default 7; quick 3)
+#   BENCH_ROUNDS=15 make bench      more alternating rounds per figure (default 11; quick 3)
 #   scripts/bench.sh                the same without make's dependency check
 # Output: the table on stdout; build/bench/results.tsv (every "@bench" row, see
 # bench/bench_report.h), build/bench/results.md (Markdown, ready for BENCHMARKS.md, with the
@@ -23,7 +23,8 @@
 #   bench_sim      simulated driver ops/s and ns/op at 10 / 1,000 / 10,000 connections
 #   gale run       seeds/s of the tcp_echo scenario, one worker
 #   strace -c -f   syscalls per ping-pong round trip (gale, raw, libuv, tokio)
-#   callgrind      instructions per duplex transfer, 64 KiB and 64 B (gale, memcpy ring)
+#   callgrind      instructions per duplex transfer, 64 KiB and 64 B (gale, memcpy ring),
+#                  and per ping-pong round trip (gale, raw epoll, libuv)
 #   scripts/fuzz.sh  executions/s per fuzz target (no reference)
 # strace and callgrind figures are differences of two run lengths, so setup cancels out.
 # A figure's ratio is against the reference row of the same figure (ratio column empty),
@@ -48,17 +49,19 @@ if [ "$quick" = 1 ]; then
   strace_trips=(500 1500)
   callgrind_bytes=(4M 8M)
   callgrind_small_bytes=(64K 128K)
+  callgrind_trips=(1000 2000)
   fuzz_seconds=${BENCH_FUZZ_SECONDS:-1}
   fuzz_runs=${BENCH_FUZZ_RUNS:-1}
 else
-  rounds=${BENCH_ROUNDS:-7}
+  rounds=${BENCH_ROUNDS:-11}
   duplex_args=(--bytes 4G)
-  tcp_args=()
+  tcp_args=(--bytes 536870912 --round-trips 50000) # Short runs, many rounds (11).
   sim_args=()
   echo_seeds=5000
   strace_trips=(2000 12000)
   callgrind_bytes=(16M 32M)
   callgrind_small_bytes=(640K 1280K)
+  callgrind_trips=(20000 40000)
   fuzz_seconds=${BENCH_FUZZ_SECONDS:-10}
   fuzz_runs=${BENCH_FUZZ_RUNS:-3}
 fi
@@ -290,10 +293,44 @@ callgrind_rows() { # chunk label first-bytes second-bytes
       "$(ratio "${instructions[memcpy]}" "${instructions[gale]}")"
   fi
 }
+# Instructions per ping-pong round trip (user space: what the loop around the 6 syscalls
+# costs), gale against raw epoll and libuv; goal for gale <= 1,000 (issue 18).
+pingpong_instructions() { # contestant round-trips
+  local f=$logs/callgrind_pingpong_$1_$2.txt
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin/bench_tcp" --test pingpong \
+    --only "$1" --rounds 1 --round-trips "$2" >"$f" 2>&1 || return 1
+  sed -n 's/^==[0-9]*== Collected : *\([0-9]*\).*/\1/p' "$f"
+}
+pingpong_instruction_rows() {
+  local who a b
+  declare -A instructions=()
+  for who in raw gale libuv; do
+    if ! a=$(pingpong_instructions "$who" "${callgrind_trips[0]}") ||
+       ! b=$(pingpong_instructions "$who" "${callgrind_trips[1]}"); then
+      [ "$who" = libuv ] || { say "callgrind ping-pong $who: failed"; failed=1; }
+      continue
+    fi
+    instructions[$who]=$(awk -v a="$a" -v b="$b" \
+      -v n="$((callgrind_trips[1] - callgrind_trips[0]))" 'BEGIN { printf "%.6g", (b - a) / n }')
+  done
+  say "instructions per ping-pong round trip: gale ${instructions[gale]:-?}" \
+      "raw ${instructions[raw]:-?} libuv ${instructions[libuv]:-?}"
+  local fig="instructions per ping-pong round trip"
+  [ -n "${instructions[raw]:-}" ] || return 0
+  row "$fig" "raw epoll" "instructions" "${instructions[raw]}" ""
+  [ -n "${instructions[gale]:-}" ] &&
+    row "$fig" "gale" "instructions" "${instructions[gale]}" \
+      "$(ratio "${instructions[raw]}" "${instructions[gale]}")" "value <= 1000"
+  [ -n "${instructions[libuv]:-}" ] &&
+    row "$fig" "libuv" "instructions" "${instructions[libuv]}" \
+      "$(ratio "${instructions[raw]}" "${instructions[libuv]}")"
+  return 0
+}
 stage=$SECONDS
 if command -v valgrind >/dev/null 2>&1; then
   callgrind_rows 64K "64 KiB" "${callgrind_bytes[0]}" "${callgrind_bytes[1]}"
   callgrind_rows 64 "64 B" "${callgrind_small_bytes[0]}" "${callgrind_small_bytes[1]}"
+  pingpong_instruction_rows
   say "callgrind: $((SECONDS - stage)) s"
 else
   say "valgrind not installed: no instruction rows"
@@ -379,8 +416,12 @@ for r in rows:
         ratio = "(reference)" if figure in with_ratio else "-"
     verdict = "-"
     parts = goal.split()
-    if len(parts) == 2 and num(parts[1]) is not None and num(rmed) is not None:
-        op, bound, x = parts[0], float(parts[1]), float(rmed)
+    # "OP BOUND" applies to the median ratio, "value OP BOUND" to the median value.
+    subject = rmed
+    if len(parts) == 3 and parts[0] == "value":
+        parts, subject = parts[1:], med
+    if len(parts) == 2 and num(parts[1]) is not None and num(subject) is not None:
+        op, bound, x = parts[0], float(parts[1]), float(subject)
         ok = {">=": x >= bound, ">": x > bound, "<=": x <= bound, "<": x < bound}.get(op)
         verdict = "-" if ok is None else ("met" if ok else "MISSED")
     table.append([figure, contestant, fmt(med), fmt(lo), fmt(hi), unit, ratio, goal, verdict])

@@ -182,15 +182,29 @@ static int async_fd_poll_typed(struct gale_async_fd *async_fd, struct gale_cx *c
 					len_out);
 }
 
-int gale_async_fd_poll_read(struct gale_async_fd *async_fd, struct gale_cx *cx,
-			    gale_async_fd_read_fn *read_fn, void *data, void *buf, size_t len,
-			    size_t *len_read_out)
+/* gale_async_fd_poll_read(), inlined into it and into the AsyncRead entry below (an
+ * exported function is not inlined across its own file: it could be interposed). */
+static GALE__ALWAYS_INLINE int async_fd_poll_read(struct gale_async_fd *async_fd,
+						  struct gale_cx *cx,
+						  gale_async_fd_read_fn *read_fn, void *data,
+						  void *buf, size_t len, size_t *len_read_out)
 {
 	assert(buf != NULL || len == 0);
+	if (read_fn == NULL && async_fd->priv_is_open &&
+	    (async_fd->priv_interest & GALE_READY_READ) != 0)
+		return gale__reactor_poll_read(async_fd_reactor(async_fd), async_fd->priv_token,
+					       cx, buf, len, len_read_out);
 	struct gale__io_op op = {
 		.kind = GALE__IO_READ, .fn.read = read_fn, .data = data, .buf.read = buf,
 		.len = len};
 	return async_fd_poll_typed(async_fd, cx, GALE_DIRECTION_READ, &op, len_read_out);
+}
+
+int gale_async_fd_poll_read(struct gale_async_fd *async_fd, struct gale_cx *cx,
+			    gale_async_fd_read_fn *read_fn, void *data, void *buf, size_t len,
+			    size_t *len_read_out)
+{
+	return async_fd_poll_read(async_fd, cx, read_fn, data, buf, len, len_read_out);
 }
 
 int gale_async_fd_poll_write(struct gale_async_fd *async_fd, struct gale_cx *cx,
@@ -198,10 +212,42 @@ int gale_async_fd_poll_write(struct gale_async_fd *async_fd, struct gale_cx *cx,
 			     size_t len, size_t *len_written_out)
 {
 	assert(buf != NULL || len == 0);
+	if (write_fn == NULL && async_fd->priv_is_open &&
+	    (async_fd->priv_interest & GALE_READY_WRITE) != 0)
+		return gale__reactor_poll_write(async_fd_reactor(async_fd), async_fd->priv_token,
+						cx, buf, len, len_written_out);
 	struct gale__io_op op = {
 		.kind = GALE__IO_WRITE, .fn.write = write_fn, .data = data, .buf.write = buf,
 		.len = len};
 	return async_fd_poll_typed(async_fd, cx, GALE_DIRECTION_WRITE, &op, len_written_out);
+}
+
+/* The AsyncRead entry: gale_async_fd_poll_read() inlined. */
+static int async_fd_reader_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf *rb)
+{
+	struct gale_async_fd *async_fd = self;
+	assert(async_fd != NULL && rb != NULL);
+	if (gale_read_buf_is_full(rb))
+		return async_fd->priv_is_open ? 0 : GALE_E_CLOSED;
+	size_t n = 0;
+	int rc = async_fd_poll_read(async_fd, cx, NULL, NULL, gale_read_buf_unfilled(rb),
+				    gale_read_buf_remaining(rb), &n);
+	/* n <= the space offered: the driver wrapper checked it (gale_async_read_poll again). */
+	rb->len_filled += n;
+	return rc;
+}
+
+static const struct gale_async_read_ops async_fd_read_ops = {
+	.abi_version = GALE_ASYNC_IO_ABI_VERSION,
+	.name = "async_fd",
+	.poll_read = async_fd_reader_poll_read,
+};
+
+struct gale_async_read gale_async_fd_reader(struct gale_async_fd *async_fd)
+{
+	assert(async_fd != NULL);
+	struct gale_async_read reader = {&async_fd_read_ops, async_fd};
+	return reader;
 }
 
 int gale_async_fd_stream_set(struct gale_async_fd *async_fd)

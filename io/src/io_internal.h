@@ -246,4 +246,11 @@ int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
 int gale__reactor_poll_typed(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
 			     const struct gale__io_op *op, size_t *len_out);
 
+/* gale__reactor_poll_typed() for the driver's own read or write (fn NULL), compiled for
+ * that one op: every TcpStream read and write. The same loop and rules, not a copy. */
+int gale__reactor_poll_read(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			    void *buf, size_t len, size_t *len_out);
+int gale__reactor_poll_write(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			     const void *buf, size_t len, size_t *len_out);
+
 #endif /* GALE_IO_SRC_IO_INTERNAL_H */

@@ -658,8 +658,9 @@ static GALE__ALWAYS_INLINE ssize_t io_op_run(const struct gale__io_op *op,
  * the driver declared it for this stream (slot->short_io): elsewhere no new edge may come
  * for what is left, so readiness stays.
  */
-static uint32_t io_result_clears(const struct gale_reactor_slot *slot,
-				 const struct gale__io_op *op, ssize_t result, uint32_t observed)
+static GALE__ALWAYS_INLINE uint32_t io_result_clears(const struct gale_reactor_slot *slot,
+						      const struct gale__io_op *op,
+						      ssize_t result, uint32_t observed)
 {
 	if (result == -EAGAIN)
 		return observed;
@@ -675,10 +676,13 @@ static uint32_t io_result_clears(const struct gale_reactor_slot *slot,
 }
 
 /* What a result proves, acted on: the registration checked again (the op may have closed
- * the fd), then the clear io_result_clears() allows. */
-static ssize_t slot_attempt_settle(struct gale_reactor *reactor, uint64_t token,
-				   struct gale_reactor_slot *slot, struct gale_ready_event event,
-				   const struct gale__io_op *op, ssize_t result)
+ * the fd), then the clear io_result_clears() allows. Inlined, so that for the driver's own
+ * read or write (a constant op) only the rule for that kind is left. */
+static GALE__ALWAYS_INLINE ssize_t slot_attempt_settle(struct gale_reactor *reactor,
+						       uint64_t token,
+						       struct gale_reactor_slot *slot,
+						       struct gale_ready_event event,
+						       const struct gale__io_op *op, ssize_t result)
 {
 	if (!slot_is_current(slot, token))
 		return result;
@@ -771,8 +775,11 @@ int gale__reactor_poll_io(struct gale_reactor *reactor, uint64_t token,
 	return reactor_poll_io(reactor, token, direction, waiter, cx, op, result_out);
 }
 
-int gale__reactor_poll_typed(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
-			     const struct gale__io_op *op, size_t *len_out)
+/* gale__reactor_poll_typed(), inlined into it and into the driver's own read and write
+ * below, where op is a constant: the kind's switch and the callback test fold away. */
+static GALE__ALWAYS_INLINE int reactor_poll_typed(struct gale_reactor *reactor, uint64_t token,
+						  struct gale_cx *cx,
+						  const struct gale__io_op *op, size_t *len_out)
 {
 	assert(op != NULL && len_out != NULL);
 	assert(op->kind == GALE__IO_READ || op->kind == GALE__IO_WRITE);
@@ -787,6 +794,26 @@ int gale__reactor_poll_typed(struct gale_reactor *reactor, uint64_t token, struc
 		return (int)result;
 	*len_out = (size_t)result;
 	return 0;
+}
+
+int gale__reactor_poll_typed(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			     const struct gale__io_op *op, size_t *len_out)
+{
+	return reactor_poll_typed(reactor, token, cx, op, len_out);
+}
+
+int gale__reactor_poll_read(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			    void *buf, size_t len, size_t *len_out)
+{
+	const struct gale__io_op op = {.kind = GALE__IO_READ, .buf.read = buf, .len = len};
+	return reactor_poll_typed(reactor, token, cx, &op, len_out);
+}
+
+int gale__reactor_poll_write(struct gale_reactor *reactor, uint64_t token, struct gale_cx *cx,
+			     const void *buf, size_t len, size_t *len_out)
+{
+	const struct gale__io_op op = {.kind = GALE__IO_WRITE, .buf.write = buf, .len = len};
+	return reactor_poll_typed(reactor, token, cx, &op, len_out);
 }
 
 /* ---- Observer and introspection -------------------------------------------------------- */

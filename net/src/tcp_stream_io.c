@@ -297,13 +297,9 @@ int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream, struct gale_cx
 
 /* ---- Reader and writer fat pointers --------------------------------------------------- */
 
-/* The fat pointers' entry points do the work themselves rather than call the public
- * functions: one call level less on every read and write. */
-static int tcp_poll_read(void *self, struct gale_cx *cx, struct gale_read_buf *rb)
-{
-	return stream_poll_read(self, cx, rb);
-}
-
+/* The writer's entry points do the work themselves rather than call the public functions:
+ * one call level less on every write. The reader is the AsyncFd's own (the same checks:
+ * a stream is open exactly while its AsyncFd is), which saves one more. */
 static int tcp_poll_write(void *self, struct gale_cx *cx, const void *buf, size_t len,
 			  size_t *len_written_out)
 {
@@ -329,12 +325,6 @@ static int tcp_poll_shutdown(void *self, struct gale_cx *cx)
 	return gale_tcp_stream_poll_shutdown(self, cx);
 }
 
-static const struct gale_async_read_ops tcp_read_ops = {
-	.abi_version = GALE_ASYNC_IO_ABI_VERSION,
-	.name = "tcp",
-	.poll_read = tcp_poll_read,
-};
-
 static const struct gale_async_write_ops tcp_write_ops = {
 	.abi_version = GALE_ASYNC_IO_ABI_VERSION,
 	.name = "tcp",
@@ -347,8 +337,7 @@ static const struct gale_async_write_ops tcp_write_ops = {
 struct gale_async_read gale_tcp_stream_reader(struct gale_tcp_stream *stream)
 {
 	assert(stream != NULL);
-	struct gale_async_read reader = {&tcp_read_ops, stream};
-	return reader;
+	return gale_async_fd_reader(gale__tcp_stream_async_fd(stream));
 }
 
 struct gale_async_write gale_tcp_stream_writer(struct gale_tcp_stream *stream)

@@ -5,12 +5,14 @@
  * try_io reach the same attempt as gale_async_fd_poll_io (test_os_async_fd.c), so each
  * must keep its rules: a short count keeps readiness, -EAGAIN clears it unless an event
  * arrived since the observation (the tick rule), and with final readiness (hang-up) a call
- * that keeps answering -EAGAIN is tried exactly twice before the future yields.
+ * that keeps answering -EAGAIN is tried exactly twice before the future yields. And the
+ * AsyncFd's AsyncRead (gale_async_fd_reader), TcpStream's reader, on the same attempt.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include <gale/async_fd.h>
+#include <gale/async_io.h>
 #include <gale/driver_native.h>
 #include <gale/error.h>
 #include <gale/rt.h>
@@ -197,6 +199,50 @@ static void try_io_keeps_the_tick_rule(void **state)
 	assert_int_equal(gale_async_fd_guards_live(&p->async_fd), 0);
 }
 
+/* gale_async_fd_reader(): the AsyncFd as an AsyncRead. It reads into the unfilled part,
+ * a short read on a stream clears READ (epoll vouches for it), so the next poll waits for
+ * a new edge without a read; a full buffer reads nothing; a closed fd says so. */
+static void reader_reads_and_stops_on_a_short_read(void **state)
+{
+	struct pair *p = *state;
+	struct gale_cx cx = {gale_test_waker(&p->log, 5)};
+	assert_int_equal(gale_async_fd_stream_set(&p->async_fd), 0);
+	struct gale_async_read reader = gale_async_fd_reader(&p->async_fd);
+	assert_string_equal(reader.ops->name, "async_fd");
+	char buf[16] = {'x', 'y'};
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, buf, sizeof(buf));
+	gale_read_buf_advance(&rb, 2); /* Kept: the reader fills after it. */
+	pair_send(p, "hello", 5);
+	pair_turn(p);
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 7);
+	assert_memory_equal(buf, "xyhello", 7);
+	/* Short (5 of 14): drained, so READ is gone and the next poll stores the waker. */
+	assert_false(pair_ready(p) & GALE_READY_READ);
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), GALE_PENDING);
+	assert_int_equal(rb.len_filled, 7);
+	pair_send(p, "0123456789", 10);
+	pair_turn(p);
+	assert_int_equal(p->log.wake_counts[5], 1);
+	/* Exactly full (9 of 9): nothing proven, READ stays. */
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 16);
+	assert_memory_equal(buf + 7, "012345678", 9);
+	assert_true(pair_ready(p) & GALE_READY_READ);
+	/* A full buffer reads nothing: the last byte is still queued. */
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 16);
+	gale_read_buf_init(&rb, buf, sizeof(buf));
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 1);
+	assert_int_equal(buf[0], '9');
+	assert_int_equal(gale_async_fd_close(&p->async_fd), 0);
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), GALE_E_CLOSED);
+	gale_read_buf_init(&rb, buf, 0);
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), GALE_E_CLOSED);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +252,8 @@ int gale_test_group(void)
 						pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(try_io_keeps_the_tick_rule, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(reader_reads_and_stops_on_a_short_read,
+						pair_setup, pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

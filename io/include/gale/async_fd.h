@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <gale/async_io.h>
 #include <gale/common.h>
 #include <gale/driver.h>
 #include <gale/reactor.h>
@@ -289,6 +290,18 @@ GALE_EXTERN int gale_async_fd_poll_read(struct gale_async_fd *async_fd, struct g
 GALE_EXTERN int gale_async_fd_poll_write(struct gale_async_fd *async_fd, struct gale_cx *cx,
 					 gale_async_fd_write_fn *write_fn, void *data,
 					 const void *buf, size_t len, size_t *len_written_out);
+
+/**
+ * The AsyncFd as an AsyncRead (io/include/gale/async_io.h): poll_read is
+ * gale_async_fd_poll_read() with the driver's read into the read buffer's unfilled part. A
+ * full buffer reads nothing and returns 0 (GALE_E_CLOSED once closed) without a syscall.
+ * For an fd registered for READ, best declared a stream (gale_async_fd_stream_set) so a
+ * short read proves it drained. TcpStream's reader is this one: one call level less on
+ * every read than a reader that calls gale_async_fd_poll_read() itself.
+ * @param async_fd  borrowed by the fat pointer: it must outlive every use of it.
+ * @return the fat pointer (ops name "async_fd"); never fails.
+ */
+GALE_EXTERN struct gale_async_read gale_async_fd_reader(struct gale_async_fd *async_fd);
 
 /*
  * async_io(interest, io): waits for readiness and runs io until it stops reporting

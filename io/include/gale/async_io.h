@@ -118,7 +118,7 @@ GALE_EXTERN void gale_read_buf_put(struct gale_read_buf *rb, const void *src, si
 
 struct gale_async_read_ops {
 	uint32_t abi_version; /* GALE_ASYNC_IO_ABI_VERSION. */
-	const char *name;     /* "duplex", "mock", "tcp": for messages and traces. */
+	const char *name;     /* "duplex", "mock", "async_fd": for messages and traces. */
 	/*
 	 * REQUIRED. Reads into the unfilled part of rb and advances rb->len_filled.
 	 * Returns 0 (ready: len_filled grew by n >= 0; n == 0 with free space is EOF),

@@ -236,8 +236,9 @@ GALE_EXTERN int gale_tcp_stream_poll_shutdown(struct gale_tcp_stream *stream,
 					      struct gale_cx *cx);
 
 /**
- * The stream as a reader (ops name "tcp"). The fat pointer borrows stream; it is valid
- * while the stream is open and must not outlive the struct.
+ * The stream as a reader: its AsyncFd's (gale_async_fd_reader(), ops name "async_fd"),
+ * so a read is one call level shorter. The fat pointer borrows stream; it is valid while
+ * the stream is open and must not outlive the struct.
  */
 GALE_EXTERN struct gale_async_read gale_tcp_stream_reader(struct gale_tcp_stream *stream);
 
