@@ -35,7 +35,7 @@ int gale_async_fd_init_with_interest(struct gale_async_fd *async_fd,
 		return rc;
 	async_fd->priv_fd = fd;
 	async_fd->priv_token = token;
-	async_fd->priv_interest = interest;
+	async_fd->priv_interest = (uint8_t)interest;
 	async_fd->priv_is_open = true;
 	return 0;
 }
@@ -102,6 +102,7 @@ static void async_fd_guard_fill(struct gale_async_fd *async_fd, struct gale_read
 	guard_out->event = event;
 	guard_out->priv_ready_cleared = 0;
 	guard_out->priv_is_consumed = false;
+	assert(async_fd->priv_guards_live < UINT16_MAX && "65,535 unconsumed guards at once");
 	async_fd->priv_guards_live++;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The single-threaded executor: a slab of task slots with generation-tagged ids and a run
- * queue ring, sitting under the runtime (rt.h). Only spawn allocates (slab growth). Slots
- * past the high-water mark (priv_slots_inited) are never touched until a spawn needs one,
- * so memory that is resident follows the peak of tasks, not the slab's doubled capacity.
+ * queue linked through the slots, sitting under the runtime (rt.h). Only spawn allocates
+ * (slab growth). Slots past the high-water mark (priv_slots_inited) are never touched until
+ * a spawn needs one, so memory that is resident follows the peak of tasks, not the slab's
+ * doubled capacity.
  *
  * Sections: slots and handles; the run queue; slab growth; waking; finishing and freeing;
  * the public API.
@@ -23,9 +24,8 @@
 /* Indexes must stay below UINT32_MAX, and cap itself is the "none" sentinel. The byte
  * sizes cannot overflow size_t on 64-bit targets below this cap. */
 #define EXECUTOR_SLOTS_CAP_MAX (1u << 30)
-/* The run queue ring masks positions with cap - 1 (queue_at). */
-_Static_assert((EXECUTOR_SLOTS_CAP_FIRST & (EXECUTOR_SLOTS_CAP_FIRST - 1)) == 0,
-	       "the first slab capacity must be a power of two");
+/* The run queue's end (queue_next of its last slot). */
+#define QUEUE_NONE UINT32_MAX
 
 enum task_state {
 	TASK_STATE_FREE = 0,     /* Slot unused; on the free list. */
@@ -35,20 +35,53 @@ enum task_state {
 	TASK_STATE_FINISHED = 4, /* Done; result kept until joined or detached. */
 };
 
+/*
+ * 32 bytes, one per task, so per connection (it was 64, plus 4 per slot of a run queue
+ * ring): result and free_next share storage, since a slot is FINISHED or FREE, never both;
+ * the run queue is linked through the slots; and the joiner, a 24-byte waker that most
+ * tasks never get (a detached task cannot be joined), lives in a parallel table
+ * (priv_joiners) that only poll_join writes, so its pages stay untouched, and not resident,
+ * unless tasks are joined that way.
+ */
 struct gale_task_slot {
 	gale_poll_fn *poll_fn;    /* The task's poll function; NULL while FREE. */
 	void *data;               /* Borrowed task state passed to poll_fn. */
 	uint32_t generation;      /* Bumped when the slot is freed, so old ids go stale. */
+	union {
+		int result;         /* The poll's final value once FINISHED. */
+		uint32_t free_next; /* Next free slot index (cap = none) while FREE. */
+	};
 	uint8_t state;            /* enum task_state. */
 	bool woken;               /* Woken while RUNNING: requeue when the poll returns. */
 	bool detached;            /* Free the slot as soon as the task finishes. */
-	bool abort_requested;     /* Aborted while RUNNING: cancel when the poll returns. */
-	int result;               /* The poll's final value once FINISHED. */
-	struct gale_waker joiner; /* Woken when the task finishes (poll_join). */
-	uint32_t free_next;       /* Next free slot index (cap = none) while FREE. */
+	bool abort_requested : 1; /* Aborted while RUNNING: cancel when the poll returns. */
+	bool has_joiner : 1;      /* priv_joiners[index] holds a set waker (poll_join). */
+	uint32_t queue_next;      /* Next slot in the run queue while QUEUED (QUEUE_NONE: last). */
 };
 
 /* ---- Slots and handles ---- */
+
+/* Takes the joiner a poll_join stored for slot index (none if there is none). The table
+ * entry is read only under has_joiner: the table is never initialised, so that it stays
+ * untouched memory. */
+static struct gale_waker joiner_take(struct gale_executor *executor, uint32_t index)
+{
+	struct gale_task_slot *slot = &executor->priv_slots[index];
+	if (!slot->has_joiner)
+		return gale_waker_none();
+	slot->has_joiner = false;
+	return executor->priv_joiners[index];
+}
+
+/* Stores waker as slot index's joiner (the most recent poll_join wins). */
+static void joiner_store(struct gale_executor *executor, uint32_t index,
+			 const struct gale_waker *waker)
+{
+	struct gale_task_slot *slot = &executor->priv_slots[index];
+	slot->has_joiner = gale_waker_is_set(waker);
+	if (slot->has_joiner)
+		executor->priv_joiners[index] = *waker;
+}
 
 static uint64_t slot_id(uint32_t generation, uint32_t index)
 {
@@ -97,74 +130,87 @@ static bool executor_is_polling(const struct gale_executor *executor)
 	return executor->priv_current < executor->priv_slots_cap;
 }
 
-/* ---- The run queue: a ring of slot indexes, capacity == priv_slots_cap ---- */
+/* ---- The run queue: slot indexes linked through queue_next, head to tail ---- */
 
-/* The ring position of a queue offset. The capacity is a power of two (8, doubled on each
- * growth), so a mask replaces the division a % would cost on every push and pop. */
-static uint32_t queue_at(const struct gale_executor *executor, uint32_t offset)
-{
-	uint32_t cap = executor->priv_slots_cap;
-	assert(cap != 0 && (cap & (cap - 1)) == 0);
-	return offset & (cap - 1);
-}
-
+/*
+ * Linked through the slots rather than kept in a ring of its own: the ring cost 4 bytes per
+ * slot of capacity (all of them resident once the head had swept round), a copy on every
+ * slab growth, and its outgrown copies stayed in the heap. A push or pop writes the slot
+ * that is about to be polled anyway.
+ */
 static void queue_push(struct gale_executor *executor, uint32_t index)
 {
 	assert(executor->priv_queue_len < executor->priv_slots_cap);
 	assert(executor->priv_slots[index].state == TASK_STATE_QUEUED);
-	uint32_t at = queue_at(executor, executor->priv_queue_head + executor->priv_queue_len);
-	executor->priv_queue[at] = index;
+	executor->priv_slots[index].queue_next = QUEUE_NONE;
+	if (executor->priv_queue_len == 0)
+		executor->priv_queue_head = index;
+	else
+		executor->priv_slots[executor->priv_queue_tail].queue_next = index;
+	executor->priv_queue_tail = index;
 	executor->priv_queue_len++;
 }
 
-/*
- * Removes the entry at FIFO position pos. The entries before it shift one step towards the
- * tail so the order of the rest is kept: O(pos), O(1) for the FIFO case.
- */
-static uint32_t queue_remove_at(struct gale_executor *executor, uint32_t pos)
+/* Removes the FIFO head, for the common turn with no scheduling hook. */
+static inline uint32_t queue_pop_front(struct gale_executor *executor)
 {
-	assert(pos < executor->priv_queue_len);
-	assert(executor->priv_queue != NULL);
-	uint32_t head = executor->priv_queue_head;
-	uint32_t index = executor->priv_queue[queue_at(executor, head + pos)];
-	for (uint32_t i = pos; i > 0; i--)
-		executor->priv_queue[queue_at(executor, head + i)] =
-			executor->priv_queue[queue_at(executor, head + i - 1)];
-	executor->priv_queue_head = queue_at(executor, head + 1);
+	assert(executor->priv_queue_len > 0);
+	uint32_t index = executor->priv_queue_head;
+	executor->priv_queue_head = executor->priv_slots[index].queue_next;
 	executor->priv_queue_len--;
 	return index;
 }
 
-/* Removes the FIFO head: queue_remove_at(executor, 0) without the shifting loop, for the
- * common turn with no scheduling hook. */
-static inline uint32_t queue_pop_front(struct gale_executor *executor)
+/* Removes the entry after the queued slot prev, keeping the order of the rest. */
+static uint32_t queue_remove_after(struct gale_executor *executor, uint32_t prev)
 {
-	assert(executor->priv_queue_len > 0);
-	uint32_t head = executor->priv_queue_head;
-	uint32_t index = executor->priv_queue[head];
-	executor->priv_queue_head = queue_at(executor, head + 1);
+	uint32_t index = executor->priv_slots[prev].queue_next;
+	assert(index != QUEUE_NONE);
+	executor->priv_slots[prev].queue_next = executor->priv_slots[index].queue_next;
+	if (executor->priv_queue_tail == index)
+		executor->priv_queue_tail = prev;
 	executor->priv_queue_len--;
 	return index;
+}
+
+/* Removes the entry at FIFO position pos, keeping the order of the rest: O(pos). */
+static uint32_t queue_remove_at(struct gale_executor *executor, uint32_t pos)
+{
+	assert(pos < executor->priv_queue_len);
+	if (pos == 0)
+		return queue_pop_front(executor);
+	uint32_t prev = executor->priv_queue_head;
+	for (uint32_t i = 1; i < pos; i++)
+		prev = executor->priv_slots[prev].queue_next;
+	return queue_remove_after(executor, prev);
 }
 
 /* Removes a queued slot wherever it sits (abort); O(queue length). */
 static void queue_remove_index(struct gale_executor *executor, uint32_t index)
 {
 	assert(executor->priv_slots[index].state == TASK_STATE_QUEUED);
-	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++) {
-		if (executor->priv_queue[queue_at(executor, executor->priv_queue_head + pos)] ==
-		    index) {
-			queue_remove_at(executor, pos);
+	assert(executor->priv_queue_len > 0);
+	if (executor->priv_queue_head == index) {
+		(void)queue_pop_front(executor);
+		return;
+	}
+	uint32_t prev = executor->priv_queue_head;
+	for (uint32_t pos = 1; pos < executor->priv_queue_len; pos++) {
+		if (executor->priv_slots[prev].queue_next == index) {
+			(void)queue_remove_after(executor, prev);
 			return;
 		}
+		prev = executor->priv_slots[prev].queue_next;
 	}
 	assert(!"queued slot missing from the run queue");
 }
 
 /* ---- Slab growth (spawn only) ---- */
 
-/* Doubles the slab and the ring together; the new slots are left untouched (spawn takes them
- * at the high-water mark). -ENOMEM leaves the executor exactly as it was. */
+/* Doubles the slab and the joiner table together; the new slots are left untouched (spawn
+ * takes them at the high-water mark). The run queue is linked by index, so it survives the
+ * copy as it is; of the joiner table only the entries in use are copied, so the new table's
+ * pages stay untouched too. -ENOMEM leaves the executor exactly as it was. */
 static int executor_grow(struct gale_executor *executor)
 {
 	assert(executor->priv_free_head == executor->priv_slots_cap);
@@ -177,23 +223,21 @@ static int executor_grow(struct gale_executor *executor)
 	struct gale_task_slot *slots = gale__alloc(allocator, cap * sizeof(*slots));
 	if (slots == NULL)
 		return -ENOMEM;
-	uint32_t *queue = gale__alloc(allocator, cap * sizeof(*queue));
-	if (queue == NULL) {
+	struct gale_waker *joiners = gale__alloc(allocator, cap * sizeof(*joiners));
+	if (joiners == NULL) {
 		gale__free(allocator, slots, cap * sizeof(*slots));
 		return -ENOMEM;
 	}
 	if (cap_old > 0)
 		memcpy(slots, executor->priv_slots, cap_old * sizeof(*slots));
-	/* Linearise the ring so the new one starts at 0 with the same FIFO order. */
-	for (uint32_t pos = 0; pos < executor->priv_queue_len; pos++) {
-		uint32_t at = queue_at(executor, executor->priv_queue_head + pos);
-		queue[pos] = executor->priv_queue[at];
+	for (uint32_t index = 0; index < cap_old; index++) {
+		if (slots[index].has_joiner)
+			joiners[index] = executor->priv_joiners[index];
 	}
 	gale__free(allocator, executor->priv_slots, cap_old * sizeof(*slots));
-	gale__free(allocator, executor->priv_queue, cap_old * sizeof(*queue));
+	gale__free(allocator, executor->priv_joiners, cap_old * sizeof(*joiners));
 	executor->priv_slots = slots;
-	executor->priv_queue = queue;
-	executor->priv_queue_head = 0;
+	executor->priv_joiners = joiners;
 	executor->priv_free_head = cap; /* Empty: the new slots come from the high water. */
 	if (executor->priv_current == cap_old)
 		executor->priv_current = cap;
@@ -225,8 +269,7 @@ static void slot_finish(struct gale_executor *executor, uint32_t index, int resu
 	struct gale_task_slot *slot = &executor->priv_slots[index];
 	assert(slot->state != TASK_STATE_FREE && slot->state != TASK_STATE_FINISHED);
 	assert(executor->priv_live_count > 0);
-	struct gale_waker joiner = slot->joiner;
-	slot->joiner = gale_waker_none();
+	struct gale_waker joiner = joiner_take(executor, index);
 	slot->state = TASK_STATE_FINISHED;
 	slot->result = result;
 	slot->poll_fn = NULL;
@@ -296,8 +339,8 @@ int gale_executor_deinit(struct gale_executor *executor)
 	uint32_t cap = executor->priv_slots_cap;
 	gale__free(executor->priv_allocator, executor->priv_slots,
 		   cap * sizeof(*executor->priv_slots));
-	gale__free(executor->priv_allocator, executor->priv_queue,
-		   cap * sizeof(*executor->priv_queue));
+	gale__free(executor->priv_allocator, executor->priv_joiners,
+		   cap * sizeof(*executor->priv_joiners));
 	GALE__POISON(executor);
 	/* A second deinit must be a no-op, so the one field it looks at stays meaningful. */
 	executor->priv_slots = NULL;
@@ -330,8 +373,6 @@ int gale_executor_spawn(struct gale_executor *executor, gale_poll_fn *poll_fn, v
 		.data = data,
 		.generation = generation,
 		.state = TASK_STATE_QUEUED,
-		.joiner = gale_waker_none(),
-		.free_next = executor->priv_slots_cap,
 	};
 	queue_push(executor, index);
 	executor->priv_live_count++;
@@ -347,7 +388,7 @@ int gale_executor_detach(struct gale_executor *executor, struct gale_task_handle
 	struct gale_task_slot *slot = slot_lookup_handle(executor, handle);
 	if (slot == NULL)
 		return -ESRCH;
-	slot->joiner = gale_waker_none();
+	slot->has_joiner = false;
 	if (slot->state == TASK_STATE_FINISHED) {
 		slot_free(executor, slot_index(executor, slot));
 		return 0;
@@ -405,7 +446,7 @@ int gale_executor_poll_join(struct gale_executor *executor, struct gale_task_han
 	if (slot == NULL)
 		return -ESRCH;
 	if (slot->state != TASK_STATE_FINISHED) {
-		slot->joiner = cx->waker;
+		joiner_store(executor, slot_index(executor, slot), &cx->waker);
 		return GALE_PENDING;
 	}
 	*result_out = slot->result;
@@ -573,7 +614,8 @@ bool gale_executor_joiner_find(const struct gale_executor *executor,
 		return false;
 	for (uint32_t index = 0; index < executor->priv_slots_inited; index++) {
 		const struct gale_task_slot *slot = &executor->priv_slots[index];
-		if (!slot_is_unfinished(slot) || !gale_waker_will_wake(&slot->joiner, waker))
+		if (!slot_is_unfinished(slot) || !slot->has_joiner ||
+		    !gale_waker_will_wake(&executor->priv_joiners[index], waker))
 			continue;
 		if (joined_out != NULL)
 			joined_out->id = slot_id(slot->generation, index);

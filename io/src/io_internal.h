@@ -205,6 +205,15 @@ struct gale__io_op {
 };
 
 /*
+ * Names the wakers the reactor stores compactly (their id alone, 16 bytes per registration
+ * for both directions instead of 48): the runtime passes its executor's wake function and
+ * data, since every task waker is made of them. Others are stored whole in a table that
+ * grows with the slots and stays untouched memory unless they come. Call before any waker
+ * is stored.
+ */
+void gale__reactor_home_set(struct gale_reactor *reactor, gale_wake_fn *wake, void *data);
+
+/*
  * Marks token's registration a stream (a connected SOCK_STREAM socket or a pipe): from now
  * on a typed attempt's short count clears its direction's readiness where the driver
  * declares it (gale_driver_caps(), asked here, once). A stale token is ignored.

@@ -29,26 +29,47 @@
 
 /* The free list's end. */
 #define SLOT_NONE UINT32_MAX
-/* Slots per chunk: 256 (22 KiB), so a chunk index is slot index >> 8. */
+/* Slots per chunk: 256 (12 KiB), so a chunk index is slot index >> 8. */
 #define CHUNK_SHIFT 8u
 #define CHUNK_SLOTS (1u << CHUNK_SHIFT)
 
-/* One registration. The fields an I/O attempt reads come first (lookup, readiness, tick,
- * fd, what short I/O proves), then the wakers: the hot path stays in the first 48 bytes. */
+/* What a direction's waker_kind says is stored. */
+enum waker_kind {
+	WAKER_NONE = 0,    /* Nothing. */
+	WAKER_HOME = 1,    /* The home pair with waker_ids[direction]. */
+	WAKER_FOREIGN = 2, /* A whole waker in the foreign table (priv_foreign). */
+};
+
+/*
+ * One registration, 48 bytes (it was 88): with 10,000 connections every byte here is 10 KB
+ * resident. A direction's waker is stored as its id alone when its wake function and data
+ * are the reactor's home pair (the runtime's executor: every task waker), which holds for
+ * nearly every waker; any other waker goes whole to the foreign table (priv_foreign), which
+ * grows with the slots (so storing never allocates) but is only written, and so only
+ * resident, where foreign wakers are stored. The fields an I/O attempt reads come first
+ * (lookup, tick, readiness, what short I/O proves, fd).
+ */
 struct gale_reactor_slot {
 	uint32_t generation;                 /* Token high half; never 0, so no token is 0. */
-	uint32_t ready;                      /* Readiness seen and not cleared (expanded). */
-	uint64_t tick;                       /* Advances per event; guards clear_ready. */
 	int fd;                              /* Registered fd, for fd_reregister/deregister. */
+	uint64_t tick;                       /* Advances per event; guards clear_ready. */
+	uint8_t ready;                       /* Readiness seen and not cleared (expanded: the
+					      * five GALE_READY_* bits fit in a byte). */
 	uint8_t interest;                    /* READ and/or WRITE, as given to the driver. */
 	uint8_t short_io;                    /* GALE_DRIVER_CAP_* bits that hold for this fd
 					      * (gale__reactor_stream_set): 0 unless a stream. */
 	bool live;                           /* Registered now (false while on the free list). */
-	uint32_t free_next;                  /* Next free slot while free (SLOT_NONE: none). */
-	struct gale_waker read_waker;        /* poll_ready(READ): the most recent caller. */
-	struct gale_waker write_waker;       /* poll_ready(WRITE): the most recent caller. */
+	uint8_t waker_kind[2];               /* enum waker_kind, by direction (poll_ready: the
+					      * most recent caller). */
+	union {
+		uint64_t waker_ids[2];       /* Home wakers' ids, by direction, while live. */
+		uint32_t free_next;          /* Next free slot while free (SLOT_NONE: none). */
+	};
 	struct gale_ready_waiter *waiters;   /* Head of the doubly linked waiter list. */
 };
+_Static_assert(READY_BITS_ALL <= UINT8_MAX, "slot->ready is one byte");
+_Static_assert(GALE_DIRECTION_READ == 0 && GALE_DIRECTION_WRITE == 1,
+	       "directions index waker_ids and the foreign table");
 
 /* One chunk of slots; the chunk table grows by doubling (8 bytes per 256 slots). */
 struct gale_reactor_chunk {
@@ -63,6 +84,24 @@ static inline struct gale_reactor_slot *slot_at(const struct gale_reactor *react
 	assert(slot_index < reactor->priv_slots_cap);
 	return &reactor->priv_chunks[slot_index >> CHUNK_SHIFT]
 			.slots[slot_index & (CHUNK_SLOTS - 1)];
+}
+
+/* The home pair of a reactor nobody named one for: no real waker has this function, so
+ * every waker is stored whole. */
+static void home_unset(void *data, uint64_t id)
+{
+	(void)data;
+	(void)id;
+	assert(!"home_unset is never stored, so never woken");
+}
+
+void gale__reactor_home_set(struct gale_reactor *reactor, gale_wake_fn *wake, void *data)
+{
+	assert(reactor != NULL && wake != NULL);
+	/* Only before any waker is stored: the compact ones name the pair they were made with. */
+	assert(reactor->priv_holders_count == 0);
+	reactor->priv_home_wake = wake;
+	reactor->priv_home_data = data;
 }
 
 /* ---- Tokens and slots ------------------------------------------------------------------ */
@@ -153,27 +192,100 @@ static void waiter_unlink(struct gale_reactor *reactor, struct gale_reactor_slot
 	reactor->priv_holders_count--;
 }
 
-/* Stores waker in a registration's direction slot (the most recent caller wins), keeping
- * the count of holders that gale_reactor_has_waiters() reads. */
-static void slot_waker_store(struct gale_reactor *reactor, struct gale_waker *slot_waker,
-			     const struct gale_waker *waker)
+/* The foreign table entry of a direction of the slot that token (or a bare slot index)
+ * names. The hot paths pass the token they hold and never come here: only the cold ones
+ * take the index out of it. */
+static inline struct gale_waker *slot_foreign(const struct gale_reactor *reactor,
+					      uint64_t token, unsigned direction)
 {
-	reactor->priv_holders_count += (uint32_t)gale_waker_is_set(waker);
-	reactor->priv_holders_count -= (uint32_t)gale_waker_is_set(slot_waker);
-	*slot_waker = *waker;
+	uint32_t slot_index = (uint32_t)(token & UINT32_MAX);
+	assert(slot_index < reactor->priv_slots_cap && direction <= 1);
+	assert(slot_index < reactor->priv_foreign_cap);
+	return &reactor->priv_foreign[slot_index << 1 | direction];
+}
+
+/* A foreign waker, out of line: the hot paths only ever see home wakers. */
+static GALE__COLD struct gale_waker slot_foreign_get(const struct gale_reactor *reactor,
+						     uint64_t token, unsigned direction)
+{
+	return *slot_foreign(reactor, token, direction);
+}
+
+/* The waker stored for a direction (none if none). */
+static inline struct gale_waker slot_waker_get(const struct gale_reactor *reactor,
+					       const struct gale_reactor_slot *slot,
+					       uint64_t token, unsigned direction)
+{
+	uint8_t kind = slot->waker_kind[direction];
+	if (kind == WAKER_NONE)
+		return gale_waker_none();
+	if (GALE__UNLIKELY(kind == WAKER_FOREIGN))
+		return slot_foreign_get(reactor, token, direction);
+	struct gale_waker waker = {reactor->priv_home_wake, reactor->priv_home_data,
+				   slot->waker_ids[direction]};
+	return waker;
+}
+
+/* Sets a direction's kind, keeping the count of holders that gale_reactor_has_waiters()
+ * reads. */
+static inline void slot_waker_kind_set(struct gale_reactor *reactor,
+				       struct gale_reactor_slot *slot, unsigned direction,
+				       enum waker_kind kind)
+{
+	assert(reactor->priv_holders_count > 0 || slot->waker_kind[direction] == WAKER_NONE);
+	reactor->priv_holders_count += (uint32_t)(kind != WAKER_NONE);
+	reactor->priv_holders_count -= (uint32_t)(slot->waker_kind[direction] != WAKER_NONE);
+	slot->waker_kind[direction] = (uint8_t)kind;
+}
+
+/* slot_waker_store() for none or a foreign waker. */
+static GALE__COLD void slot_waker_store_other(struct gale_reactor *reactor,
+					      struct gale_reactor_slot *slot, uint64_t token,
+					      unsigned direction, const struct gale_waker *waker)
+{
+	enum waker_kind kind = WAKER_NONE;
+	if (gale_waker_is_set(waker)) {
+		*slot_foreign(reactor, token, direction) = *waker;
+		kind = WAKER_FOREIGN;
+	}
+	slot_waker_kind_set(reactor, slot, direction, kind);
+}
+
+/* Stores waker in a registration's direction slot (the most recent caller wins). */
+static inline void slot_waker_store(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
+				    uint64_t token, unsigned direction,
+				    const struct gale_waker *waker)
+{
+	/* The home function is never NULL (home_unset until set), so no waker is taken for
+	 * home by accident. */
+	if (GALE__UNLIKELY(waker->wake != reactor->priv_home_wake ||
+			   waker->data != reactor->priv_home_data)) {
+		slot_waker_store_other(reactor, slot, token, direction, waker);
+		return;
+	}
+	slot->waker_ids[direction] = waker->id;
+	slot_waker_kind_set(reactor, slot, direction, WAKER_HOME);
 }
 
 /* Empties a direction's waker slot and wakes what it held, so an event never wakes the
  * same waker twice. */
-static void slot_waker_take_and_wake(struct gale_reactor *reactor, struct gale_waker *slot_waker)
+static inline void slot_waker_take_and_wake(struct gale_reactor *reactor,
+					    struct gale_reactor_slot *slot, uint64_t token,
+					    unsigned direction)
 {
-	struct gale_waker taken = *slot_waker;
-	if (!gale_waker_is_set(&taken))
+	uint8_t kind = slot->waker_kind[direction];
+	if (kind == WAKER_NONE)
 		return;
 	assert(reactor->priv_holders_count > 0);
 	reactor->priv_holders_count--;
-	*slot_waker = gale_waker_none();
-	gale_waker_wake(&taken);
+	slot->waker_kind[direction] = WAKER_NONE;
+	if (GALE__UNLIKELY(kind == WAKER_FOREIGN)) {
+		struct gale_waker taken = slot_foreign_get(reactor, token, direction);
+		gale_waker_wake(&taken);
+		return;
+	}
+	/* A home waker's function is never NULL (slot_waker_store). */
+	reactor->priv_home_wake(reactor->priv_home_data, slot->waker_ids[direction]);
 }
 
 /* Empties a waiter's waker and wakes it (the waiter itself is counted while linked). */
@@ -210,6 +322,52 @@ static void slots_free_init(struct gale_reactor *reactor, uint32_t from, uint32_
 		slot->free_next = i + 1 < to ? i + 1 : reactor->priv_free_head;
 	}
 	reactor->priv_free_head = from;
+}
+
+/* Bytes of a chunk of count slots. */
+static size_t chunk_bytes(uint32_t count)
+{
+	return count * sizeof(struct gale_reactor_slot);
+}
+
+/*
+ * Makes the foreign table cover slot_count slots (doubling, up to the hard limit): 0 or
+ * -ENOMEM. It is one allocation apart from the chunks, so that its pages, untouched unless
+ * foreign wakers are stored, share none with the slots (chunk by chunk they would: every
+ * allocation's edges are written). Only the entries in use are copied, so the new table
+ * stays untouched too; they are few, and growth is rare (doubling).
+ */
+static int foreign_reserve(struct gale_reactor *reactor, uint32_t slot_count)
+{
+	uint32_t cap_old = reactor->priv_foreign_cap;
+	if (slot_count <= cap_old)
+		return 0;
+	/* Slots never outnumber the hard limit, so neither does the table. */
+	assert(slot_count <= reactor->priv_registrations_max);
+	uint32_t cap = cap_old == 0 ? CHUNK_SLOTS : cap_old;
+	while (cap < slot_count)
+		cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+	if (cap > reactor->priv_registrations_max)
+		cap = reactor->priv_registrations_max;
+	size_t size = 0;
+	if (!size_multiply(cap, 2 * sizeof(struct gale_waker), &size))
+		return -ENOMEM;
+	struct gale_waker *foreign = gale__alloc(reactor->priv_allocator, size);
+	if (foreign == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < reactor->priv_slots_cap; i++) {
+		const struct gale_reactor_slot *slot = slot_at(reactor, i);
+		for (unsigned direction = 0; direction <= 1; direction++) {
+			if (slot->waker_kind[direction] == WAKER_FOREIGN)
+				foreign[i << 1 | direction] =
+					reactor->priv_foreign[i << 1 | direction];
+		}
+	}
+	gale__free(reactor->priv_allocator, reactor->priv_foreign,
+		   (size_t)cap_old * 2 * sizeof(struct gale_waker));
+	reactor->priv_foreign = foreign;
+	reactor->priv_foreign_cap = cap;
+	return 0;
 }
 
 /* Slots in the chunk that starts at slot index first (a full chunk unless the hard limit
@@ -257,8 +415,10 @@ static int reactor_slots_grow(struct gale_reactor *reactor)
 	if (chunks_reserve(reactor) < 0)
 		return -ENOMEM;
 	uint32_t count = chunk_slots(reactor, first);
-	struct gale_reactor_slot *slots =
-		gale__alloc(reactor->priv_allocator, count * sizeof(struct gale_reactor_slot));
+	if (foreign_reserve(reactor, first + count) < 0)
+		return -ENOMEM;
+	struct gale_reactor_slot *slots = gale__alloc(reactor->priv_allocator,
+						      chunk_bytes(count));
 	if (slots == NULL)
 		return -ENOMEM;
 	reactor->priv_chunks[reactor->priv_chunks_len++].slots = slots;
@@ -288,6 +448,7 @@ int gale_reactor_init(struct gale_reactor *reactor, struct gale_driver *driver,
 		return -ENOMEM;
 	reactor->priv_driver = driver;
 	reactor->priv_allocator = allocator;
+	reactor->priv_home_wake = home_unset;
 	reactor->priv_registrations_max = registrations_max;
 	reactor->priv_free_head = SLOT_NONE;
 	reactor->priv_events = events;
@@ -300,6 +461,8 @@ int gale_reactor_init(struct gale_reactor *reactor, struct gale_driver *driver,
 out_free:
 	gale__free(allocator, reactor->priv_chunks,
 		   reactor->priv_chunks_cap * sizeof(struct gale_reactor_chunk));
+	gale__free(allocator, reactor->priv_foreign,
+		   (size_t)reactor->priv_foreign_cap * 2 * sizeof(struct gale_waker));
 	gale__free(allocator, events, events_size);
 	*reactor = (struct gale_reactor){0};
 	return -ENOMEM;
@@ -316,10 +479,11 @@ int gale_reactor_deinit(struct gale_reactor *reactor)
 	const struct gale_allocator *allocator = reactor->priv_allocator;
 	for (uint32_t i = 0; i < reactor->priv_chunks_len; i++)
 		gale__free(allocator, reactor->priv_chunks[i].slots,
-			   chunk_slots(reactor, i << CHUNK_SHIFT) *
-				   sizeof(struct gale_reactor_slot));
+			   chunk_bytes(chunk_slots(reactor, i << CHUNK_SHIFT)));
 	gale__free(allocator, reactor->priv_chunks,
 		   reactor->priv_chunks_cap * sizeof(struct gale_reactor_chunk));
+	gale__free(allocator, reactor->priv_foreign,
+		   (size_t)reactor->priv_foreign_cap * 2 * sizeof(struct gale_waker));
 	gale__free(allocator, reactor->priv_events,
 		   (size_t)reactor->priv_events_cap * sizeof(struct gale_event));
 	/* Poisoned against use after deinit, but priv_chunks reads NULL so deinit stays
@@ -358,8 +522,8 @@ int gale_reactor_register(struct gale_reactor *reactor, int fd, uint32_t interes
 	slot->short_io = 0;
 	slot->ready = 0;
 	slot->tick = 0;
-	slot->read_waker = gale_waker_none();
-	slot->write_waker = gale_waker_none();
+	slot->waker_kind[0] = WAKER_NONE;
+	slot->waker_kind[1] = WAKER_NONE;
 	slot->waiters = NULL;
 	slot->free_next = SLOT_NONE;
 	slot->live = true;
@@ -421,12 +585,12 @@ int gale_reactor_deregister(struct gale_reactor *reactor, uint64_t token)
 		return GALE_E_CLOSED;
 	/* A driver error does not keep the registration: its fd is about to be closed. */
 	int rc = gale_driver_fd_deregister(reactor->priv_driver, slot->fd);
-	struct gale_waker read_waker = slot->read_waker;
-	struct gale_waker write_waker = slot->write_waker;
+	struct gale_waker read_waker = slot_waker_get(reactor, slot, token, 0);
+	struct gale_waker write_waker = slot_waker_get(reactor, slot, token, 1);
 	struct gale_ready_waiter *waiter = slot->waiters;
 	const struct gale_waker none = gale_waker_none();
-	slot_waker_store(reactor, &slot->read_waker, &none);
-	slot_waker_store(reactor, &slot->write_waker, &none);
+	slot_waker_store(reactor, slot, token, 0, &none);
+	slot_waker_store(reactor, slot, token, 1, &none);
 	slot->waiters = NULL;
 	/* Retired before anyone is woken, so whoever polls next already sees GALE_E_CLOSED. */
 	reactor_slot_retire(reactor, slot, (uint32_t)(token & UINT32_MAX));
@@ -479,14 +643,14 @@ static void reactor_event_dispatch(struct gale_reactor *reactor, const struct ga
 		return;
 	}
 	uint32_t arrived = ready_expand(event->ready);
-	slot->ready |= arrived;
+	slot->ready = (uint8_t)(slot->ready | arrived);
 	slot->tick++;
 	if (arrived == 0)
 		return;
 	if ((arrived & READY_MASK_READ) != 0)
-		slot_waker_take_and_wake(reactor, &slot->read_waker);
+		slot_waker_take_and_wake(reactor, slot, event->token, 0);
 	if ((arrived & READY_MASK_WRITE) != 0)
-		slot_waker_take_and_wake(reactor, &slot->write_waker);
+		slot_waker_take_and_wake(reactor, slot, event->token, 1);
 	if (slot->waiters != NULL)
 		slot_waiters_wake(reactor, slot, arrived);
 }
@@ -512,8 +676,11 @@ int gale_reactor_turn(struct gale_reactor *reactor, int64_t timeout_ns)
 
 /* Observes direction's readiness on a live slot into *event_out (0), or stores cx's waker
  * in the direction's slot and returns GALE_PENDING. */
-static int slot_poll_ready(struct gale_reactor *reactor, struct gale_reactor_slot *slot,
-			   bool is_read, struct gale_cx *cx, struct gale_ready_event *event_out)
+static GALE__ALWAYS_INLINE int slot_poll_ready(struct gale_reactor *reactor,
+						struct gale_reactor_slot *slot,
+						uint64_t token, bool is_read,
+						struct gale_cx *cx,
+						struct gale_ready_event *event_out)
 {
 	uint32_t ready = slot->ready & (is_read ? READY_MASK_READ : READY_MASK_WRITE);
 	if (ready != 0) {
@@ -523,7 +690,7 @@ static int slot_poll_ready(struct gale_reactor *reactor, struct gale_reactor_slo
 		*event_out = (struct gale_ready_event){.ready = ready, .tick = slot->tick};
 		return 0;
 	}
-	slot_waker_store(reactor, is_read ? &slot->read_waker : &slot->write_waker, &cx->waker);
+	slot_waker_store(reactor, slot, token, is_read ? 0 : 1, &cx->waker);
 	return GALE_PENDING;
 }
 
@@ -538,7 +705,8 @@ int gale_reactor_poll_ready(struct gale_reactor *reactor, uint64_t token,
 	struct gale_reactor_slot *slot = reactor_slot_lookup(reactor, token);
 	if (slot == NULL)
 		return GALE_E_CLOSED;
-	return slot_poll_ready(reactor, slot, direction == GALE_DIRECTION_READ, cx, event_out);
+	return slot_poll_ready(reactor, slot, token, direction == GALE_DIRECTION_READ, cx,
+			       event_out);
 }
 
 void gale_ready_waiter_init(struct gale_ready_waiter *waiter, uint32_t interest)
@@ -614,7 +782,7 @@ static void slot_clear_ready(struct gale_reactor *reactor, uint64_t token,
 		return;
 	/* RDHUP, HUP and ERROR are final: only the READ/WRITE hints are ever cleared. */
 	uint32_t cleared = slot->ready & event.ready & (uint32_t)GALE_READY_INTEREST_ALL;
-	slot->ready &= ~cleared;
+	slot->ready = (uint8_t)(slot->ready & ~cleared);
 	const struct gale_reactor_observer *observer = reactor->priv_observer;
 	if (observer != NULL && cleared != 0 && observer->ready_cleared != NULL)
 		observer->ready_cleared(observer->data, token, slot->fd, cleared);
@@ -748,8 +916,8 @@ static GALE__ALWAYS_INLINE int reactor_poll_io(struct gale_reactor *reactor, uin
 		struct gale_ready_event event;
 		int rc = waiter != NULL
 				 ? slot_poll_waiter(reactor, slot, token, waiter, cx, &event)
-				 : slot_poll_ready(reactor, slot, direction == GALE_DIRECTION_READ,
-						   cx, &event);
+				 : slot_poll_ready(reactor, slot, token,
+						   direction == GALE_DIRECTION_READ, cx, &event);
 		if (rc != 0)
 			return rc;
 		ssize_t result = slot_attempt(reactor, token, slot, event, op);
@@ -838,14 +1006,17 @@ bool gale__reactor_misuse(struct gale_reactor *reactor, const char *message)
 }
 
 /* The interest of the first thing in slot holding a waker like waker, or 0. */
-static uint32_t slot_waker_find(const struct gale_reactor_slot *slot,
+static uint32_t slot_waker_find(const struct gale_reactor *reactor,
+				const struct gale_reactor_slot *slot, uint64_t token,
 				const struct gale_waker *waker)
 {
 	assert(slot->live);
 	assert(waker != NULL);
-	if (gale_waker_will_wake(&slot->read_waker, waker))
+	struct gale_waker read_waker = slot_waker_get(reactor, slot, token, 0);
+	if (gale_waker_will_wake(&read_waker, waker))
 		return GALE_READY_READ;
-	if (gale_waker_will_wake(&slot->write_waker, waker))
+	struct gale_waker write_waker = slot_waker_get(reactor, slot, token, 1);
+	if (gale_waker_will_wake(&write_waker, waker))
 		return GALE_READY_WRITE;
 	for (const struct gale_ready_waiter *w = slot->waiters; w != NULL; w = w->priv_next) {
 		if (gale_waker_will_wake(&w->priv_waker, waker))
@@ -866,7 +1037,7 @@ bool gale_reactor_waker_find(const struct gale_reactor *reactor, const struct ga
 		const struct gale_reactor_slot *slot = slot_at(reactor, i);
 		if (!slot->live)
 			continue;
-		uint32_t interest = slot_waker_find(slot, waker);
+		uint32_t interest = slot_waker_find(reactor, slot, i, waker); /* index as token */
 		if (interest == 0)
 			continue;
 		if (token_out != NULL)
@@ -911,7 +1082,7 @@ static bool reactor_has_waiters_scan(const struct gale_reactor *reactor)
 		const struct gale_reactor_slot *slot = slot_at(reactor, i);
 		if (!slot->live)
 			continue;
-		if (gale_waker_is_set(&slot->read_waker) || gale_waker_is_set(&slot->write_waker) ||
+		if (slot->waker_kind[0] != WAKER_NONE || slot->waker_kind[1] != WAKER_NONE ||
 		    slot->waiters != NULL)
 			return true;
 	}

@@ -67,6 +67,11 @@ int gale_runtime_init(struct gale_runtime *runtime, struct gale_driver *driver,
 			       resolved.registrations_max, resolved.events_cap);
 	if (rc < 0)
 		goto out_executor;
+	/* Every task waker is the executor's callback and data with a task id: the reactor
+	 * then keeps only the id. */
+	struct gale_waker task_waker =
+		gale_executor_waker(&runtime->executor, (struct gale_task_handle){0});
+	gale__reactor_home_set(&runtime->reactor, task_waker.wake, task_waker.data);
 	runtime->priv_driver = driver;
 	runtime->priv_polls_per_turn = resolved.polls_per_turn;
 	return 0;

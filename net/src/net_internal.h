@@ -17,11 +17,10 @@ static inline struct gale_async_fd *gale__tcp_stream_async_fd(struct gale_tcp_st
 	return &stream->priv_async_fd;
 }
 
-/* True while the stream owns an open registration (a zeroed stream is closed). The
- * driver pointer is the flag: it is set with the registration and cleared with it. */
+/* True while the stream owns an open registration (a zeroed stream is closed). */
 static inline bool gale__tcp_stream_is_open(const struct gale_tcp_stream *stream)
 {
-	return stream->priv_driver != NULL;
+	return stream->priv_is_open;
 }
 
 /* Caches what the I/O paths need from the AsyncFd (set after init or adopt). */
@@ -30,7 +29,7 @@ void gale__tcp_stream_cache_fill(struct gale_tcp_stream *stream);
 /* Forgets the cache: the stream reads as closed. */
 static inline void gale__tcp_stream_cache_clear(struct gale_tcp_stream *stream)
 {
-	stream->priv_driver = NULL;
+	stream->priv_is_open = false;
 	stream->priv_fd = -1;
 }
 

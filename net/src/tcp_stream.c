@@ -14,12 +14,12 @@
 
 #include "net_internal.h"
 
-/* The driver of an open stream. */
+/* The driver of an open stream (not cached in the stream: no I/O path needs it). */
 static struct gale_driver *stream_driver(const struct gale_tcp_stream *stream)
 {
 	assert(stream != NULL);
-	assert(stream->priv_driver != NULL);
-	return stream->priv_driver;
+	assert(stream->priv_is_open);
+	return gale_runtime_driver(gale_async_fd_runtime(&stream->priv_async_fd));
 }
 
 int gale_tcp_stream_from_fd(struct gale_tcp_stream *stream, struct gale_runtime *runtime, int fd)
@@ -43,7 +43,7 @@ void gale__tcp_stream_cache_fill(struct gale_tcp_stream *stream)
 	/* A TCP socket is a stream: short reads and writes prove what the driver says. */
 	(void)gale_async_fd_stream_set(&stream->priv_async_fd);
 	stream->priv_fd = fd;
-	stream->priv_driver = gale_runtime_driver(gale_async_fd_runtime(&stream->priv_async_fd));
+	stream->priv_is_open = true;
 }
 
 void gale__tcp_stream_adopt(struct gale_tcp_stream *stream, struct gale_async_fd *async_fd)

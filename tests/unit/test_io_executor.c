@@ -311,6 +311,55 @@ static void test_executor_poll_join_pending_then_woken(void **state)
 	assert_int_equal(wakes.wakes_total, 1);
 }
 
+/* The joiners live in a table beside the slab that is never initialised: growing the slab
+ * must carry the stored ones over (and only those), and joiner_find must still see them. */
+static void test_executor_poll_join_survives_growth(void **state)
+{
+	struct fixture *fixture = *state;
+	enum { JOINED = 8, MORE = 20 };
+	struct test_task joined[JOINED];
+	struct gale_task_handle handles[JOINED];
+	struct gale_test_wake_log wakes = {0};
+	for (uint32_t i = 0; i < JOINED; i++) {
+		test_task_init(&joined[i], &fixture->executor, NULL, i);
+		joined[i].pending_polls = 1;
+		joined[i].result = -(int)i;
+		handles[i] = spawn_ok(&fixture->executor, &joined[i]);
+	}
+	assert_int_equal(gale_executor_run_ready(&fixture->executor, 0), JOINED);
+	int result = 99;
+	/* Every other task gets a joiner; the rest stay unjoined. */
+	for (uint32_t i = 0; i < JOINED; i += 2) {
+		struct gale_cx cx = {gale_test_waker(&wakes, i)};
+		assert_int_equal(gale_executor_poll_join(&fixture->executor, handles[i], &cx,
+							 &result),
+				 GALE_PENDING);
+	}
+	struct test_task more[MORE];
+	struct gale_task_handle more_handles[MORE];
+	for (uint32_t i = 0; i < MORE; i++) {
+		test_task_init(&more[i], &fixture->executor, NULL, JOINED + i);
+		more_handles[i] = spawn_ok(&fixture->executor, &more[i]);
+	}
+	assert_int_equal(fixture->executor.priv_slots_cap, 32);
+	struct gale_waker joiner = gale_test_waker(&wakes, 2);
+	struct gale_task_handle found = {0};
+	assert_true(gale_executor_joiner_find(&fixture->executor, &joiner, &found));
+	assert_int_equal(found.id, handles[2].id);
+	joiner = gale_test_waker(&wakes, 3);
+	assert_false(gale_executor_joiner_find(&fixture->executor, &joiner, NULL));
+	for (uint32_t i = 0; i < JOINED; i++)
+		gale_waker_wake(&joined[i].waker);
+	assert_int_equal(gale_executor_run_ready(&fixture->executor, 0), MORE + JOINED);
+	assert_int_equal(wakes.wakes_total, JOINED / 2);
+	for (uint32_t i = 0; i < JOINED; i++) {
+		assert_int_equal(wakes.wake_counts[i], i % 2 == 0 ? 1 : 0);
+		join_expect(&fixture->executor, handles[i], -(int)i);
+	}
+	for (uint32_t i = 0; i < MORE; i++)
+		join_expect(&fixture->executor, more_handles[i], 0);
+}
+
 static void test_executor_detach_frees_slot(void **state)
 {
 	struct fixture *fixture = *state;
@@ -514,7 +563,7 @@ static void test_executor_slab_growth(void **state)
 		tasks[i].result = -(int)(i % 200);
 		handles[i] = spawn_ok(&fixture->executor, &tasks[i]);
 	}
-	/* 8 doubled seven times; each growth freed the previous slab and ring. */
+	/* 8 doubled seven times; each growth freed the previous slab and joiner table. */
 	assert_int_equal(fixture->executor.priv_slots_cap, 1024);
 	assert_int_equal(fixture->allocator.live_count, 2);
 	assert_int_equal(fixture->allocator.alloc_count, 16);
@@ -589,7 +638,7 @@ static void test_executor_spawn_enomem(void **state)
 			 -ENOMEM);
 	assert_int_equal(handle.id, 0);
 	assert_null(fixture->executor.priv_slots);
-	/* The ring allocation fails after the slab allocation succeeded. */
+	/* The joiner table allocation fails after the slab allocation succeeded. */
 	fixture->allocator.fail_at = 3;
 	assert_int_equal(gale_executor_spawn(&fixture->executor, test_task_poll, &task, &handle),
 			 -ENOMEM);
@@ -682,6 +731,7 @@ int gale_test_group(void)
 		EXECUTOR_TEST(test_executor_stale_waker_after_slot_reuse),
 		EXECUTOR_TEST(test_executor_join_results),
 		EXECUTOR_TEST(test_executor_poll_join_pending_then_woken),
+		EXECUTOR_TEST(test_executor_poll_join_survives_growth),
 		EXECUTOR_TEST(test_executor_detach_frees_slot),
 		EXECUTOR_TEST(test_executor_abort_queued_and_idle),
 		EXECUTOR_TEST(test_executor_abort_running),

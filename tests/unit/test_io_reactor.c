@@ -46,8 +46,9 @@ static int fixture_setup(void **state)
 	assert_int_equal(gale_reactor_init(&fixture->reactor, &fixture->driver.base,
 					   &fixture->allocator.base, REGISTRATIONS_MAX, EVENTS_CAP),
 			 0);
-	/* The event buffer, the chunk table and the first chunk of slots. */
-	assert_int_equal(fixture->allocator.live_count, 3);
+	/* The event buffer, the chunk table, the foreign waker table and the first chunk of
+	 * slots. */
+	assert_int_equal(fixture->allocator.live_count, 4);
 	*state = fixture;
 	return 0;
 }
@@ -128,7 +129,7 @@ static void init_rejects_zero_capacities(void **state)
 static void init_nomem_frees_everything(void **state)
 {
 	(void)state;
-	for (uint64_t fail_at = 1; fail_at <= 3; fail_at++) {
+	for (uint64_t fail_at = 1; fail_at <= 4; fail_at++) {
 		struct gale_test_allocator allocator;
 		struct gale_script_driver driver;
 		struct gale_reactor reactor;
@@ -145,7 +146,7 @@ static void init_nomem_frees_everything(void **state)
 	}
 }
 
-static void init_allocates_three_blocks_and_deinit_is_idempotent(void **state)
+static void init_allocates_four_blocks_and_deinit_is_idempotent(void **state)
 {
 	(void)state;
 	struct gale_test_allocator allocator;
@@ -154,8 +155,8 @@ static void init_allocates_three_blocks_and_deinit_is_idempotent(void **state)
 	gale_test_allocator_init(&allocator);
 	gale_script_driver_init(&driver);
 	assert_int_equal(gale_reactor_init(&reactor, &driver.base, &allocator.base, 4, 8), 0);
-	assert_int_equal(allocator.alloc_count, 3);
-	assert_int_equal(allocator.live_count, 3);
+	assert_int_equal(allocator.alloc_count, 4);
+	assert_int_equal(allocator.live_count, 4);
 	assert_ptr_equal(gale_reactor_driver(&reactor), &driver.base);
 	assert_int_equal(gale_reactor_registrations_count(&reactor), 0);
 	assert_false(gale_reactor_has_waiters(&reactor));
@@ -177,14 +178,14 @@ static void deinit_busy_until_deregistered(void **state)
 	struct fixture *fixture = *state;
 	register_expect(fixture, 10, READ, TOKEN(0, 1));
 	assert_int_equal(gale_reactor_deinit(&fixture->reactor), -EBUSY);
-	assert_int_equal(fixture->allocator.live_count, 3);
+	assert_int_equal(fixture->allocator.live_count, 4);
 	/* Nothing was freed: the reactor still works. */
 	assert_int_equal(gale_reactor_registrations_count(&fixture->reactor), 1);
 	register_expect(fixture, 11, WRITE, TOKEN(1, 1));
 	deregister_expect(fixture, 10, TOKEN(0, 1));
 	assert_int_equal(gale_reactor_deinit(&fixture->reactor), -EBUSY);
 	deregister_expect(fixture, 11, TOKEN(1, 1));
-	/* The teardown's deinit now returns 0 and frees all three blocks. */
+	/* The teardown's deinit now returns 0 and frees all four blocks. */
 }
 
 /* ---- register / deregister ------------------------------------------------------------- */
@@ -304,6 +305,62 @@ static void register_when_full_is_enospc(void **state)
 	deregister_expect(fixture, 21, TOKEN(1, 1));
 	deregister_expect(fixture, 30, TOKEN(2, 2));
 	deregister_expect(fixture, 23, TOKEN(3, 1));
+}
+
+/* Wakers other than the runtime's task wakers are kept whole in a table beside the slots
+ * that grows with them, copying only the entries in use: what was stored before growth
+ * must still be woken after it (a waiter too, which lives in its slot). */
+static void foreign_wakers_survive_growth(void **state)
+{
+	(void)state;
+	enum { FDS = 600 };
+	struct gale_test_allocator allocator;
+	struct gale_script_driver driver;
+	struct gale_reactor reactor;
+	struct gale_test_wake_log log = {0};
+	gale_test_allocator_init(&allocator);
+	gale_script_driver_init(&driver);
+	assert_int_equal(gale_reactor_init(&reactor, &driver.base, &allocator.base, 1000, 8), 0);
+	uint64_t tokens[FDS];
+	gale_script_driver_expect_fd_register(100, TOKEN(0, 1), READ | WRITE, 0);
+	assert_int_equal(gale_reactor_register(&reactor, 100, READ | WRITE, &tokens[0]), 0);
+	struct gale_ready_event event;
+	struct gale_cx read_cx = {.waker = gale_test_waker(&log, 5)};
+	struct gale_cx write_cx = {.waker = gale_test_waker(&log, 6)};
+	assert_int_equal(gale_reactor_poll_ready(&reactor, tokens[0], GALE_DIRECTION_READ,
+						 &read_cx, &event),
+			 GALE_PENDING);
+	assert_int_equal(gale_reactor_poll_ready(&reactor, tokens[0], GALE_DIRECTION_WRITE,
+						 &write_cx, &event),
+			 GALE_PENDING);
+	struct gale_ready_waiter waiter;
+	gale_ready_waiter_init(&waiter, READ);
+	struct gale_cx waiter_cx = {.waker = gale_test_waker(&log, 7)};
+	assert_int_equal(gale_reactor_poll_waiter(&reactor, tokens[0], &waiter, &waiter_cx,
+						  &event),
+			 GALE_PENDING);
+	for (uint32_t i = 1; i < FDS; i++) {
+		gale_script_driver_expect_fd_register(100 + (int)i, TOKEN(i, 1), READ, 0);
+		assert_int_equal(gale_reactor_register(&reactor, 100 + (int)i, READ, &tokens[i]),
+				 0);
+	}
+	assert_true(gale_reactor_has_waiters(&reactor));
+	struct gale_event ready = {.token = tokens[0], .ready = READ};
+	gale_script_driver_expect_wait(&ready, 1);
+	assert_int_equal(gale_reactor_turn(&reactor, 0), 1);
+	assert_int_equal(log.wake_counts[5], 1);
+	assert_int_equal(log.wake_counts[6], 0);
+	assert_int_equal(log.wake_counts[7], 1);
+	/* Deregistering wakes the write waker still stored. */
+	for (uint32_t i = 0; i < FDS; i++) {
+		gale_script_driver_expect_fd_deregister(100 + (int)i, 0);
+		assert_int_equal(gale_reactor_deregister(&reactor, tokens[i]), 0);
+	}
+	assert_int_equal(log.wake_counts[6], 1);
+	assert_false(gale_reactor_has_waiters(&reactor));
+	assert_int_equal(gale_reactor_deinit(&reactor), 0);
+	assert_int_equal(allocator.live_count, 0);
+	assert_int_equal(allocator.live_bytes, 0);
 }
 
 static void register_driver_errors_leave_slot_free(void **state)
@@ -799,7 +856,8 @@ int gale_test_group(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(init_rejects_zero_capacities),
 		cmocka_unit_test(init_nomem_frees_everything),
-		cmocka_unit_test(init_allocates_three_blocks_and_deinit_is_idempotent),
+		cmocka_unit_test(init_allocates_four_blocks_and_deinit_is_idempotent),
+		cmocka_unit_test(foreign_wakers_survive_growth),
 		FIXTURE_TEST(deinit_busy_until_deregistered),
 		FIXTURE_TEST(tokens_carry_generations),
 		FIXTURE_TEST(register_without_interest_is_einval),

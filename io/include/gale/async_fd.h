@@ -42,12 +42,14 @@
 GALE_BEGIN_DECLS
 
 struct gale_async_fd {
-	/* Private: do not touch. */
+	/* Private: do not touch. 24 bytes: one per connection, embedded in every TcpStream. */
 	struct gale_runtime *priv_runtime; /* Borrowed until close/into_inner. */
-	int priv_fd;                       /* The fd; owned (closed by close). */
 	uint64_t priv_token;               /* Reactor registration. */
-	uint32_t priv_interest;            /* READ and/or WRITE. */
-	uint32_t priv_guards_live;         /* Guards handed out and not yet consumed. */
+	int priv_fd;                       /* The fd; owned (closed by close). */
+	uint16_t priv_guards_live;         /* Guards handed out and not yet consumed (more
+					    * than 65,535 at once is a programmer error, like
+					    * one left at close). */
+	uint8_t priv_interest;             /* READ and/or WRITE. */
 	bool priv_is_open;                 /* Registered and owning the fd. */
 };
 

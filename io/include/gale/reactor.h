@@ -115,6 +115,10 @@ struct gale_reactor {
 	int priv_events_cap;                        /* Its capacity. */
 	struct gale_reactor_stats priv_stats;       /* Counters. */
 	const struct gale_reactor_observer *priv_observer; /* Optional; borrowed. */
+	gale_wake_fn *priv_home_wake;               /* Wakers of this pair are stored as */
+	void *priv_home_data;                       /* their id alone (never NULL). */
+	struct gale_waker *priv_foreign;            /* Other wakers, 2 per slot, by index. */
+	uint32_t priv_foreign_cap;                  /* Slots it covers. */
 };
 
 /**

@@ -72,14 +72,15 @@ struct gale_executor {
 	/* Private: do not touch. */
 	const struct gale_allocator *priv_allocator; /* Borrowed. */
 	struct gale_task_slot *priv_slots;          /* Slab; grows in spawn only. */
+	struct gale_waker *priv_joiners;            /* poll_join's wakers, by slot index. */
 	uint32_t priv_slots_cap;                    /* Slots allocated. */
 	uint32_t priv_slots_inited;                 /* High water: slots ever used. */
 	uint32_t priv_free_head;                    /* Free slot list (index, cap = none). */
 	uint32_t priv_live_count;                   /* Spawned and not finished. */
 	uint32_t priv_used_count;                   /* Slots in use (live + unjoined). */
-	uint32_t *priv_queue;                       /* Run queue ring of slot indexes. */
-	uint32_t priv_queue_head;                   /* Ring start. */
-	uint32_t priv_queue_len;                    /* Entries in the ring. */
+	uint32_t priv_queue_head;                   /* Run queue: first slot index. */
+	uint32_t priv_queue_tail;                   /* Run queue: last slot index. */
+	uint32_t priv_queue_len;                    /* Slots in the run queue. */
 	uint32_t priv_current;                      /* Slot being polled, or cap. */
 	gale_schedule_fn *priv_schedule;            /* NULL: FIFO. */
 	void *priv_schedule_data;                   /* For priv_schedule. */

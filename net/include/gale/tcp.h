@@ -52,10 +52,12 @@ GALE_BEGIN_DECLS
  * future (ready, peek) borrows it or while it is the core of owned halves.
  */
 struct gale_tcp_stream {
-	/* Private: do not touch. */
+	/* Private: do not touch. 32 bytes, one per connection: no driver pointer (the runtime
+	 * has it, and only the rare calls want it); the open flag is a byte beside the others. */
 	struct gale_async_fd priv_async_fd; /* Registration and fd (READ and WRITE). */
-	struct gale_driver *priv_driver;    /* The runtime's driver; NULL: closed (hot path). */
 	int priv_fd;                        /* The AsyncFd's fd, cached for the hot path. */
+	bool priv_is_open;                  /* Registered and owned (false: closed; zeroed
+					     * streams are closed). */
 	uint8_t priv_halves_live;           /* Owned halves still alive (into_split). */
 	bool priv_is_split;                 /* Owned by its halves: close/into_fd refuse. */
 	bool priv_is_write_shutdown;        /* The write side was shut down by gale. */
