@@ -584,9 +584,13 @@ static void raw_nodelay(int fd, const char *role, int report_fd)
 		raw_fail(role, "TCP_NODELAY", report_fd);
 }
 
-/* Sets the flags of one event (hang-ups and errors make both directions "try it"). */
-static void raw_flags_set(uint32_t bits, bool *readable, bool *writable)
+/* Sets the flags of one event (hang-ups and errors make both directions "try it"). A
+ * hang-up or error is final: *ended stays set, and a short count no longer clears a flag
+ * (the end of stream after the last bytes gets no edge of its own). */
+static void raw_flags_set(uint32_t bits, bool *readable, bool *writable, bool *ended)
 {
+	if (bits & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		*ended = true;
 	if (bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		*readable = true;
 	if (bits & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -612,6 +616,7 @@ struct raw_server_conn {
 	int fd;
 	bool readable;
 	bool writable;
+	bool ended; /* RDHUP, HUP or ERROR seen: final. */
 	uint32_t len;
 	uint32_t off;
 	uint8_t buf[ECHO_BUF_SIZE];
@@ -633,7 +638,7 @@ static bool raw_server_turn(struct raw_server_conn *conn)
 			if (n <= 0)
 				break;
 			if ((uint32_t)n < conn->len - conn->off)
-				conn->writable = false; /* Short: the send buffer is full. */
+				conn->writable = conn->ended; /* Short: the send buffer is full. */
 			conn->off += (uint32_t)n;
 			continue;
 		}
@@ -647,7 +652,7 @@ static bool raw_server_turn(struct raw_server_conn *conn)
 		if (n <= 0)
 			break;
 		if ((size_t)n < sizeof(conn->buf))
-			conn->readable = false; /* Short: the receive buffer is drained. */
+			conn->readable = conn->ended; /* Short: drained. */
 		conn->len = (uint32_t)n;
 		conn->off = 0;
 	}
@@ -691,7 +696,8 @@ static void raw_server_main(const struct bench_options *options, int ready_fd)
 			uint32_t index = events[e].data.u32;
 			if (index != RAW_LISTENER) {
 				struct raw_server_conn *conn = &conns[index];
-				raw_flags_set(events[e].events, &conn->readable, &conn->writable);
+				raw_flags_set(events[e].events, &conn->readable, &conn->writable,
+					       &conn->ended);
 				if (conn->fd >= 0)
 					closed += raw_server_turn(conn);
 				continue;
@@ -724,6 +730,7 @@ struct raw_client_conn {
 	int fd;
 	bool readable;
 	bool writable;
+	bool ended;        /* RDHUP, HUP or ERROR seen: final. */
 	bool connected;    /* SO_ERROR checked. */
 	uint32_t target;   /* Round trips to have done before stopping. */
 	uint32_t done;
@@ -749,7 +756,7 @@ static int raw_client_turn(struct raw_client_conn *conn, uint32_t size)
 			if (n <= 0)
 				return n < 0 ? -errno : GALE_E_WRITE_ZERO;
 			if ((uint32_t)n < size - conn->sent)
-				conn->writable = false; /* Short: the send buffer is full. */
+				conn->writable = conn->ended; /* Short: the send buffer is full. */
 			conn->sent += (uint32_t)n;
 			continue;
 		}
@@ -763,7 +770,7 @@ static int raw_client_turn(struct raw_client_conn *conn, uint32_t size)
 		if (n <= 0)
 			return n < 0 ? -errno : GALE_E_UNEXPECTED_EOF;
 		if ((uint32_t)n < size - conn->received)
-			conn->readable = false; /* Short: the receive buffer is drained. */
+			conn->readable = conn->ended; /* Short: drained. */
 		conn->received += (uint32_t)n;
 		if (conn->received < size)
 			continue;
@@ -830,7 +837,8 @@ static void raw_client_main(const struct bench_options *options, uint16_t port, 
 		int ready_count = raw_wait(epoll_fd, events, role, report_fd);
 		for (int e = 0; e < ready_count; e++) {
 			struct raw_client_conn *conn = &conns[events[e].data.u32];
-			raw_flags_set(events[e].events, &conn->readable, &conn->writable);
+			raw_flags_set(events[e].events, &conn->readable, &conn->writable,
+					       &conn->ended);
 			if (conn->done == conn->target)
 				continue;
 			if (!conn->connected) {
@@ -863,7 +871,8 @@ static void raw_client_main(const struct bench_options *options, uint16_t port, 
 		int ready_count = raw_wait(epoll_fd, events, role, report_fd);
 		for (int e = 0; e < ready_count; e++) {
 			struct raw_client_conn *conn = &conns[events[e].data.u32];
-			raw_flags_set(events[e].events, &conn->readable, &conn->writable);
+			raw_flags_set(events[e].events, &conn->readable, &conn->writable,
+					       &conn->ended);
 			if (conn->done == conn->target)
 				continue;
 			int rc = raw_client_turn(conn, size);

@@ -392,6 +392,8 @@ struct raw_end {
 	int fd;        /* Non-blocking socket. */
 	bool readable; /* Set by EPOLLIN (and hang-up/error); cleared by EAGAIN or short. */
 	bool writable; /* Set by EPOLLOUT (and hang-up/error); cleared by EAGAIN or short. */
+	bool ended;    /* RDHUP, HUP or ERROR seen: final, so a short count clears nothing
+			* (the end of stream after the last bytes gets no edge of its own). */
 };
 
 struct raw_bench {
@@ -418,6 +420,7 @@ static void raw_register(struct raw_bench *bench, struct raw_end *end, uint32_t 
 	raw_check(epoll_ctl(bench->epoll_fd, EPOLL_CTL_ADD, end->fd, &event) == 0, "epoll_ctl");
 	end->readable = false;
 	end->writable = false;
+	end->ended = false;
 }
 
 static void raw_bench_open(struct raw_bench *bench)
@@ -462,6 +465,8 @@ static void raw_wait(struct raw_bench *bench)
 	for (int i = 0; i < count; i++) {
 		struct raw_end *end = events[i].data.u32 == 0 ? &bench->a : &bench->b;
 		uint32_t bits = events[i].events;
+		if (bits & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			end->ended = true;
 		if (bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			end->readable = true;
 		if (bits & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -490,7 +495,7 @@ static void raw_writer_turn(struct raw_end *end, const uint8_t *chunk, uint64_t 
 		*left -= (uint64_t)n;
 		*offset = (*offset + (size_t)n) % CHUNK_SIZE;
 		if ((size_t)n < len) {
-			end->writable = false; /* Short: the send buffer is full. */
+			end->writable = end->ended; /* Short: the send buffer is full. */
 			return;
 		}
 	}
@@ -515,7 +520,7 @@ static bool raw_reader_turn(struct raw_end *end, uint8_t *buf, uint64_t *sink,
 		policy->calls++;
 		policy->bytes += (uint64_t)n;
 		if (n < CHUNK_SIZE) {
-			end->readable = false; /* Short: the receive buffer is drained. */
+			end->readable = end->ended; /* Short: the receive buffer is drained. */
 			return false;
 		}
 	}
@@ -589,7 +594,7 @@ static void raw_pingpong_turn(struct raw_pingpong *side)
 		raw_check(n > 0, sending ? "send" : "read");
 		raw_check(sending || (size_t)n <= MESSAGE_SIZE - side->offset, "read: early message");
 		if ((size_t)n < len)
-			*flag = false; /* Short: drained (read) or full (send). */
+			*flag = end->ended; /* Short: drained (read) or full (send). */
 		side->offset += (size_t)n;
 		if (side->offset < MESSAGE_SIZE)
 			continue;

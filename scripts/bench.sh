@@ -184,10 +184,11 @@ run bench_duplex "$bin/bench_duplex" --rounds "$rounds" "${duplex_args[@]}"
 run bench_tcp "$bin/bench_tcp" --rounds "$rounds" "${tcp_args[@]}" "${tokio_args[@]}"
 if [ -x "$bin/bench_conns" ]; then
   # shellcheck disable=SC2086
-  run bench_conns_1000 "$bin/bench_conns" --conns 1000 "${tokio_args[@]}" \
+  run bench_conns_1000 "$bin/bench_conns" --conns 1000 --rounds "$rounds" "${tokio_args[@]}" \
     ${BENCH_CONNS_ARGS:-}
   # shellcheck disable=SC2086
-  run bench_conns_10000 "$bin/bench_conns" --conns 10000 "${tokio_args[@]}" \
+  run bench_conns_10000 "$bin/bench_conns" --conns 10000 --rounds "$rounds" \
+    "${tokio_args[@]}" \
     ${BENCH_CONNS_ARGS:-}
 else
   echo "bench_conns: not built"
