@@ -176,12 +176,26 @@ chmod 700 "$tmp"
 mkdir -p "$tmp/log" "$tmp/ctld" "$tmp/slurmd" "$tmp/munge"
 chmod 700 "$tmp/munge"
 host=$(hostname -s)
-# Two free TCP ports: the kernel picks them; they are released just before use.
+# Two free TCP ports below the kernel's ephemeral range: a port the kernel picked for us
+# and we released could be handed out again as the source port of any outgoing connection
+# (slurmctld's own included) before slurmd binds it, which failed one CI run with
+# "Address already in use". Below the range only an explicit bind takes a port.
 read -r ctld_port slurmd_port <<<"$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')"
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+found = []
+for port in random.sample(range(max(1024, low - 12000), low), 400):
+    with socket.socket() as x:
+        x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            x.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+    found.append(port)
+    if len(found) == 2:
+        break
+print(*found)')"
+[ -n "$slurmd_port" ] || fail "no two free ports below the ephemeral range"
 dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$tmp/munge/munge.key"
 socket=$tmp/munge/munge.socket
