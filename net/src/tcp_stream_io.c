@@ -202,32 +202,15 @@ int gale_tcp_stream_poll_write_ready(struct gale_tcp_stream *stream, struct gale
 	return stream_poll_ready(stream, cx, GALE_DIRECTION_WRITE);
 }
 
-/* poll_read: the typed read, so that a short count may prove the socket drained. */
-static int stream_poll_read(struct gale_tcp_stream *stream, struct gale_cx *cx,
-			    struct gale_read_buf *rb)
-{
-	assert(stream != NULL && rb != NULL);
-	assert(rb->len_filled <= rb->cap);
-	/* A full buffer reads nothing and means nothing: no syscall for it (but a closed
-	 * stream still says so). */
-	if (gale_read_buf_is_full(rb))
-		return gale__tcp_stream_is_open(stream) ? 0 : GALE_E_CLOSED;
-	if (!gale__tcp_stream_is_open(stream))
-		return GALE_E_CLOSED;
-	size_t n = 0;
-	int rc = gale_async_fd_poll_read(gale__tcp_stream_async_fd(stream), cx, NULL, NULL,
-					 gale_read_buf_unfilled(rb), gale_read_buf_remaining(rb),
-					 &n);
-	/* n <= the remaining space: the driver wrapper checked the count against it (and
-	 * gale_async_read_poll checks the buffer again), so no second check here. */
-	rb->len_filled += n;
-	return rc;
-}
-
+/* poll_read: the stream's reader (its AsyncFd's, gale_async_fd_reader) does the typed read,
+ * so that a short count may prove the socket drained: one read path, not two. */
 int gale_tcp_stream_poll_read(struct gale_tcp_stream *stream, struct gale_cx *cx,
 			      struct gale_read_buf *rb)
 {
-	return stream_poll_read(stream, cx, rb);
+	assert(stream != NULL && rb != NULL);
+	assert(rb->len_filled <= rb->cap);
+	struct gale_async_read reader = gale_tcp_stream_reader(stream);
+	return reader.ops->poll_read(reader.self, cx, rb);
 }
 
 /* poll_peek: the general form (a short peek consumed nothing, so it proves nothing). */

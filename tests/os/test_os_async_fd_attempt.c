@@ -243,6 +243,32 @@ static void reader_reads_and_stops_on_a_short_read(void **state)
 	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), GALE_E_CLOSED);
 }
 
+/* The bug a hand-written loop that clears on short reads can have (bench_tcp's raw loop had
+ * it): the peer's last bytes and its end of stream arrive together, the read of the bytes
+ * is short, and no new edge ever comes for the end. RDHUP is final, so the next poll reads
+ * it (0 bytes) instead of waiting forever. */
+static void reader_short_read_keeps_the_end_of_stream(void **state)
+{
+	struct pair *p = *state;
+	struct gale_cx cx = {gale_test_waker(&p->log, 6)};
+	assert_int_equal(gale_async_fd_stream_set(&p->async_fd), 0);
+	struct gale_async_read reader = gale_async_fd_reader(&p->async_fd);
+	pair_send(p, "abc", 3);
+	assert_int_equal(gale_driver_close(&p->driver.base, p->peer_fd), 0);
+	p->peer_fd = -1;
+	pair_turn(p);
+	char buf[16];
+	struct gale_read_buf rb;
+	gale_read_buf_init(&rb, buf, sizeof(buf));
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 3);
+	assert_false(pair_ready(p) & GALE_READY_READ); /* Short: READ itself is cleared... */
+	assert_true(pair_ready(p) & GALE_READY_RDHUP); /* ...the end of stream stays. */
+	assert_int_equal(gale_async_read_poll(reader, &cx, &rb), 0);
+	assert_int_equal(rb.len_filled, 3); /* 0 bytes: end of stream, not GALE_PENDING. */
+	assert_int_equal(p->log.wakes_total, 0);
+}
+
 int gale_test_group(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +279,8 @@ int gale_test_group(void)
 		cmocka_unit_test_setup_teardown(try_io_keeps_the_tick_rule, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(reader_reads_and_stops_on_a_short_read,
+						pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(reader_short_read_keeps_the_end_of_stream,
 						pair_setup, pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
